@@ -1,0 +1,60 @@
+"""Answers and their citations: typed, JSON round-trippable."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from index import Hit
+
+
+class Citation(BaseModel):
+    """A passage an answer cites (or, in ``Answer.related``, a nearby passage it did not use)."""
+
+    marker: int = Field(description="The n of the [n] marker in the answer text.")
+    passage_id: int
+    article_id: str
+    passage: str = Field(description="The passage text, exactly as it stands in the article.")
+    start: int = Field(description="Start of the passage in the article text.")
+    end: int = Field(description="End of the passage in the article text.")
+    sentences: list[tuple[int, int]] = Field(
+        default_factory=list, description="Supporting sentences, as offsets into the article text.")
+    score: float = Field(description="Retrieval score of the passage (cosine similarity).")
+    title: str = ""
+    source: str = ""
+    date: str = ""
+    url: str = ""
+
+    @classmethod
+    def from_hit(cls, marker: int, hit: Hit, sentences: list[tuple[int, int]] | None = None) -> Citation:
+        p, a = hit.passage, hit.article
+        return cls(marker=marker, passage_id=p.id, article_id=p.article_id, passage=p.text, start=p.start,
+                   end=p.end, sentences=sorted(sentences or []), score=round(hit.score, 4), title=a.title,
+                   source=a.source or a.metadata.get("path", "").rsplit("/", 1)[-1], date=a.date, url=a.url)
+
+    def highlights(self) -> list[tuple[int, int]]:
+        """The supporting sentences as offsets into ``passage``."""
+        return [(s - self.start, e - self.start) for s, e in self.sentences]
+
+
+class Answer(BaseModel):
+    """A short answer whose every sentence carries [n] markers pointing into ``citations``."""
+
+    question: str
+    text: str
+    answered: bool = Field(description="False when the articles don't answer the question.")
+    citations: list[Citation] = Field(default_factory=list)
+    related: list[Citation] = Field(
+        default_factory=list, description="Nearest passages not cited (shown when nothing answers).")
+    engine: str = "extractive"
+    query: str = Field("", description="What was searched: the question, with context for follow-ups.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage.")
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+    @classmethod
+    def from_json(cls, data: str) -> Answer:
+        return cls.model_validate_json(data)
+
+    def citation(self, marker: int) -> Citation | None:
+        return next((c for c in self.citations if c.marker == marker), None)

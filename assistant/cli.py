@@ -1,0 +1,107 @@
+"""The ``assistant`` command line: ingest, remove, ask, serve, info."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Ask questions of your news articles; every answer cites its passages.")
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option("--index", envvar="ASSISTANT_INDEX", show_default=False,
+                 help="Index folder [default: the sample index in the user data folder]."),
+]
+
+
+def _quiet_environment() -> None:
+    for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                       "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}.items():
+        os.environ.setdefault(key, value)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _open(index: Path | None, create: bool = False):  # type: ignore[no-untyped-def]
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from index import AssistantError
+
+    _quiet_environment()
+    try:
+        return Assistant.open(index, Settings.from_env(), create=create, progress=True)
+    except AssistantError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from e
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Article files or folders (txt, md, html, json, jsonl, pdf).")],
+           index: IndexOption = None) -> None:
+    """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
+    bot = _open(index, create=True)
+    report = bot.add(paths, progress=True)
+    for failure in report.failures:
+        typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds "
+               f"{bot.index.manifest.articles} articles")
+    if report.failures and not (report.added or report.replaced or report.unchanged):
+        raise typer.Exit(1)
+
+
+@app.command()
+def remove(ids: Annotated[list[str], typer.Argument(help="Article ids (or record ids, URLs, paths).")],
+           index: IndexOption = None) -> None:
+    """Remove articles and their passages from the index."""
+    bot = _open(index)
+    removed = bot.remove(ids)
+    typer.echo(f"removed {len(removed)} article(s): {' '.join(removed) or '-'}")
+    if len(removed) < len(ids):
+        typer.secho(f"{len(ids) - len(removed)} id(s) not found in the index", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: Annotated[str, typer.Argument(help="The question.")],
+        index: IndexOption = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False) -> None:
+    """Answer a question from the indexed articles, with numbered sources."""
+    answer = _open(index).ask(question)
+    if as_json:
+        typer.echo(answer.to_json())
+        return
+    typer.echo(answer.text)
+    shown = answer.citations or answer.related
+    if shown:
+        typer.echo("\nSources:" if answer.citations else "\nNearest passages (they don't answer it):")
+    for c in shown:
+        head = " · ".join(x for x in (c.title, c.source, c.date) if x)
+        typer.echo(f"[{c.marker}] {head}" if answer.citations else f"- {head}")
+        typer.echo(f"    {c.passage[:300].replace(chr(10), ' ')}{'…' if len(c.passage) > 300 else ''}")
+
+
+@app.command()
+def serve(index: IndexOption = None,
+          host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+          port: Annotated[int | None, typer.Option(help="Port [default: 7860].")] = None) -> None:
+    """Start the chat web UI."""
+    bot = _open(index)
+    from ui.app import launch
+
+    launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
+
+
+@app.command()
+def info(index: IndexOption = None) -> None:
+    """Show index statistics."""
+    typer.echo(json.dumps(_open(index).info(), indent=2))
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,174 @@
+"""The Gradio chat app: a thin adapter over the public ``assistant`` API.
+
+``build_app(assistant)`` returns the ``gr.Blocks``; ``launch`` serves it on 127.0.0.1 with sharing
+and analytics off. Article text always goes through ``html.escape`` before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant import Answer, Assistant, Citation
+from index import Article, LoadFailure, load_paths
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+_CSS = """
+.source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;}
+.source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
+.source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
+.source-card mark {background: #fff3b0; padding: 0 1px;}
+"""
+
+
+def _meta(c: Citation) -> str:
+    parts = [html.escape(x) for x in (c.source, c.date) if x]
+    if c.url.startswith(("http://", "https://")):
+        parts.append(f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener">link</a>')
+    return " · ".join(parts)
+
+
+def _passage_html(c: Citation) -> str:
+    """The passage, escaped, with its supporting sentences in <mark>."""
+    out, pos = [], 0
+    for start, end in sorted(c.highlights()):
+        out.append(html.escape(c.passage[pos:start]))
+        out.append(f"<mark>{html.escape(c.passage[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(c.passage[pos:]))
+    return "".join(out)
+
+
+def render_sources(answer: Answer | None) -> str:
+    """HTML for the sources panel: numbered cited passages, or the nearest ones after a refusal."""
+    if answer is None:
+        return "<p><em>Sources of the latest answer appear here.</em></p>"
+    cards = answer.citations if answer.answered else answer.related
+    heading = "Sources" if answer.answered else "Nearest passages (they don't answer the question)"
+    rows = [f"<h3>{heading}</h3>"]
+    for i, c in enumerate(cards, start=1):
+        label = f"[{c.marker}]" if answer.answered else f"{i}."
+        rows.append(
+            f'<div class="source-card" data-marker="{c.marker}"><div><strong>{label} '
+            f"{html.escape(c.title or 'Untitled')}</strong></div><div class=\"meta\">{_meta(c)}</div>"
+            f'<div class="passage">{_passage_html(c)}</div></div>'
+        )
+    if len(rows) == 1:
+        rows.append("<p><em>No passages.</em></p>")
+    return "\n".join(rows)
+
+
+def _message_text(content: Any) -> str:
+    """Text of a chat message: Gradio 6 sends a list of parts like {"type": "text", "text": ...}."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, list):
+        return " ".join(_message_text(part) for part in content).strip()
+    return ""
+
+
+def history_pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from Gradio's messages-style chat history."""
+    pairs: list[tuple[str, str]] = []
+    question = None
+    for message in history:
+        text = _message_text(message.get("content"))
+        if message.get("role") == "user":
+            question = text
+        elif message.get("role") == "assistant" and question is not None:
+            pairs.append((question, text))
+            question = None
+    return pairs
+
+
+def respond(assistant: Assistant, message: str, history: list[dict[str, Any]] | None) -> tuple[list, str, str]:
+    """Chat handler: returns the new history, the sources panel and an empty input box."""
+    history = list(history or [])
+    if not message or not message.strip():
+        return history, render_sources(None), ""
+    answer = assistant.ask(message, history_pairs(history))
+    history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+    return history, render_sources(answer), ""
+
+
+def add_files(assistant: Assistant, files: list[str] | None) -> str:
+    """Upload handler: add each file and report its result, one line per file."""
+    lines = []
+    for file in files or []:
+        name = Path(file).name
+        items: list[Article | LoadFailure] = []
+        for item in load_paths([file]):
+            if isinstance(item, Article) and item.key == str(Path(file).resolve()):
+                item = dataclasses.replace(item, key=f"upload:{name}")  # the temp path means nothing
+            items.append(item)
+        report = assistant.add(items)
+        if report.failures:
+            lines.extend(f"- ✗ {html.escape(name)}: {html.escape(f.reason)}" for f in report.failures)
+        if report.added or report.replaced or report.unchanged:
+            lines.append(f"- ✓ {html.escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+                         f"{len(report.unchanged)} already indexed ({report.passages} passages)")
+    info = assistant.info()
+    lines.append(f"\nThe index holds {info['articles']} articles, {info['passages']} passages.")
+    return "\n".join(lines)
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The chat UI for ``assistant``: chat, sources panel, article upload."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        import gradio as gr
+    except ImportError as e:  # pragma: no cover
+        raise ImportError("the web UI needs gradio: pip install 'gradio>=6'") from e
+
+    info = assistant.info()
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
+        gr.Markdown("## News assistant\nAsk about the loaded articles. Every sentence of an answer "
+                    "cites its passage; open the sources on the right to check it.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
+                question = gr.Textbox(label="Question", placeholder="What channels did the US use?",
+                                      elem_id="question")
+                with gr.Row():
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("Clear chat")
+            with gr.Column(scale=2):
+                sources = gr.HTML(render_sources(None), elem_id="sources")
+        with gr.Accordion("Add articles", open=False):
+            files = gr.File(label="Articles (txt, md, html, json, jsonl, pdf)", file_count="multiple",
+                            file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"])
+            report = gr.Markdown(f"The index holds {info['articles']} articles, {info['passages']} passages.",
+                                 elem_id="upload-report")
+
+        def on_chat(message: str, history: list[dict[str, Any]]) -> tuple[list, str, str]:
+            return respond(assistant, message, history)
+
+        def on_upload(paths: list[str] | None) -> str:
+            return add_files(assistant, paths)
+
+        def ask_json(question: str) -> str:
+            """Answer one question; returns the Answer as JSON."""
+            return assistant.ask(question).to_json()
+
+        for trigger in (question.submit, ask.click):
+            trigger(on_chat, [question, chatbot], [chatbot, sources, question], api_name="chat")
+        clear.click(lambda: ([], render_sources(None)), None, [chatbot, sources], api_visibility="private")
+        files.upload(on_upload, files, report, api_name="upload")
+        gr.api(ask_json, api_name="ask")
+    return demo
+
+
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
+    """Serve the app on ``host:port`` (never shared publicly)."""
+    demo = build_app(assistant)
+    demo.queue(default_concurrency_limit=1)  # one index writer/reader at a time
+    demo.launch(server_name=host, server_port=port or None, share=False, inbrowser=False,
+                prevent_thread_lock=not block, css=_CSS, show_error=True)
+    return demo
