@@ -118,7 +118,7 @@ class Assistant:
         query_vector = self.index.embedder.embed([query])[0]
         hits = self.index.search_vector(query_vector, self.settings.retrieval.top_k)
         t1 = time.perf_counter()
-        extract = self.engine.select(query, query_vector, hits) if question else None
+        extract = self.engine.select(question, query_vector, hits) if question else None
         t2 = time.perf_counter()
         if extract is None or not extract.answered:
             from assistant.citations import NOT_IN_ARTICLES

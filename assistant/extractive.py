@@ -5,7 +5,9 @@ with that passage's [n]; so an answer can never contain text that isn't in a cit
 
 Scoring: each sentence of the retrieved passages gets ``0.7 * cosine(question, sentence) +
 0.3 * keyword overlap + 0.08 * answer type``, where keyword overlap is the share of the question's
-content words (Porter-stemmed; acronyms like "US" kept) that occur in the sentence, and answer type
+content words (Porter-stemmed; acronyms like "US" kept; each weighted by how rare it is among the
+candidate sentences, and by 0.3 when it is in the article's title, since such words name the topic
+rather than what is asked) that occur in the sentence, and answer type
 is 1 when the sentence holds what the question asks for (a number for "how many", a date for
 "when", a name for "who"). When the best sentence scores
 below ``min_relevance`` the engine says so with :data:`NOT_IN_ARTICLES`.
@@ -13,6 +15,7 @@ below ``min_relevance`` the engine says so with :data:`NOT_IN_ARTICLES`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,9 +42,13 @@ _CONTINUATION = re.compile(
     re.I,
 )
 W_COSINE, W_KEYWORDS, W_TYPE = 0.7, 0.3, 0.08
+TOPIC_SHARE = 0.3
 _MONTHS = "january february march april may june july august september october november december"
 _ASKS = [  # (question pattern, what a sentence that answers it contains)
-    (re.compile(r"\bhow (many|much|long|old|far|big|large)\b|\bwhat (percentage|number|share)\b", re.I),
+    (re.compile(r"\bhow much\b|\bwhat (?:did|does|will) .* cost\b|\bwhat (?:percentage|share)\b", re.I),
+     re.compile(r"[$£€¥]\s?\d|\d\s*(?:%|percent|per cent)|\b(?:dollars?|euros?|pounds?|yen|cents?|"
+                r"million|billion|trillion|percent)\b", re.I)),
+    (re.compile(r"\bhow (many|long|old|far|big|large)\b|\bwhat number\b", re.I),
      re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
                 r"billion|half|third|quarter)\b", re.I)),
     (re.compile(r"\bwhen\b|\bwhat (year|date|day|time)\b", re.I),
@@ -126,8 +133,16 @@ class ExtractiveEngine:
         vectors = self.embedder.embed([c.text for c in cands])
         cosines = vectors @ query_vector
         wanted = keywords(question)
-        for c, cos in zip(cands, cosines, strict=True):
-            overlap = len(wanted & keywords(c.text)) / len(wanted) if wanted else 0.0
+        words = [keywords(c.text) for c in cands]
+        # a question word that many candidate sentences share ("North Korea") tells less than a rare one
+        weight = {w: math.log((len(cands) + 1) / (sum(w in ws for ws in words) + 0.5)) for w in wanted}
+        titles = {h.article.id: keywords(h.article.title) for h in hits}
+        for c, cos, ws in zip(cands, cosines, words, strict=True):
+            # words of the article's title name its topic; the rest of the question is what is asked
+            topic = titles[hits[c.hit_index].article.id]
+            w = {k: weight[k] * (TOPIC_SHARE if k in topic else 1.0) for k in wanted}
+            total = sum(w.values())
+            overlap = sum(w[k] for k in wanted & ws) / total if total else 0.0
             c.cosine = float(cos)
             c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap + W_TYPE * answer_type_match(question, c.text)
         ranked = sorted(cands, key=lambda c: -c.score)

@@ -76,7 +76,7 @@ def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
     text = _first(record, _TEXT_FIELDS)
     if not isinstance(text, str) or not text.strip():
         raise UnreadableArticleError(f"no article text (looked for fields {', '.join(_TEXT_FIELDS)})")
-    used = set(_TEXT_FIELDS + _TITLE_FIELDS + _DATE_FIELDS + _SOURCE_FIELDS + ("url", "authors", "author"))
+    used = set(_TEXT_FIELDS + _TITLE_FIELDS + _DATE_FIELDS + _SOURCE_FIELDS + _ID_FIELDS + ("url", "authors", "author"))
     title = str(_first(record, _TITLE_FIELDS) or "")
     authors = record.get("authors") or record.get("author") or ()
     if isinstance(authors, str):

@@ -1,0 +1,42 @@
+# Two commands do everything: `make run` (chat UI on the sample articles) and `make test`.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+# Offline and quiet: no model hub, no telemetry, no download progress bars.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
+       TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
+
+.PHONY: setup setup-test run test lint chromium clean
+.DEFAULT_GOAL := run
+
+# constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
+$(BIN)/.runtime: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e .
+	touch $@
+
+$(BIN)/.test: $(BIN)/.runtime
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.runtime
+setup-test: $(BIN)/.test chromium
+
+## run: start the chat UI on http://127.0.0.1:7860 (builds the sample index on first run)
+run: setup
+	$(BIN)/assistant serve
+
+## test: the whole suite: unit, integration with the real model, real Gradio server, real browser
+test: setup-test
+	$(BIN)/python -m pytest
+
+## chromium: Debian's chromium for the browser tests (Playwright's own download can't work offline)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(BIN)/.test
+	$(BIN)/ruff check assistant index prompts ui tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

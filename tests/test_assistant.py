@@ -1,0 +1,128 @@
+"""The assistant end to end in-process, with the real embedding model and real FAISS."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant import NOT_IN_ARTICLES, Assistant, IndexMismatchError, Settings
+from assistant.citations import split_claims
+from index import Article
+
+pytestmark = pytest.mark.slow
+CHANNELS = "various channels since mid-February, particularly in New York"
+
+
+def assert_grounded(answer) -> None:  # type: ignore[no-untyped-def]
+    """Every claim of the answer is cited, and is text of the passage it cites."""
+    claims = split_claims(answer.text, len(answer.citations))
+    assert claims
+    for claim, markers in claims:
+        assert markers, f"uncited claim: {claim!r}"
+        assert any(claim in answer.citation(m).passage for m in markers), claim
+    for c in answer.citations:
+        for start, end in c.highlights():
+            assert c.passage[start:end] in answer.text
+
+
+def test_channels_question_cites_the_new_york_passage(seed_bot: Assistant, seed_path: Path) -> None:
+    answer = seed_bot.ask("What channels did the US use?")
+    assert answer.answered
+    cited = [c for c in answer.citations if CHANNELS in c.passage]
+    assert cited, [c.passage for c in answer.citations]
+    assert CHANNELS in answer.text
+    article = seed_bot.index.article(cited[0].article_id)
+    assert article is not None and article.text[cited[0].start : cited[0].end] == cited[0].passage
+    assert cited[0].title == "The United States tried unsuccessfully to contact North Korea"
+    assert_grounded(answer)
+
+
+@pytest.mark.parametrize("question", ["Who won the 2022 World Cup?", "What is a good recipe for pancakes?"])
+def test_unanswerable_questions_get_the_shared_phrase_and_nearest_passages(seed_bot: Assistant, question: str) -> None:
+    answer = seed_bot.ask(question)
+    assert not answer.answered and answer.text == NOT_IN_ARTICLES
+    assert answer.citations == [] and answer.related
+
+
+def test_a_continued_quote_brings_its_speaker_along(seed_bot: Assistant) -> None:
+    answer = seed_bot.ask("Did Pyongyang respond to the contact attempts?")
+    assert "he added" in answer.text
+    added = answer.text.index("“To date, we have not received any response from Pyongyang,” he added.")
+    speaker = answer.text.find("a senior US official said")
+    assert 0 <= speaker < added, answer.text
+    assert_grounded(answer)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How much will the Mill Street bike lanes cost?", "3.2 million dollars"),
+    ("How many customers had their data stolen at Brightcart?", "two million customers"),
+    ("Who proposed the Mill Street bike lane plan?", "Dana Okafor"),
+    ("What channels did the US use to reach North Korea?", "New York"),
+])
+def test_sample_corpus_answers_are_grounded(sample_bot: Assistant, question: str, expected: str) -> None:
+    bot = sample_bot
+    answer = bot.ask(question)
+    assert answer.answered and expected in answer.text, answer.text
+    assert_grounded(answer)
+    assert answer.timings["total_ms"] > 0 and answer.query == question
+
+
+def test_follow_up_questions_use_the_previous_question(sample_bot: Assistant) -> None:
+    first = sample_bot.ask("What did the Harbourton council approve?")
+    follow = sample_bot.ask("When will construction of it start?", history=[(first.question, first.text)])
+    assert follow.query.startswith("What did the Harbourton council approve?")
+    assert "September" in follow.text
+    assert_grounded(follow)
+
+
+def test_reingest_is_a_no_op_changed_article_replaces_and_remove_deletes(tmp_path: Path, seed_path: Path) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("Library extends hours\n\nThe city library will open until 9 pm on weekdays from June.")
+    bot = Assistant.build([story], tmp_path / "idx")
+    first_id = bot.info()
+    report = bot.add([story])
+    assert report.unchanged and not report.added and bot.info()["passages"] == first_id["passages"]
+    story.write_text("Library extends hours\n\nThe city library will open until 10 pm on weekdays from July.")
+    report = bot.add([story])
+    assert len(report.replaced) == 1 and bot.info()["articles"] == 1
+    reopened = Assistant.open(tmp_path / "idx")
+    answer = reopened.ask("Until when will the library open on weekdays?")
+    assert "10 pm" in answer.text and "9 pm" not in answer.text
+    new_id = report.replaced[0][1]
+    assert reopened.remove([new_id]) == [new_id]
+    assert Assistant.open(tmp_path / "idx").info()["articles"] == 0
+
+
+def test_unreadable_file_is_reported_and_the_index_stays_intact(tmp_path: Path, seed_path: Path) -> None:
+    bot = Assistant.build([seed_path], tmp_path / "idx")
+    (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
+    report = bot.add([tmp_path / "bad.pdf"])
+    assert [Path(f.location).name for f in report.failures] == ["bad.pdf"]
+    assert Assistant.open(tmp_path / "idx").info()["articles"] == 1
+
+
+def test_an_index_built_with_other_chunking_is_refused_with_the_difference(tmp_path: Path, seed_path: Path) -> None:
+    Assistant.build([seed_path], tmp_path / "idx")
+    other = Settings(index={"max_tokens": 120})
+    with pytest.raises(IndexMismatchError) as info:
+        Assistant.open(tmp_path / "idx", other)
+    message = str(info.value)
+    assert "chunk" in message and "'max_tokens': 200" in message and "'max_tokens': 120" in message
+    assert "assistant ingest --index" in message
+
+
+def test_bundled_sample_index_is_built_on_first_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    bot = Assistant.open()
+    assert bot.info()["articles"] == 8 and Path(bot.info()["directory"]).is_relative_to(tmp_path)
+    answer = bot.ask("What channels did the US use?")
+    assert answer.answered and "New York" in " ".join(c.passage for c in answer.citations)
+
+
+def test_articles_can_be_added_as_objects(tmp_path: Path) -> None:
+    bot = Assistant.open(tmp_path / "idx", create=True)
+    article = Article(text="The ferry service to the island resumed on Sunday after storms.", title="Ferry back")
+    report = bot.add([article, dataclasses.replace(article)])
+    assert report.added == [article.id] and report.unchanged == [article.id]
+    assert re.search(r"\[1\]", bot.ask("When did the ferry service resume?").text)

@@ -1,0 +1,103 @@
+import json
+from pathlib import Path
+
+from index import Article, LoadFailure, load_paths
+from tests.pdf import write_pdf
+
+NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
+<meta name="author" content="Jane Roe">
+<meta property="article:published_time" content="2024-03-05T08:00:00Z">
+<meta property="og:site_name" content="Coast Gazette">
+<meta property="og:title" content="Storm cuts power to thousands on the coast">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<article><h1>Storm cuts power to thousands on the coast</h1>
+<p>A powerful storm swept along the coast on Tuesday, leaving about 18,000 homes without electricity.</p>
+<p>Engineers from the grid operator worked through the night to repair damaged lines, a company spokesperson said.</p>
+<p>Schools in three towns stayed closed on Wednesday while crews cleared fallen trees from the roads.</p>
+</article><footer>Copyright Coast Gazette. All rights reserved.</footer></body></html>"""
+
+
+def loaded(*paths: Path) -> tuple[list[Article], list[LoadFailure]]:
+    items = list(load_paths(paths))
+    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, LoadFailure)]
+
+
+def test_txt_and_md_take_the_first_line_as_title(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Bridge reopens\n\nThe old bridge reopened on Friday after repairs.\n")
+    (tmp_path / "b.md").write_text("# Budget passes\n\nThe budget passed by two votes.")
+    articles, failures = loaded(tmp_path / "a.txt", tmp_path / "b.md")
+    assert not failures
+    assert [a.title for a in articles] == ["Bridge reopens", "Budget passes"]
+    assert "reopened on Friday" in articles[0].text
+    assert articles[0].key == str((tmp_path / "a.txt").resolve())
+
+
+def test_html_news_page_gives_main_text_and_metadata(tmp_path: Path) -> None:
+    (tmp_path / "storm.html").write_text(NEWS_HTML)
+    [article], failures = loaded(tmp_path / "storm.html")
+    assert not failures
+    assert article.title == "Storm cuts power to thousands on the coast"
+    assert article.date.startswith("2024-03-05")
+    assert article.authors == ("Jane Roe",)
+    assert article.source == "Coast Gazette"
+    assert "18,000 homes" in article.text and "fallen trees" in article.text
+    assert "Home" not in article.text and "All rights reserved" not in article.text
+
+
+def test_json_and_jsonl_records_keep_fields_and_extra_metadata(tmp_path: Path) -> None:
+    record = {"id": "r-1", "title": "Port strike ends", "text": "Dock workers returned to work on Monday.",
+              "date": "2024-01-02", "source": "Harbour News", "url": "https://example.org/p", "section": "business"}
+    (tmp_path / "one.json").write_text(json.dumps(record))
+    (tmp_path / "many.jsonl").write_text(
+        json.dumps({"doc_id": "d-7", "title": "Zoo welcomes panda", "body": "A panda arrived at the zoo."}) + "\n"
+        + "{not json\n"
+        + json.dumps({"title": "No text here"}) + "\n")
+    articles, failures = loaded(tmp_path / "one.json", tmp_path / "many.jsonl")
+    first, second = articles
+    assert (first.key, first.source, first.date, first.url) == ("r-1", "Harbour News", "2024-01-02", record["url"])
+    assert first.metadata == {"section": "business"}
+    assert second.key == "d-7" and second.text == "A panda arrived at the zoo."
+    reasons = {f.location.rsplit(":", 1)[-1]: f.reason for f in failures}
+    assert reasons["2"].startswith("invalid JSON") and "no article text" in reasons["3"]
+
+
+def test_pdf_text_and_title(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "report.pdf", ["Rail fares to rise in March.", "The increase is 3 percent."],
+                     title="Rail fares rise")
+    [article], failures = loaded(path)
+    assert not failures
+    assert article.title == "Rail fares rise"
+    assert "Rail fares to rise in March." in article.text and "3 percent" in article.text
+
+
+def test_broken_files_are_reported_by_name_and_the_rest_still_loads(tmp_path: Path) -> None:
+    (tmp_path / "good.txt").write_text("Good news\n\nThe festival will go ahead.")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 closes".encode("latin-1"))
+    (tmp_path / "empty.md").write_text("   \n")
+    (tmp_path / "bad.json").write_text("{\"title\": ")
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
+    articles, failures = loaded(tmp_path, tmp_path / "notes.docx", tmp_path / "missing.txt")
+    assert [a.title for a in articles] == ["Good news"]
+    by_name = {Path(f.location).name: f.reason for f in failures}
+    assert set(by_name) == {"broken.pdf", "latin1.txt", "empty.md", "bad.json", "notes.docx", "missing.txt"}
+    assert "PDF" in by_name["broken.pdf"]
+    assert "UTF-8" in by_name["latin1.txt"]
+    assert "unsupported file type .docx" in by_name["notes.docx"]
+    assert by_name["missing.txt"] == "no such file or folder"
+
+
+def test_folders_are_read_recursively(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.txt").write_text("One\n\nFirst story.")
+    (tmp_path / "a" / "b" / "two.md").write_text("Two\n\nSecond story.")
+    (tmp_path / "a" / "b" / "ignore.png").write_bytes(b"\x89PNG")
+    articles, failures = loaded(tmp_path / "a")
+    assert sorted(a.title for a in articles) == ["One", "Two"] and not failures
+
+
+def test_content_ids_are_stable_and_depend_on_content() -> None:
+    a = Article(text="Same text.", title="T", key="x")
+    assert a.id == Article(text="Same text.", title="T", key="y").id
+    assert a.id != Article(text="Other text.", title="T").id
