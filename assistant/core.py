@@ -79,12 +79,12 @@ class Assistant:
         return bot
 
     # ---- articles ------------------------------------------------------------------------
-    def add(self, items: Iterable[str | Path | Article], progress: bool = False) -> IngestReport:
-        """Add articles from paths (files, folders) or ``Article`` objects. Unreadable files are
-        reported in ``IngestReport.failures`` and skipped."""
+    def add(self, items: Iterable[str | Path | Article | LoadFailure], progress: bool = False) -> IngestReport:
+        """Add articles from paths (files, folders) or ``Article`` objects (``LoadFailure`` items are
+        just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped."""
         def expand() -> Iterable[Article | LoadFailure]:
             for item in items:
-                if isinstance(item, Article):
+                if isinstance(item, Article | LoadFailure):
                     yield item
                 else:
                     yield from load_paths([item])

@@ -1,0 +1,53 @@
+"""The installed `assistant` command, run as a user would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, index: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if index is not None:
+        env["ASSISTANT_INDEX"] = str(index)
+    proc = subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True, env=env, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize("command", ["", "ingest", "remove", "ask", "serve", "info"])
+def test_every_command_has_help(command: str) -> None:
+    out = cli(*([command] if command else []), "--help").stdout
+    assert "--help" in out
+    if command:
+        assert "--index" in out
+
+
+@pytest.mark.slow
+def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
+    index = tmp_path / "idx"
+    (tmp_path / "broken.pdf").write_bytes(b"nope")
+    ingest = cli("ingest", str(seed_path), str(tmp_path / "broken.pdf"), index=index)
+    assert "1 added" in ingest.stdout and "broken.pdf" in ingest.stderr
+    answer = cli("ask", "What channels did the US use?", index=index).stdout
+    assert "New York" in answer and "Sources:" in answer and "[1]" in answer
+    data = json.loads(cli("ask", "What channels did the US use?", "--json", "--index", str(index)).stdout)
+    assert data["answered"] and data["citations"][0]["title"]
+    info = json.loads(cli("info", index=index).stdout)
+    assert info["articles"] == 1 and info["embed_model"] == "all-MiniLM-L6-v2"
+    missing = cli("remove", "no-such-id", index=index, check=False)
+    assert missing.returncode == 1 and "not found" in missing.stderr
+    assert "removed 1" in cli("remove", data["citations"][0]["article_id"], index=index).stdout
+    assert json.loads(cli("info", index=index).stdout)["articles"] == 0
+
+
+@pytest.mark.slow
+def test_asking_a_missing_index_fails_fast_with_a_hint(tmp_path: Path) -> None:
+    proc = cli("ask", "anything?", index=tmp_path / "none", check=False)
+    assert proc.returncode == 2 and "assistant ingest --index" in proc.stderr

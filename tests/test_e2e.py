@@ -1,0 +1,73 @@
+"""The real Gradio server, asked through gradio_client and through headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHANNELS = "various channels since mid-February, particularly in New York"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[str]:
+    from ui.app import launch
+
+    bot = Assistant.build([seed_path], tmp_path_factory.mktemp("e2e") / "index")
+    port = free_port()
+    demo = launch(bot, host="127.0.0.1", port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def test_server_binds_loopback_and_answers_through_gradio_client(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    answer = json.loads(client.predict("What channels did the US use?", api_name="/ask"))
+    assert answer["answered"] and any(CHANNELS in c["passage"] for c in answer["citations"])
+    history, sources, box = client.predict("What channels did the US use?", [], api_name="/chat")
+    assert "<mark>" in sources and "New York" in sources and box == ""
+    refusal = json.loads(client.predict("Who won the 2022 World Cup?", api_name="/ask"))
+    assert not refusal["answered"]
+
+
+def test_browser_types_the_question_and_sees_the_cited_source(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `make chromium` (apt-get install -y chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(server, wait_until="networkidle")
+            box = page.locator("#question textarea")
+            box.fill("What channels did the US use?")
+            box.press("Enter")
+            mark = page.locator("#sources mark").first
+            mark.wait_for(timeout=60_000)
+            assert "particularly in New York" in mark.inner_text()
+            assert "The United States tried unsuccessfully to contact North Korea" in page.locator("#sources").inner_text()
+            assert "[1]" in page.locator(".message-wrap, [role=log]").first.inner_text()
+            page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+        finally:
+            browser.close()

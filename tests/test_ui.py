@@ -1,0 +1,49 @@
+"""UI handlers, without a server: escaping, highlighting, history, uploads."""
+
+from pathlib import Path
+
+import pytest
+
+from assistant import NOT_IN_ARTICLES, Answer, Assistant, Citation
+from ui.app import add_files, history_pairs, render_sources, respond
+
+
+def test_sources_escape_article_text_and_mark_the_supporting_sentence() -> None:
+    passage = 'Intro <script>alert("x")</script>. The answer is here. Outro.'
+    start = passage.index("The answer")
+    c = Citation(marker=1, passage_id=0, article_id="a", passage=passage, start=100, end=100 + len(passage),
+                 sentences=[(100 + start, 100 + start + len("The answer is here."))], score=0.5,
+                 title="<b>Title</b>", source="Wire", date="2024-01-01", url="javascript:alert(1)")
+    page = render_sources(Answer(question="q", text="The answer is here. [1]", answered=True, citations=[c]))
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;Title&lt;/b&gt;" in page
+    assert "<mark>The answer is here.</mark>" in page
+    assert "javascript:" not in page, "only http(s) links are shown"
+
+
+def test_refusal_shows_nearest_passages() -> None:
+    c = Citation(marker=1, passage_id=0, article_id="a", passage="Nearby text.", start=0, end=12, score=0.1)
+    page = render_sources(Answer(question="q", text=NOT_IN_ARTICLES, answered=False, related=[c]))
+    assert "Nearest passages" in page and "Nearby text." in page
+
+
+def test_history_pairs_read_gradio_6_messages() -> None:
+    history = [{"role": "user", "content": [{"type": "text", "text": "First?"}]},
+               {"role": "assistant", "content": [{"type": "text", "text": "One. [1]"}]},
+               {"role": "user", "content": "Second?"}, {"role": "assistant", "content": "Two. [1]"}]
+    assert history_pairs(history) == [("First?", "One. [1]"), ("Second?", "Two. [1]")]
+
+
+@pytest.mark.slow
+def test_chat_and_upload_handlers(tmp_path: Path, seed_path: Path) -> None:
+    bot = Assistant.build([seed_path], tmp_path / "idx")
+    history, sources, box = respond(bot, "What channels did the US use?", [])
+    assert box == "" and history[0]["content"] == "What channels did the US use?"
+    assert "New York" in history[1]["content"] and "<mark>" in sources
+    good = tmp_path / "museum.txt"
+    good.write_text("Museum reopens\n\nThe city museum reopened on Saturday after a two-year renovation.")
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"garbage")
+    report = add_files(bot, [str(good), str(bad)])
+    assert "✓ museum.txt: 1 added" in report and "✗ broken.pdf" in report
+    assert bot.index.article("upload:museum.txt") is not None
+    assert "holds 2 articles" in report
