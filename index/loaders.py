@@ -19,7 +19,8 @@ from index.records import Article
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf",
+                      ".json.gz", ".jsonl.gz")
 
 # Record fields understood in JSON/JSONL articles; the first present name wins.
 _TEXT_FIELDS = ("text", "body", "content", "article")
@@ -40,8 +41,23 @@ class LoadFailure:
         return f"{self.location}: {self.reason}"
 
 
+def _suffix(path: Path) -> str:
+    """The format suffix; gzip-compressed files keep the inner one (``feed.jsonl.gz``)."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if len(suffixes) == 2 and suffixes[1] == ".gz":
+        return "".join(suffixes)
+    return path.suffix.lower()
+
+
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        import gzip
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -141,7 +157,7 @@ def _load_pdf(path: Path) -> Article:
 
 def _load_records(path: Path) -> Iterator[Article | LoadFailure]:
     raw = _read_text(path)
-    if path.suffix.lower() == ".json":
+    if _suffix(path) in (".json", ".json.gz"):
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
@@ -168,12 +184,12 @@ def _load_records(path: Path) -> Iterator[Article | LoadFailure]:
 
 def load_file(path: Path) -> Iterator[Article | LoadFailure]:
     """Articles in one file (JSON/JSONL files may hold many), or failures naming what went wrong."""
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     try:
         if suffix not in SUPPORTED_SUFFIXES:
             raise UnreadableArticleError(
                 f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
-        if suffix in (".json", ".jsonl"):
+        if suffix in (".json", ".jsonl", ".json.gz", ".jsonl.gz"):
             yield from _load_records(path)
         elif suffix in (".html", ".htm"):
             yield _load_html(path)
@@ -195,7 +211,7 @@ def load_paths(paths: Iterable[str | Path]) -> Iterator[Article | LoadFailure]:
     for raw in paths:
         path = Path(raw).expanduser().resolve()
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p) in SUPPORTED_SUFFIXES)
             for file in files:
                 yield from load_file(file)
         elif path.exists():

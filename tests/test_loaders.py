@@ -62,6 +62,17 @@ def test_json_and_jsonl_records_keep_fields_and_extra_metadata(tmp_path: Path) -
     assert reasons["2"].startswith("invalid JSON") and "no article text" in reasons["3"]
 
 
+def test_gzipped_jsonl_feeds_load(tmp_path: Path) -> None:
+    import gzip
+
+    lines = [json.dumps({"id": f"n{i}", "title": f"Item {i}", "text": f"Story {i} text."}) for i in range(3)]
+    (tmp_path / "feed.jsonl.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    (tmp_path / "junk.txt.gz").write_bytes(gzip.compress(b"x"))
+    articles, failures = loaded(tmp_path / "feed.jsonl.gz", tmp_path / "junk.txt.gz")
+    assert [a.key for a in articles] == ["n0", "n1", "n2"]
+    assert [Path(f.location).name for f in failures] == ["junk.txt.gz"]
+
+
 def test_pdf_text_and_title(tmp_path: Path) -> None:
     path = write_pdf(tmp_path / "report.pdf", ["Rail fares to rise in March.", "The increase is 3 percent."],
                      title="Rail fares rise")
