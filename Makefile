@@ -2,6 +2,7 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
+CODE    := assistant index prompts ui tests benchmarks
 # Offline and quiet: no model hub, no telemetry, no download progress bars.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
@@ -29,6 +30,7 @@ run: setup
 
 ## test: the whole suite: unit, integration with the real model, real Gradio server, real browser
 test: setup-test
+	$(BIN)/ruff check $(CODE) && $(BIN)/ruff format --check -q $(CODE)
 	$(BIN)/python -m pytest
 
 ## chromium: Debian's chromium for the browser tests (Playwright's own download can't work offline)
@@ -36,7 +38,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(BIN)/.test
-	$(BIN)/ruff check assistant index prompts ui tests
+	$(BIN)/ruff format $(CODE) && $(BIN)/ruff check $(CODE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,9 +1,9 @@
 """Question answering over news articles: every answer sentence cites its passage.
 
-    from assistant import Assistant
-    bot = Assistant.open()                      # the bundled sample index
-    answer = bot.ask("What channels did the US use?")
-    print(answer.text, answer.citations[0].title)
+from assistant import Assistant
+bot = Assistant.open()                      # the bundled sample index
+answer = bot.ask("What channels did the US use?")
+print(answer.text, answer.citations[0].title)
 """
 
 from assistant.answer import Answer, Citation
@@ -25,8 +25,24 @@ from index import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "NOT_IN_ARTICLES", "Answer", "AnswerSettings", "Article", "Assistant", "AssistantError", "Citation",
-    "ConfigurationError", "Engine", "IndexCorruptError", "IndexMismatchError", "IndexNotFoundError",
-    "IndexSettings", "IngestReport", "ModelBackendError", "RetrievalSettings", "Settings", "UISettings",
-    "UnreadableArticleError", "__version__",
+    "NOT_IN_ARTICLES",
+    "Answer",
+    "AnswerSettings",
+    "Article",
+    "Assistant",
+    "AssistantError",
+    "Citation",
+    "ConfigurationError",
+    "Engine",
+    "IndexCorruptError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexSettings",
+    "IngestReport",
+    "ModelBackendError",
+    "RetrievalSettings",
+    "Settings",
+    "UISettings",
+    "UnreadableArticleError",
+    "__version__",
 ]

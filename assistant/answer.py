@@ -17,7 +17,8 @@ class Citation(BaseModel):
     start: int = Field(description="Start of the passage in the article text.")
     end: int = Field(description="End of the passage in the article text.")
     sentences: list[tuple[int, int]] = Field(
-        default_factory=list, description="Supporting sentences, as offsets into the article text.")
+        default_factory=list, description="Supporting sentences, as offsets into the article text."
+    )
     score: float = Field(description="Retrieval score of the passage (cosine similarity).")
     title: str = ""
     source: str = ""
@@ -27,9 +28,20 @@ class Citation(BaseModel):
     @classmethod
     def from_hit(cls, marker: int, hit: Hit, sentences: list[tuple[int, int]] | None = None) -> Citation:
         p, a = hit.passage, hit.article
-        return cls(marker=marker, passage_id=p.id, article_id=p.article_id, passage=p.text, start=p.start,
-                   end=p.end, sentences=sorted(sentences or []), score=round(hit.score, 4), title=a.title,
-                   source=a.source or a.metadata.get("path", "").rsplit("/", 1)[-1], date=a.date, url=a.url)
+        return cls(
+            marker=marker,
+            passage_id=p.id,
+            article_id=p.article_id,
+            passage=p.text,
+            start=p.start,
+            end=p.end,
+            sentences=sorted(sentences or []),
+            score=round(hit.score, 4),
+            title=a.title,
+            source=a.source or a.metadata.get("path", "").rsplit("/", 1)[-1],
+            date=a.date,
+            url=a.url,
+        )
 
     def highlights(self) -> list[tuple[int, int]]:
         """The supporting sentences as offsets into ``passage``."""
@@ -44,7 +56,8 @@ class Answer(BaseModel):
     answered: bool = Field(description="False when the articles don't answer the question.")
     citations: list[Citation] = Field(default_factory=list)
     related: list[Citation] = Field(
-        default_factory=list, description="Nearest passages not cited (shown when nothing answers).")
+        default_factory=list, description="Nearest passages not cited (shown when nothing answers)."
+    )
     engine: str = "extractive"
     query: str = Field("", description="What was searched: the question, with context for follow-ups.")
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage.")

@@ -11,19 +11,31 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Ask questions of your news articles; every answer cites its passages.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of your news articles; every answer cites its passages.",
+)
 
 IndexOption = Annotated[
     Path | None,
-    typer.Option("--index", envvar="ASSISTANT_INDEX", show_default=False,
-                 help="Index folder [default: the sample index in the user data folder]."),
+    typer.Option(
+        "--index",
+        envvar="ASSISTANT_INDEX",
+        show_default=False,
+        help="Index folder [default: the sample index in the user data folder].",
+    ),
 ]
 
 
 def _quiet_environment() -> None:
-    for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-                       "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}.items():
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }.items():
         os.environ.setdefault(key, value)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -42,22 +54,25 @@ def _open(index: Path | None, create: bool = False):  # type: ignore[no-untyped-
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Article files or folders (txt, md, html, json, jsonl, pdf).")],
-           index: IndexOption = None) -> None:
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Article files or folders (txt, md, html, json, jsonl, pdf).")],
+    index: IndexOption = None,
+) -> None:
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
     bot = _open(index, create=True)
     report = bot.add(paths, progress=True)
     for failure in report.failures:
         typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds "
-               f"{bot.index.manifest.articles} articles")
+    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds {bot.index.manifest.articles} articles")
     if report.failures and not (report.added or report.replaced or report.unchanged):
         raise typer.Exit(1)
 
 
 @app.command()
-def remove(ids: Annotated[list[str], typer.Argument(help="Article ids (or record ids, URLs, paths).")],
-           index: IndexOption = None) -> None:
+def remove(
+    ids: Annotated[list[str], typer.Argument(help="Article ids (or record ids, URLs, paths).")],
+    index: IndexOption = None,
+) -> None:
     """Remove articles and their passages from the index."""
     bot = _open(index)
     removed = bot.remove(ids)
@@ -68,9 +83,11 @@ def remove(ids: Annotated[list[str], typer.Argument(help="Article ids (or record
 
 
 @app.command()
-def ask(question: Annotated[str, typer.Argument(help="The question.")],
-        index: IndexOption = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False) -> None:
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    index: IndexOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     answer = _open(index).ask(question)
     if as_json:
@@ -87,9 +104,11 @@ def ask(question: Annotated[str, typer.Argument(help="The question.")],
 
 
 @app.command()
-def serve(index: IndexOption = None,
-          host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
-          port: Annotated[int | None, typer.Option(help="Port [default: 7860].")] = None) -> None:
+def serve(
+    index: IndexOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 7860].")] = None,
+) -> None:
     """Start the chat web UI."""
     bot = _open(index)
     from ui.app import launch

@@ -51,19 +51,26 @@ class Assistant:
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: str | Path | None = None, settings: Settings | None = None,
-             create: bool = False, progress: bool = False) -> Assistant:
+    def open(
+        cls,
+        directory: str | Path | None = None,
+        settings: Settings | None = None,
+        create: bool = False,
+        progress: bool = False,
+    ) -> Assistant:
         """Open the index at ``directory`` (default: ``settings.index.directory``, else the sample
         index, which is built from the bundled articles the first time)."""
         settings = settings or Settings()
         if directory is not None:
-            settings = settings.model_copy(update={
-                "index": settings.index.model_copy(update={"directory": Path(directory)})})
+            settings = settings.model_copy(
+                update={"index": settings.index.model_copy(update={"directory": Path(directory)})}
+            )
         path = settings.index_dir()
         is_sample = settings.index.directory is None
         embedder = load_embedder(settings.index.embed_model)
-        index = NewsIndex.open(path, embedder, settings.index.max_tokens, settings.index.overlap_tokens,
-                               create=create or is_sample)
+        index = NewsIndex.open(
+            path, embedder, settings.index.max_tokens, settings.index.overlap_tokens, create=create or is_sample
+        )
         bot = cls(index, settings)
         if is_sample and index.manifest.articles == 0:
             log.info("building the sample index in %s", path)
@@ -71,8 +78,13 @@ class Assistant:
         return bot
 
     @classmethod
-    def build(cls, paths: Iterable[str | Path], directory: str | Path, settings: Settings | None = None,
-              progress: bool = False) -> Assistant:
+    def build(
+        cls,
+        paths: Iterable[str | Path],
+        directory: str | Path,
+        settings: Settings | None = None,
+        progress: bool = False,
+    ) -> Assistant:
         """Create (or extend) the index at ``directory`` from article files and folders."""
         bot = cls.open(directory, settings, create=True)
         bot.add(paths, progress=progress)
@@ -82,6 +94,7 @@ class Assistant:
     def add(self, items: Iterable[str | Path | Article | LoadFailure], progress: bool = False) -> IngestReport:
         """Add articles from paths (files, folders) or ``Article`` objects (``LoadFailure`` items are
         just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped."""
+
         def expand() -> Iterable[Article | LoadFailure]:
             for item in items:
                 if isinstance(item, Article | LoadFailure):
@@ -102,9 +115,16 @@ class Assistant:
     def info(self) -> dict[str, Any]:
         """Index statistics: its folder, counts, model and chunk settings."""
         m = self.index.manifest
-        return {"directory": str(self.index.directory), "articles": m.articles, "passages": m.passages,
-                "embed_model": m.embed_model, "dimension": m.dimension, "chunk": m.chunk,
-                "updated": m.updated, "package_version": m.package_version}
+        return {
+            "directory": str(self.index.directory),
+            "articles": m.articles,
+            "passages": m.passages,
+            "embed_model": m.embed_model,
+            "dimension": m.dimension,
+            "chunk": m.chunk,
+            "updated": m.updated,
+            "package_version": m.package_version,
+        }
 
     # ---- questions -----------------------------------------------------------------------
     def ask(self, question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:
@@ -124,15 +144,31 @@ class Assistant:
             from assistant.citations import NOT_IN_ARTICLES
 
             related = [Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits[:3])]
-            return Answer(question=question, text=NOT_IN_ARTICLES, answered=False, related=related, query=query,
-                          timings=self._timings(t0, t1, t2))
+            return Answer(
+                question=question,
+                text=NOT_IN_ARTICLES,
+                answered=False,
+                related=related,
+                query=query,
+                timings=self._timings(t0, t1, t2),
+            )
         text, markers, support = compose(extract, hits)
         citations = [Citation.from_hit(n, hits[i], support[i]) for i, n in sorted(markers.items(), key=lambda x: x[1])]
         related = [Citation.from_hit(0, hit) for i, hit in enumerate(hits) if i not in markers]
-        return Answer(question=question, text=text, answered=True, citations=citations, related=related,
-                      query=query, timings=self._timings(t0, t1, t2))
+        return Answer(
+            question=question,
+            text=text,
+            answered=True,
+            citations=citations,
+            related=related,
+            query=query,
+            timings=self._timings(t0, t1, t2),
+        )
 
     @staticmethod
     def _timings(t0: float, t1: float, t2: float) -> dict[str, float]:
-        return {"retrieve_ms": round((t1 - t0) * 1000, 1), "answer_ms": round((t2 - t1) * 1000, 1),
-                "total_ms": round((time.perf_counter() - t0) * 1000, 1)}
+        return {
+            "retrieve_ms": round((t1 - t0) * 1000, 1),
+            "answer_ms": round((t2 - t1) * 1000, 1),
+            "total_ms": round((time.perf_counter() - t0) * 1000, 1),
+        }

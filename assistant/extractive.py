@@ -45,15 +45,30 @@ W_COSINE, W_KEYWORDS, W_TYPE = 0.7, 0.3, 0.08
 TOPIC_SHARE = 0.3
 _MONTHS = "january february march april may june july august september october november december"
 _ASKS = [  # (question pattern, what a sentence that answers it contains)
-    (re.compile(r"\bhow much\b|\bwhat (?:did|does|will) .* cost\b|\bwhat (?:percentage|share)\b", re.I),
-     re.compile(r"[$£€¥]\s?\d|\d\s*(?:%|percent|per cent)|\b(?:dollars?|euros?|pounds?|yen|cents?|"
-                r"million|billion|trillion|percent)\b", re.I)),
-    (re.compile(r"\bhow (many|long|old|far|big|large)\b|\bwhat number\b", re.I),
-     re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
-                r"billion|half|third|quarter)\b", re.I)),
-    (re.compile(r"\bwhen\b|\bwhat (year|date|day|time)\b", re.I),
-     re.compile(r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
-                r"ago|since|until|week|month|year|" + _MONTHS.replace(" ", "|") + r")\b", re.I)),
+    (
+        re.compile(r"\bhow much\b|\bwhat (?:did|does|will) .* cost\b|\bwhat (?:percentage|share)\b", re.I),
+        re.compile(
+            r"[$£€¥]\s?\d|\d\s*(?:%|percent|per cent)|\b(?:dollars?|euros?|pounds?|yen|cents?|"
+            r"million|billion|trillion|percent)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"\bhow (many|long|old|far|big|large)\b|\bwhat number\b", re.I),
+        re.compile(
+            r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
+            r"billion|half|third|quarter)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"\bwhen\b|\bwhat (year|date|day|time)\b", re.I),
+        re.compile(
+            r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
+            r"ago|since|until|week|month|year|" + _MONTHS.replace(" ", "|") + r")\b",
+            re.I,
+        ),
+    ),
     (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+")),
 ]
 

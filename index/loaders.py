@@ -19,8 +19,7 @@ from index.records import Article
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf",
-                      ".json.gz", ".jsonl.gz")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".json.gz", ".jsonl.gz")
 
 # Record fields understood in JSON/JSONL articles; the first present name wins.
 _TEXT_FIELDS = ("text", "body", "content", "article")
@@ -149,7 +148,9 @@ def _load_pdf(path: Path) -> Article:
     if not text:
         raise UnreadableArticleError("the PDF has no extractable text (scanned images need OCR)")
     return Article(
-        text=text, title=title, key=str(path),
+        text=text,
+        title=title,
+        key=str(path),
         authors=(str(meta.author),) if meta and meta.author else (),
         metadata={"path": str(path), "pages": len(pages)},
     )
@@ -188,7 +189,8 @@ def load_file(path: Path) -> Iterator[Article | LoadFailure]:
     try:
         if suffix not in SUPPORTED_SUFFIXES:
             raise UnreadableArticleError(
-                f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+                f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            )
         if suffix in (".json", ".jsonl", ".json.gz", ".jsonl.gz"):
             yield from _load_records(path)
         elif suffix in (".html", ".htm"):

@@ -32,8 +32,10 @@ class IngestReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
-                f"{len(self.failures)} failed; {self.passages} passages in {self.seconds:.1f} s")
+        return (
+            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+            f"{len(self.failures)} failed; {self.passages} passages in {self.seconds:.1f} s"
+        )
 
 
 def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list[Article | LoadFailure]]:
@@ -61,8 +63,9 @@ class NewsIndex:
         return {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "splitter": SPLITTER_VERSION}
 
     @classmethod
-    def open(cls, directory: Path, embedder: Embedder, max_tokens: int = 200, overlap_tokens: int = 40,
-             create: bool = False) -> NewsIndex:
+    def open(
+        cls, directory: Path, embedder: Embedder, max_tokens: int = 200, overlap_tokens: int = 40, create: bool = False
+    ) -> NewsIndex:
         """Open the index at ``directory``; with ``create``, start an empty one if none is there.
 
         Raises :class:`IndexMismatchError` when the index was built with another embedding model
@@ -71,11 +74,18 @@ class NewsIndex:
         chunk = cls._chunk_settings(max_tokens, overlap_tokens)
         if PassageStore.exists(directory):
             manifest = PassageStore.read_manifest(directory)
-            expected = {"format_version": FORMAT_VERSION, "embed_model": embedder.name,
-                        "embed_fingerprint": embedder.fingerprint, "chunk": chunk}
+            expected = {
+                "format_version": FORMAT_VERSION,
+                "embed_model": embedder.name,
+                "embed_fingerprint": embedder.fingerprint,
+                "chunk": chunk,
+            }
             found = {name: getattr(manifest, name) for name in expected}
-            diffs = [f"{name}: index has {found[name]!r}, settings have {expected[name]!r}"
-                     for name in expected if found[name] != expected[name]]
+            diffs = [
+                f"{name}: index has {found[name]!r}, settings have {expected[name]!r}"
+                for name in expected
+                if found[name] != expected[name]
+            ]
             if diffs:
                 raise IndexMismatchError(
                     f"index {directory} was built with other settings ({'; '.join(diffs)}). "
@@ -85,9 +95,15 @@ class NewsIndex:
             return cls(PassageStore.load(directory), embedder, max_tokens, overlap_tokens)
         if not create:
             raise IndexNotFoundError(
-                f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`")
-        manifest = Manifest(embed_model=embedder.name, embed_fingerprint=embedder.fingerprint,
-                            dimension=embedder.dimension, chunk=chunk, package_version=PACKAGE_VERSION)
+                f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
+            )
+        manifest = Manifest(
+            embed_model=embedder.name,
+            embed_fingerprint=embedder.fingerprint,
+            dimension=embedder.dimension,
+            chunk=chunk,
+            package_version=PACKAGE_VERSION,
+        )
         return cls(PassageStore(directory, manifest), embedder, max_tokens, overlap_tokens)
 
     @property
@@ -98,8 +114,14 @@ class NewsIndex:
     def split(self, article: Article) -> list[tuple[int, int]]:
         return split_passages(article.text, self.embedder.count_tokens, self.max_tokens, self.overlap_tokens)
 
-    def add(self, items: Iterable[Article | LoadFailure], progress: bool = False, total: int | None = None,
-            batch_articles: int = 32, save_every: int = 1000) -> IngestReport:
+    def add(
+        self,
+        items: Iterable[Article | LoadFailure],
+        progress: bool = False,
+        total: int | None = None,
+        batch_articles: int = 32,
+        save_every: int = 1000,
+    ) -> IngestReport:
         """Add articles (and record load failures). Saves atomically every ``save_every`` articles
         and at the end, so an interrupted ingest keeps what was saved and the index stays loadable.
         """

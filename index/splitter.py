@@ -96,9 +96,7 @@ def _cut_long(text: str, span: Span, count: int, max_tokens: int, counter: Token
     return pieces
 
 
-def split_passages(
-    text: str, counter: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40
-) -> list[Span]:
+def split_passages(text: str, counter: TokenCounter, max_tokens: int = 200, overlap_tokens: int = 40) -> list[Span]:
     """Split ``text`` into passage spans of at most ``max_tokens`` tokens (as ``counter`` counts).
 
     Consecutive passages share whole trailing sentences of at most ``overlap_tokens`` tokens.

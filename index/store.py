@@ -190,10 +190,11 @@ class PassageStore:
             faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
             with (tmp / "vectors.faiss").open("rb+") as f:
                 os.fsync(f.fileno())
-            _write(tmp / "articles.jsonl", "".join(
-                json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in self.articles.values()))
-            _write(tmp / "passages.jsonl", "".join(
-                json.dumps([pid, *span]) + "\n" for pid, span in self.spans.items()))
+            _write(
+                tmp / "articles.jsonl",
+                "".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in self.articles.values()),
+            )
+            _write(tmp / "passages.jsonl", "".join(json.dumps([pid, *span]) + "\n" for pid, span in self.spans.items()))
             _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
             _fsync_dir(tmp)
             gen = self.directory / f"gen-{self._next_generation():06d}"

@@ -7,7 +7,13 @@ import index
 
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(assistant) if not name.startswith("_")} - {
-        "answer", "citations", "core", "extractive", "settings", "cli"}
+        "answer",
+        "citations",
+        "core",
+        "extractive",
+        "settings",
+        "cli",
+    }
     assert public == set(assistant.__all__) - {"__version__"}
     for name in assistant.__all__:
         assert getattr(assistant, name) is not None
@@ -16,9 +22,11 @@ def test_public_api_is_exactly_all() -> None:
 
 
 def test_import_stays_light() -> None:
-    code = ("import sys, assistant, ui.app; heavy = {'torch', 'gradio', 'sentence_transformers', 'faiss', "
-            "'transformers', 'trafilatura', 'llama_index', 'nltk'}; "
-            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    code = (
+        "import sys, assistant, ui.app; heavy = {'torch', 'gradio', 'sentence_transformers', 'faiss', "
+        "'transformers', 'trafilatura', 'llama_index', 'nltk'}; "
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -54,12 +54,15 @@ def test_a_continued_quote_brings_its_speaker_along(seed_bot: Assistant) -> None
     assert_grounded(answer)
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("How much will the Mill Street bike lanes cost?", "3.2 million dollars"),
-    ("How many customers had their data stolen at Brightcart?", "two million customers"),
-    ("Who proposed the Mill Street bike lane plan?", "Dana Okafor"),
-    ("What channels did the US use to reach North Korea?", "New York"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("How much will the Mill Street bike lanes cost?", "3.2 million dollars"),
+        ("How many customers had their data stolen at Brightcart?", "two million customers"),
+        ("Who proposed the Mill Street bike lane plan?", "Dana Okafor"),
+        ("What channels did the US use to reach North Korea?", "New York"),
+    ],
+)
 def test_sample_corpus_answers_are_grounded(sample_bot: Assistant, question: str, expected: str) -> None:
     bot = sample_bot
     answer = bot.ask(question)

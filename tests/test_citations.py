@@ -10,15 +10,29 @@ def test_markers_out_of_range_are_dropped_not_wrapped() -> None:
 def test_claims_carry_their_own_markers_and_uncited_text_is_visible() -> None:
     text = "The talks stalled in 2019. [1] Officials tried New York. [2][3] An extra claim."
     assert split_claims(text, count=2) == [
-        ("The talks stalled in 2019.", [1]), ("Officials tried New York.", [2]), ("An extra claim.", [])]
+        ("The talks stalled in 2019.", [1]),
+        ("Officials tried New York.", [2]),
+        ("An extra claim.", []),
+    ]
     assert split_claims("", count=2) == []
 
 
 def test_answer_round_trips_through_json() -> None:
-    c = Citation(marker=1, passage_id=4, article_id="abc", passage="One. Two.", start=10, end=19,
-                 sentences=[(15, 19)], score=0.5, title="T", source="S", date="2024-01-01", url="u")
-    answer = Answer(question="q?", text="Two. [1]", answered=True, citations=[c], query="q?",
-                    timings={"total_ms": 3.0})
+    c = Citation(
+        marker=1,
+        passage_id=4,
+        article_id="abc",
+        passage="One. Two.",
+        start=10,
+        end=19,
+        sentences=[(15, 19)],
+        score=0.5,
+        title="T",
+        source="S",
+        date="2024-01-01",
+        url="u",
+    )
+    answer = Answer(question="q?", text="Two. [1]", answered=True, citations=[c], query="q?", timings={"total_ms": 3.0})
     again = Answer.from_json(answer.to_json())
     assert again == answer and again.citation(1) == c and again.citation(2) is None
     assert c.highlights() == [(5, 9)] and c.passage[5:9] == "Two."

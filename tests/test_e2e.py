@@ -54,9 +54,17 @@ def test_browser_types_the_question_and_sees_the_cited_source(server: str, tmp_p
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make chromium` (apt-get install -y chromium)")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page()
             page.goto(server, wait_until="networkidle")
@@ -66,7 +74,9 @@ def test_browser_types_the_question_and_sees_the_cited_source(server: str, tmp_p
             mark = page.locator("#sources mark").first
             mark.wait_for(timeout=60_000)
             assert "particularly in New York" in mark.inner_text()
-            assert "The United States tried unsuccessfully to contact North Korea" in page.locator("#sources").inner_text()
+            assert (
+                "The United States tried unsuccessfully to contact North Korea" in page.locator("#sources").inner_text()
+            )
             assert "[1]" in page.locator(".message-wrap, [role=log]").first.inner_text()
             page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
         finally:

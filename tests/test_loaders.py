@@ -46,13 +46,23 @@ def test_html_news_page_gives_main_text_and_metadata(tmp_path: Path) -> None:
 
 
 def test_json_and_jsonl_records_keep_fields_and_extra_metadata(tmp_path: Path) -> None:
-    record = {"id": "r-1", "title": "Port strike ends", "text": "Dock workers returned to work on Monday.",
-              "date": "2024-01-02", "source": "Harbour News", "url": "https://example.org/p", "section": "business"}
+    record = {
+        "id": "r-1",
+        "title": "Port strike ends",
+        "text": "Dock workers returned to work on Monday.",
+        "date": "2024-01-02",
+        "source": "Harbour News",
+        "url": "https://example.org/p",
+        "section": "business",
+    }
     (tmp_path / "one.json").write_text(json.dumps(record))
     (tmp_path / "many.jsonl").write_text(
-        json.dumps({"doc_id": "d-7", "title": "Zoo welcomes panda", "body": "A panda arrived at the zoo."}) + "\n"
+        json.dumps({"doc_id": "d-7", "title": "Zoo welcomes panda", "body": "A panda arrived at the zoo."})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"title": "No text here"}) + "\n")
+        + json.dumps({"title": "No text here"})
+        + "\n"
+    )
     articles, failures = loaded(tmp_path / "one.json", tmp_path / "many.jsonl")
     first, second = articles
     assert (first.key, first.source, first.date, first.url) == ("r-1", "Harbour News", "2024-01-02", record["url"])
@@ -74,8 +84,9 @@ def test_gzipped_jsonl_feeds_load(tmp_path: Path) -> None:
 
 
 def test_pdf_text_and_title(tmp_path: Path) -> None:
-    path = write_pdf(tmp_path / "report.pdf", ["Rail fares to rise in March.", "The increase is 3 percent."],
-                     title="Rail fares rise")
+    path = write_pdf(
+        tmp_path / "report.pdf", ["Rail fares to rise in March.", "The increase is 3 percent."], title="Rail fares rise"
+    )
     [article], failures = loaded(path)
     assert not failures
     assert article.title == "Rail fares rise"
@@ -87,7 +98,7 @@ def test_broken_files_are_reported_by_name_and_the_rest_still_loads(tmp_path: Pa
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 closes".encode("latin-1"))
     (tmp_path / "empty.md").write_text("   \n")
-    (tmp_path / "bad.json").write_text("{\"title\": ")
+    (tmp_path / "bad.json").write_text('{"title": ')
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
     articles, failures = loaded(tmp_path, tmp_path / "notes.docx", tmp_path / "missing.txt")
     assert [a.title for a in articles] == ["Good news"]

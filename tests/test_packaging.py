@@ -26,20 +26,45 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc.stdout
 
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
-        str(ROOT))
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(tmp_path / "dist"),
+        str(ROOT),
+    )
     [wheel] = (tmp_path / "dist").glob("news_assistant-*.whl")
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", str(venv))
     # dependencies come from the test environment; the project itself only from the wheel
-    site = Path(run(str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip())
+    site = Path(
+        run(str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+    )
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    run(sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps",
-        "--ignore-installed", str(wheel))
-    out = run(str(venv / "bin" / "python"), "-c",
-              "import assistant, index, ui.app, prompts; from assistant.core import sample_articles_path; "
-              "print(assistant.__file__); print(sample_articles_path().is_file()); "
-              "print(prompts.load_prompt('grounded_answer').id)")
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(venv / "bin" / "python"),
+        "install",
+        "-q",
+        "--no-deps",
+        "--ignore-installed",
+        str(wheel),
+    )
+    out = run(
+        str(venv / "bin" / "python"),
+        "-c",
+        "import assistant, index, ui.app, prompts; from assistant.core import sample_articles_path; "
+        "print(assistant.__file__); print(sample_articles_path().is_file()); "
+        "print(prompts.load_prompt('grounded_answer').id)",
+    )
     module, has_samples, prompt = out.split()
     assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v1"
     assert "ingest" in run(str(venv / "bin" / "assistant"), "--help")

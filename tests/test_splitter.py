@@ -16,8 +16,10 @@ def sentences(text: str) -> list[str]:
 
 
 def test_sentence_boundaries_respect_quotes_abbreviations_and_paragraphs() -> None:
-    text = ('Headline without a stop\n\n"We tried," he said. Mr. Lee met Dr. Ortiz in the U.S. capital. '
-            "Talks ended at 3 p.m. on Friday. Was it enough? Nobody knows!\n“To date, nothing,” he added.")
+    text = (
+        'Headline without a stop\n\n"We tried," he said. Mr. Lee met Dr. Ortiz in the U.S. capital. '
+        "Talks ended at 3 p.m. on Friday. Was it enough? Nobody knows!\n“To date, nothing,” he added."
+    )
     assert sentences(text) == [
         "Headline without a stop",
         '"We tried," he said.',
@@ -43,11 +45,16 @@ def test_invalid_chunk_settings_are_refused() -> None:
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789'-", min_size=1, max_size=9)
 SENTENCE = st.builds(
     lambda first, rest, end: " ".join([first.capitalize(), *rest]) + end,
-    WORD, st.lists(WORD, max_size=30), st.sampled_from([".", "!", "?", '."', ".”"]),
+    WORD,
+    st.lists(WORD, max_size=30),
+    st.sampled_from([".", "!", "?", '."', ".”"]),
 )
 SEPARATOR = st.sampled_from([" ", "  ", "\n", "\n\n", " \n\n  "])
-ARTICLE = st.builds(lambda parts, seps: "".join(p + s for p, s in zip(parts, seps * 40, strict=False)),
-                    st.lists(SENTENCE, min_size=1, max_size=25), st.lists(SEPARATOR, min_size=1, max_size=5))
+ARTICLE = st.builds(
+    lambda parts, seps: "".join(p + s for p, s in zip(parts, seps * 40, strict=False)),
+    st.lists(SENTENCE, min_size=1, max_size=25),
+    st.lists(SEPARATOR, min_size=1, max_size=5),
+)
 
 
 def check_passages(text: str, spans: list[tuple[int, int]], count, max_tokens: int, overlap: int) -> None:  # type: ignore[no-untyped-def]
@@ -89,4 +96,7 @@ def test_overlap_carries_trailing_sentences() -> None:
     text = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
     spans = split_passages(text, words, max_tokens=7, overlap_tokens=3)
     assert [text[a:b] for a, b in spans] == [
-        "One two three. Four five six.", "Four five six. Seven eight nine.", "Seven eight nine. Ten eleven twelve."]
+        "One two three. Four five six.",
+        "Four five six. Seven eight nine.",
+        "Seven eight nine. Ten eleven twelve.",
+    ]

@@ -17,8 +17,9 @@ DIM = 8
 
 
 def new_store(directory: Path) -> PassageStore:
-    return PassageStore(directory, Manifest(embed_model="test", embed_fingerprint="f", dimension=DIM,
-                                            chunk={"max_tokens": 10}))
+    return PassageStore(
+        directory, Manifest(embed_model="test", embed_fingerprint="f", dimension=DIM, chunk={"max_tokens": 10})
+    )
 
 
 def unit(seed: int) -> np.ndarray:

@@ -11,9 +11,20 @@ from ui.app import add_files, history_pairs, render_sources, respond
 def test_sources_escape_article_text_and_mark_the_supporting_sentence() -> None:
     passage = 'Intro <script>alert("x")</script>. The answer is here. Outro.'
     start = passage.index("The answer")
-    c = Citation(marker=1, passage_id=0, article_id="a", passage=passage, start=100, end=100 + len(passage),
-                 sentences=[(100 + start, 100 + start + len("The answer is here."))], score=0.5,
-                 title="<b>Title</b>", source="Wire", date="2024-01-01", url="javascript:alert(1)")
+    c = Citation(
+        marker=1,
+        passage_id=0,
+        article_id="a",
+        passage=passage,
+        start=100,
+        end=100 + len(passage),
+        sentences=[(100 + start, 100 + start + len("The answer is here."))],
+        score=0.5,
+        title="<b>Title</b>",
+        source="Wire",
+        date="2024-01-01",
+        url="javascript:alert(1)",
+    )
     page = render_sources(Answer(question="q", text="The answer is here. [1]", answered=True, citations=[c]))
     assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;Title&lt;/b&gt;" in page
     assert "<mark>The answer is here.</mark>" in page
@@ -27,9 +38,12 @@ def test_refusal_shows_nearest_passages() -> None:
 
 
 def test_history_pairs_read_gradio_6_messages() -> None:
-    history = [{"role": "user", "content": [{"type": "text", "text": "First?"}]},
-               {"role": "assistant", "content": [{"type": "text", "text": "One. [1]"}]},
-               {"role": "user", "content": "Second?"}, {"role": "assistant", "content": "Two. [1]"}]
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "First?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "One. [1]"}]},
+        {"role": "user", "content": "Second?"},
+        {"role": "assistant", "content": "Two. [1]"},
+    ]
     assert history_pairs(history) == [("First?", "One. [1]"), ("Second?", "Two. [1]")]
 
 

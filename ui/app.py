@@ -55,7 +55,7 @@ def render_sources(answer: Answer | None) -> str:
         label = f"[{c.marker}]" if answer.answered else f"{i}."
         rows.append(
             f'<div class="source-card" data-marker="{c.marker}"><div><strong>{label} '
-            f"{html.escape(c.title or 'Untitled')}</strong></div><div class=\"meta\">{_meta(c)}</div>"
+            f'{html.escape(c.title or "Untitled")}</strong></div><div class="meta">{_meta(c)}</div>'
             f'<div class="passage">{_passage_html(c)}</div></div>'
         )
     if len(rows) == 1:
@@ -112,8 +112,10 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
         if report.failures:
             lines.extend(f"- ✗ {html.escape(name)}: {html.escape(f.reason)}" for f in report.failures)
         if report.added or report.replaced or report.unchanged:
-            lines.append(f"- ✓ {html.escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
-                         f"{len(report.unchanged)} already indexed ({report.passages} passages)")
+            lines.append(
+                f"- ✓ {html.escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+                f"{len(report.unchanged)} already indexed ({report.passages} passages)"
+            )
     info = assistant.info()
     lines.append(f"\nThe index holds {info['articles']} articles, {info['passages']} passages.")
     return "\n".join(lines)
@@ -129,23 +131,28 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     info = assistant.info()
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
-        gr.Markdown("## News assistant\nAsk about the loaded articles. Every sentence of an answer "
-                    "cites its passage; open the sources on the right to check it.")
+        gr.Markdown(
+            "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
+            "cites its passage; open the sources on the right to check it."
+        )
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
-                question = gr.Textbox(label="Question", placeholder="What channels did the US use?",
-                                      elem_id="question")
+                question = gr.Textbox(label="Question", placeholder="What channels did the US use?", elem_id="question")
                 with gr.Row():
                     ask = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("Clear chat")
             with gr.Column(scale=2):
                 sources = gr.HTML(render_sources(None), elem_id="sources")
         with gr.Accordion("Add articles", open=False):
-            files = gr.File(label="Articles (txt, md, html, json, jsonl, pdf)", file_count="multiple",
-                            file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"])
-            report = gr.Markdown(f"The index holds {info['articles']} articles, {info['passages']} passages.",
-                                 elem_id="upload-report")
+            files = gr.File(
+                label="Articles (txt, md, html, json, jsonl, pdf)",
+                file_count="multiple",
+                file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+            )
+            report = gr.Markdown(
+                f"The index holds {info['articles']} articles, {info['passages']} passages.", elem_id="upload-report"
+            )
 
         def on_chat(message: str, history: list[dict[str, Any]]) -> tuple[list, str, str]:
             return respond(assistant, message, history)
@@ -169,6 +176,13 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
     """Serve the app on ``host:port`` (never shared publicly)."""
     demo = build_app(assistant)
     demo.queue(default_concurrency_limit=1)  # one index writer/reader at a time
-    demo.launch(server_name=host, server_port=port or None, share=False, inbrowser=False,
-                prevent_thread_lock=not block, css=_CSS, show_error=True)
+    demo.launch(
+        server_name=host,
+        server_port=port or None,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        css=_CSS,
+        show_error=True,
+    )
     return demo
