@@ -19,7 +19,9 @@ class Citation(BaseModel):
     sentences: list[tuple[int, int]] = Field(
         default_factory=list, description="Supporting sentences, as offsets into the article text."
     )
-    score: float = Field(description="Retrieval score of the passage (cosine similarity).")
+    score: float = Field(
+        description="Retrieval score of the passage: cosine, BM25 or fused rank score, by retrieval mode."
+    )
     title: str = ""
     source: str = ""
     date: str = ""

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, Citation
-from assistant.extractive import ExtractiveEngine, compose, keywords
+from assistant.extractive import ExtractiveEngine, compose
 from assistant.settings import Settings
-from index import Article, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
+from index import Article, Filters, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
+from index.text import keywords
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +128,20 @@ class Assistant:
         }
 
     # ---- questions -----------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:
-        """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns."""
+    def ask(
+        self, question: str, history: Sequence[tuple[str, str]] | None = None, filters: Filters | None = None
+    ) -> Answer:
+        """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
+        ``filters`` limits the articles searched (source, date range, article ids)."""
         with self._lock:
-            return self._ask(question.strip(), history)
+            return self._ask(question.strip(), history, filters)
 
-    def _ask(self, question: str, history: Sequence[tuple[str, str]] | None) -> Answer:
+    def _ask(self, question: str, history: Sequence[tuple[str, str]] | None, filters: Filters | None) -> Answer:
         t0 = time.perf_counter()
         query = retrieval_query(question, history)
         query_vector = self.index.embedder.embed([query])[0]
-        hits = self.index.search_vector(query_vector, self.settings.retrieval.top_k)
+        retrieval = self.settings.retrieval
+        hits = self.index.search(query, retrieval.top_k, retrieval.options(), filters, vector=query_vector)
         t1 = time.perf_counter()
         extract = self.engine.select(question, query_vector, hits) if question else None
         t2 = time.perf_counter()

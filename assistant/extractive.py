@@ -18,22 +18,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from assistant.citations import NOT_IN_ARTICLES, marker
 from assistant.settings import AnswerSettings
 from index import Embedder, Hit, NewsIndex, sentence_spans
+from index.text import keywords
 
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
-_STOPWORDS = frozenset(
-    """a an the of to in on at for with by about from into over after before and or but not no is are was
-    were be been being do does did has have had having what which who whom whose when where why how that
-    this these those there their they them it its he she his her him we our you your i me my as than then
-    so if can could would should will shall may might must any some all many much more most other such
-    also just only very tell say said says according one two""".split()
-)
 # "..." he added / she said: a quote that names its speaker only in the sentence before.
 _CONTINUATION = re.compile(
     r"[”\"’']\s*,?\s*(?:he|she|they|the official|the spokesperson|the spokesman|the spokeswoman)\s+"
@@ -71,25 +63,6 @@ _ASKS = [  # (question pattern, what a sentence that answers it contains)
     ),
     (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+")),
 ]
-
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    from nltk.stem.porter import PorterStemmer
-
-    return PorterStemmer()
-
-
-def keywords(text: str) -> set[str]:
-    """Content words of ``text``, stemmed; capitalised acronyms such as "US" survive the stop list."""
-    stem = _stemmer().stem
-    words = set()
-    for w in _WORD.findall(text):
-        if w.isupper() and len(w) >= 2:
-            words.add(w.lower())
-        elif w.lower() not in _STOPWORDS:
-            words.add(stem(w.lower()))
-    return words
 
 
 def answer_type_match(question: str, sentence: str) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index import DEFAULT_MODEL
+from index import DEFAULT_MODEL, Mode, SearchOptions
 
 
 def default_data_dir() -> Path:
@@ -44,6 +44,16 @@ class IndexSettings(_Section):
 
 class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused by reciprocal rank).")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates each side hands to the fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).")
+    per_article: int = Field(2, ge=1, description="Most passages of one article among the top_k.")
+    duplicate_threshold: float = Field(
+        0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
+    )
+
+    def options(self) -> SearchOptions:
+        return SearchOptions(self.mode, self.candidates, self.rrf_k, self.per_article, self.duplicate_threshold)
 
 
 class Engine(StrEnum):

@@ -13,11 +13,15 @@ from index.errors import (
 from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
+from index.retrieval import Filters, Mode, SearchOptions
 from index.splitter import sentence_spans, split_passages
 from index.store import Manifest, PassageStore
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Filters",
+    "Mode",
+    "SearchOptions",
     "SUPPORTED_SUFFIXES",
     "Article",
     "AssistantError",

@@ -8,10 +8,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.loaders import LoadFailure
 from index.records import Article, Hit, Passage
+from index.retrieval import Filters, Mode, SearchOptions, diversify, reciprocal_rank_fusion
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore
 
@@ -195,16 +198,50 @@ class NewsIndex:
     def passages_of(self, article_id: str) -> list[Passage]:
         return [self.store.passage(pid) for pid in self.store.by_article.get(article_id, [])]
 
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """The ``k`` passages closest to ``query`` (cosine similarity), best first."""
-        vector = self.embedder.embed([query])[0]
-        return self.search_vector(vector, k)
-
-    def search_vector(self, vector, k: int = 5) -> list[Hit]:  # type: ignore[no-untyped-def]
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        options: SearchOptions | None = None,
+        filters: Filters | None = None,
+        vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``query``, best first: dense, keyword (BM25) or both fused
+        by reciprocal rank, with at most ``options.per_article`` passages per article and no
+        near-copies of a taken passage from other articles. ``vector`` is the query's embedding,
+        when the caller has it already."""
+        options = options or SearchOptions()
+        store = self.store
+        allowed = None
+        if filters:
+            allowed = {
+                pid
+                for aid, article in store.articles.items()
+                if filters.allows(article)
+                for pid in store.by_article[aid]
+            }
+        n = max(options.candidates, k)
+        dense: list[tuple[int, float]] = []
+        if options.mode != Mode.KEYWORD:
+            vector = self.embedder.embed([query])[0] if vector is None else vector
+            dense = store.search(vector, n, allowed)
+        keyword = store.keyword_index().search(query, n, allowed) if options.mode != Mode.DENSE else []
+        if options.mode == Mode.HYBRID:
+            ranked = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in keyword]], options.rrf_k)
+        else:
+            ranked = dense or keyword
+        chosen = diversify(
+            ranked,
+            k,
+            article_of=lambda pid: store.spans[pid][0],
+            vector_of=store.vector,
+            per_article=options.per_article,
+            duplicate_threshold=options.duplicate_threshold,
+        )
         hits = []
-        for pid, score in self.store.search(vector, k):
-            passage = self.store.passage(pid)
-            hits.append(Hit(passage, score, self.store.articles[passage.article_id]))
+        for pid, score in chosen:
+            passage = store.passage(pid)
+            hits.append(Hit(passage, score, store.articles[passage.article_id]))
         return hits
 
     @property

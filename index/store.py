@@ -3,7 +3,7 @@
 Layout of an index directory::
 
     CURRENT            name of the live generation, replaced atomically (os.replace)
-    gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl
+    gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl, keyword/ (BM25)
 
 A save writes a whole new generation into a temporary folder, syncs it, renames it into place and
 only then points CURRENT at it, so a process killed at any moment leaves the previous generation
@@ -24,11 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexCorruptError, IndexNotFoundError
+from index.keyword import SETTINGS as KEYWORD_SETTINGS
+from index.keyword import KeywordIndex
 from index.records import Article, Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _CURRENT = "CURRENT"
 _FILES = ("manifest.json", "vectors.faiss", "articles.jsonl", "passages.jsonl")
 
@@ -41,6 +43,7 @@ class Manifest:
     embed_fingerprint: str
     dimension: int
     chunk: dict[str, object]
+    keyword: dict[str, object] = field(default_factory=lambda: dict(KEYWORD_SETTINGS))
     format_version: int = FORMAT_VERSION
     package_version: str = ""
     articles: int = 0
@@ -78,6 +81,7 @@ class PassageStore:
         self.by_article: dict[str, list[int]] = {}
         self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dimension))
         self.next_id = 0
+        self._keyword: KeywordIndex | None = None  # None: stale, rebuilt on the next keyword search or save
 
     # ---- reading -------------------------------------------------------------------------
     @staticmethod
@@ -127,6 +131,9 @@ class PassageStore:
                     store.by_article[aid].append(pid)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}") from e
+        store._keyword = KeywordIndex.load(gen / "keyword")
+        if set(store._keyword.row) != set(store.spans):
+            raise IndexCorruptError(f"keyword index of {directory} ({gen.name}) does not match its passages")
         if store.vectors.ntotal != len(store.spans):
             raise IndexCorruptError(
                 f"index {directory} ({gen.name}) has {store.vectors.ntotal} vectors for "
@@ -147,6 +154,7 @@ class PassageStore:
         self.articles[article.id] = article
         self.keys[article.key] = article.id
         self.by_article[article.id] = [int(i) for i in ids]
+        self._keyword = None
         for pid, (start, end) in zip(ids, spans, strict=True):
             self.spans[int(pid)] = (article.id, start, end)
 
@@ -162,6 +170,7 @@ class PassageStore:
             self.vectors.remove_ids(np.array(pids, dtype=np.int64))
         for pid in pids:
             del self.spans[pid]
+        self._keyword = None
         return True
 
     # ---- queries -------------------------------------------------------------------------
@@ -169,11 +178,27 @@ class PassageStore:
         aid, start, end = self.spans[pid]
         return Passage(pid, aid, start, end, self.articles[aid].text[start:end])
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if self.vectors.ntotal == 0 or k < 1:
+    def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest to ``vector`` (inner product), only ``allowed`` ids when given."""
+        import faiss
+
+        if self.vectors.ntotal == 0 or k < 1 or (allowed is not None and not allowed):
             return []
-        scores, ids = self.vectors.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+        params = None
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        scores, ids = self.vectors.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def keyword_index(self) -> KeywordIndex:
+        if self._keyword is None:
+            pids = list(self.spans)
+            self._keyword = KeywordIndex.build(pids, [self.passage(p).text for p in pids])
+        return self._keyword
+
+    def vector(self, pid: int) -> np.ndarray:
+        return np.asarray(self.vectors.reconstruct(pid), dtype=np.float32)
 
     # ---- writing -------------------------------------------------------------------------
     def save(self, package_version: str = "") -> None:
@@ -188,14 +213,17 @@ class PassageStore:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.directory))
         try:
             faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
-            with (tmp / "vectors.faiss").open("rb+") as f:
-                os.fsync(f.fileno())
             _write(
                 tmp / "articles.jsonl",
                 "".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in self.articles.values()),
             )
             _write(tmp / "passages.jsonl", "".join(json.dumps([pid, *span]) + "\n" for pid, span in self.spans.items()))
+            self.keyword_index().save(tmp / "keyword")
             _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
+            for path in tmp.rglob("*"):  # files written by faiss and bm25s
+                if path.is_file():
+                    with path.open("rb+") as f:
+                        os.fsync(f.fileno())
             _fsync_dir(tmp)
             gen = self.directory / f"gen-{self._next_generation():06d}"
             tmp.rename(gen)

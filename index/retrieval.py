@@ -1,0 +1,95 @@
+"""Retrieval modes, filters, rank fusion and article-level diversity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from index.records import Article
+
+
+class Mode(StrEnum):
+    DENSE = "dense"
+    KEYWORD = "keyword"
+    HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which articles a search may return. Dates are ISO strings compared by their first 10
+    characters (YYYY-MM-DD); an article without a date fails any date filter."""
+
+    sources: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    article_ids: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.since or self.until or self.article_ids)
+
+    def allows(self, article: Article) -> bool:
+        if self.sources and article.source.casefold() not in {s.casefold() for s in self.sources}:
+            return False
+        if self.article_ids and article.id not in self.article_ids and article.key not in self.article_ids:
+            return False
+        day = article.date[:10]
+        if self.since and not (day and day >= self.since[:10]):
+            return False
+        return not (self.until and not (day and day <= self.until[:10]))
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: score(id) = sum over lists of 1 / (k + rank), rank from 1."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking, start=1):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+def diversify(
+    ranked: Sequence[tuple[int, float]],
+    k: int,
+    article_of: Callable[[int], str],
+    vector_of: Callable[[int], np.ndarray],
+    per_article: int,
+    duplicate_threshold: float,
+) -> list[tuple[int, float]]:
+    """The first ``k`` of ``ranked`` with at most ``per_article`` passages of one article, and
+    without passages of other articles that are near-copies (cosine ≥ ``duplicate_threshold``)
+    of one already taken: the same story from several outlets takes one slot."""
+    taken: list[tuple[int, float]] = []
+    per: dict[str, int] = {}
+    vectors: list[np.ndarray] = []
+    for pid, score in ranked:
+        aid = article_of(pid)
+        if per.get(aid, 0) >= per_article:
+            continue
+        v = vector_of(pid)
+        if duplicate_threshold < 1.0 and any(
+            float(v @ w) >= duplicate_threshold
+            for (p, _), w in zip(taken, vectors, strict=True)
+            if article_of(p) != aid
+        ):
+            continue
+        taken.append((pid, score))
+        vectors.append(v)
+        per[aid] = per.get(aid, 0) + 1
+        if len(taken) == k:
+            break
+    return taken
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How a search ranks: the mode, how many candidates each side gives the fusion, the RRF
+    constant, and the diversity limits."""
+
+    mode: Mode = Mode.HYBRID
+    candidates: int = 50
+    rrf_k: int = 60
+    per_article: int = 2
+    duplicate_threshold: float = 0.95
