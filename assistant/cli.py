@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,7 +23,7 @@ IndexOption = Annotated[
         "--index",
         envvar="ASSISTANT_INDEX",
         show_default=False,
-        help="Index folder [default: the sample index in the user data folder].",
+        help="Index folder (default: the sample index in the user data folder).",
     ),
 ]
 
@@ -40,15 +40,18 @@ def _quiet_environment() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _open(index: Path | None, create: bool = False):  # type: ignore[no-untyped-def]
+def _open(index: Path | None, create: bool = False, **sections: Any):  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
     from assistant.core import Assistant
     from assistant.settings import Settings
     from index import AssistantError
 
     _quiet_environment()
     try:
-        return Assistant.open(index, Settings.from_env(), create=create, progress=True)
-    except AssistantError as e:
+        settings = Settings.from_env(**{k: v for k, v in sections.items() if v})
+        return Assistant.open(index, settings, create=create, progress=True)
+    except (AssistantError, ValidationError) as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from e
 
@@ -87,9 +90,18 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     index: IndexOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
+    mode: Annotated[str | None, typer.Option(help="Retrieval: dense, keyword or hybrid (default: hybrid).")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Only articles from this source (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = None,
+    article: Annotated[list[str] | None, typer.Option(help="Only this article id or record id (repeatable).")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
-    answer = _open(index).ask(question)
+    from index import Filters
+
+    bot = _open(index, retrieval={"mode": mode} if mode else None)
+    filters = Filters(tuple(source or ()), since, until, tuple(article or ()))
+    answer = bot.ask(question, filters=filters)
     if as_json:
         typer.echo(answer.to_json())
         return
@@ -106,8 +118,8 @@ def ask(
 @app.command()
 def serve(
     index: IndexOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [default: 7860].")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: 7860).")] = None,
 ) -> None:
     """Start the chat web UI."""
     bot = _open(index)

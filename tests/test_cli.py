@@ -39,6 +39,12 @@ def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
     assert "New York" in answer and "Sources:" in answer and "[1]" in answer
     data = json.loads(cli("ask", "What channels did the US use?", "--json", "--index", str(index)).stdout)
     assert data["answered"] and data["citations"][0]["title"]
+    keyword = json.loads(cli("ask", "What channels did the US use?", "--json", "--mode", "keyword", index=index).stdout)
+    assert keyword["answered"] and "New York" in keyword["text"]
+    other = json.loads(cli("ask", "What channels did the US use?", "--json", "--source", "Nobody", index=index).stdout)
+    assert not other["answered"] and other["related"] == []
+    bad = cli("ask", "x?", "--mode", "fuzzy", index=index, check=False)
+    assert bad.returncode == 2 and "fuzzy" in bad.stderr
     info = json.loads(cli("info", index=index).stdout)
     assert info["articles"] == 1 and info["embed_model"] == "all-MiniLM-L6-v2"
     missing = cli("remove", "no-such-id", index=index, check=False)

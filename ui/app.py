@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import Answer, Assistant, Citation
-from index import Article, LoadFailure, load_paths
+from index import Article, Filters, LoadFailure, load_paths
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -88,12 +88,20 @@ def history_pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return pairs
 
 
-def respond(assistant: Assistant, message: str, history: list[dict[str, Any]] | None) -> tuple[list, str, str]:
+def parse_filters(sources: str = "", since: str = "", until: str = "") -> Filters:
+    """Filters from the UI's text boxes: comma-separated sources, YYYY-MM-DD dates."""
+    names = tuple(s.strip() for s in (sources or "").split(",") if s.strip())
+    return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None)
+
+
+def respond(
+    assistant: Assistant, message: str, history: list[dict[str, Any]] | None, filters: Filters | None = None
+) -> tuple[list, str, str]:
     """Chat handler: returns the new history, the sources panel and an empty input box."""
     history = list(history or [])
     if not message or not message.strip():
         return history, render_sources(None), ""
-    answer = assistant.ask(message, history_pairs(history))
+    answer = assistant.ask(message, history_pairs(history), filters)
     history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
     return history, render_sources(answer), ""
 
@@ -143,6 +151,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     ask = gr.Button("Ask", variant="primary", elem_id="ask")
                     clear = gr.Button("Clear chat")
             with gr.Column(scale=2):
+                with gr.Accordion("Filters", open=False):
+                    only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
+                    since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="filter-since")
+                    until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="filter-until")
                 sources = gr.HTML(render_sources(None), elem_id="sources")
         with gr.Accordion("Add articles", open=False):
             files = gr.File(
@@ -154,8 +166,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 f"The index holds {info['articles']} articles, {info['passages']} passages.", elem_id="upload-report"
             )
 
-        def on_chat(message: str, history: list[dict[str, Any]]) -> tuple[list, str, str]:
-            return respond(assistant, message, history)
+        def on_chat(
+            message: str, history: list[dict[str, Any]], only: str = "", since: str = "", until: str = ""
+        ) -> tuple[list, str, str]:
+            return respond(assistant, message, history, parse_filters(only, since, until))
 
         def on_upload(paths: list[str] | None) -> str:
             return add_files(assistant, paths)
@@ -165,7 +179,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return assistant.ask(question).to_json()
 
         for trigger in (question.submit, ask.click):
-            trigger(on_chat, [question, chatbot], [chatbot, sources, question], api_name="chat")
+            trigger(
+                on_chat, [question, chatbot, only_sources, since, until], [chatbot, sources, question], api_name="chat"
+            )
         clear.click(lambda: ([], render_sources(None)), None, [chatbot, sources], api_visibility="private")
         files.upload(on_upload, files, report, api_name="upload")
         gr.api(ask_json, api_name="ask")
