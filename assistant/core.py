@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answer import Answer, Citation
+from assistant.citations import NOT_IN_ARTICLES
 from assistant.extractive import ExtractiveEngine, compose
 from assistant.settings import Settings
 from index import Article, Filters, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
@@ -145,25 +146,19 @@ class Assistant:
         t1 = time.perf_counter()
         extract = self.engine.select(question, query_vector, hits) if question else None
         t2 = time.perf_counter()
-        if extract is None or not extract.answered:
-            from assistant.citations import NOT_IN_ARTICLES
-
+        if extract is None or not extract.answered:  # say so, and show the nearest passages
+            text, citations = NOT_IN_ARTICLES, []
             related = [Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits[:3])]
-            return Answer(
-                question=question,
-                text=NOT_IN_ARTICLES,
-                answered=False,
-                related=related,
-                query=query,
-                timings=self._timings(t0, t1, t2),
-            )
-        text, markers, support = compose(extract, hits)
-        citations = [Citation.from_hit(n, hits[i], support[i]) for i, n in sorted(markers.items(), key=lambda x: x[1])]
-        related = [Citation.from_hit(0, hit) for i, hit in enumerate(hits) if i not in markers]
+        else:
+            text, markers, support = compose(extract, hits)
+            citations = [
+                Citation.from_hit(n, hits[i], support[i]) for i, n in sorted(markers.items(), key=lambda x: x[1])
+            ]
+            related = [Citation.from_hit(0, hit) for i, hit in enumerate(hits) if i not in markers]
         return Answer(
             question=question,
             text=text,
-            answered=True,
+            answered=bool(citations),
             citations=citations,
             related=related,
             query=query,

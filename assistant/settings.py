@@ -15,6 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from index import DEFAULT_MODEL, Mode, SearchOptions
 
+# Offline and quiet: no model hub, no telemetry, no download progress bars.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def use_offline_environment() -> None:
+    """Set :data:`OFFLINE_ENV` where the user has not set those variables."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
 
 def default_data_dir() -> Path:
     """Where built indexes live: ``ASSISTANT_DATA_DIR``, else the platform's user data folder."""
