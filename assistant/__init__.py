@@ -21,8 +21,7 @@ from index import (
     ModelBackendError,
     UnreadableArticleError,
 )
-
-__version__ = "0.1.0"
+from index.news_index import PACKAGE_VERSION as __version__
 
 __all__ = [
     "NOT_IN_ARTICLES",

@@ -166,25 +166,21 @@ class ExtractiveEngine:
         return out
 
     def _previous_sentence(self, c: Candidate, hits: list[Hit]) -> Candidate | None:
-        """The sentence before ``c`` in its article, from a retrieved passage or the passage the
-        index holds for it (then added to ``hits`` so it can be cited)."""
+        """The sentence before ``c`` in its article, from a retrieved passage or else from the
+        passage the index holds for it (then appended to ``hits`` so it can be cited)."""
         article_id = hits[c.hit_index].passage.article_id
-        for i, hit in enumerate(hits):
-            p = hit.passage
-            if p.article_id == article_id and p.start <= c.start <= p.end:
-                spans = [(p.start + s, p.start + e) for s, e in sentence_spans(p.text)]
-                before = [sp for sp in spans if sp[1] <= c.start]
-                if before:
-                    s, e = before[-1]
-                    return Candidate(i, s, e, p.text[s - p.start : e - p.start])
-        for passage in self.index.passages_of(article_id):
-            if passage.start < c.start <= passage.end:
-                spans = [(passage.start + s, passage.start + e) for s, e in sentence_spans(passage.text)]
-                before = [sp for sp in spans if sp[1] <= c.start]
-                if before:
-                    hits.append(Hit(passage, 0.0, hits[c.hit_index].article))
-                    s, e = before[-1]
-                    return Candidate(len(hits) - 1, s, e, passage.text[s - passage.start : e - passage.start])
+        retrieved = [(i, h.passage) for i, h in enumerate(hits) if h.passage.article_id == article_id]
+        stored = [(None, p) for p in self.index.passages_of(article_id)]
+        for i, p in retrieved + stored:
+            if not p.start <= c.start <= p.end:
+                continue
+            before = [(p.start + s, p.start + e) for s, e in sentence_spans(p.text) if p.start + e <= c.start]
+            if before:
+                if i is None:
+                    hits.append(Hit(p, 0.0, hits[c.hit_index].article))
+                    i = len(hits) - 1
+                s, e = before[-1]
+                return Candidate(i, s, e, p.text[s - p.start : e - p.start])
         return None
 
 

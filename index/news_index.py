@@ -20,7 +20,17 @@ from index.store import FORMAT_VERSION, Manifest, PassageStore
 
 log = logging.getLogger(__name__)
 
-PACKAGE_VERSION = "0.1.0"
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("news-assistant")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+PACKAGE_VERSION = _package_version()
 
 
 @dataclass

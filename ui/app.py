@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import Answer, Assistant, Citation
+from assistant.settings import use_offline_environment
 from index import Article, Filters, LoadFailure, load_paths
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The chat UI for ``assistant``: chat, sources panel, article upload."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    use_offline_environment()
     try:
         import gradio as gr
     except ImportError as e:  # pragma: no cover
