@@ -71,7 +71,14 @@ class Assistant:
         is_sample = settings.index.directory is None
         embedder = load_embedder(settings.index.embed_model)
         index = NewsIndex.open(
-            path, embedder, settings.index.max_tokens, settings.index.overlap_tokens, create=create or is_sample
+            path,
+            embedder,
+            settings.index.max_tokens,
+            settings.index.overlap_tokens,
+            create=create or is_sample,
+            embed_cache=settings.index.embed_cache,
+            vector_index=settings.index.vector_index,
+            approximate_above=settings.index.approximate_above,
         )
         bot = cls(index, settings)
         if is_sample and index.manifest.articles == 0:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,17 @@ class IndexSettings(_Section):
     )
     max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
     overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto",
+        description="FAISS index type: flat (exact search), ivf (approximate: k-means lists, searches nprobe of "
+        "them), or auto: flat up to approximate_above passages, ivf above.",
+    )
+    approximate_above: int = Field(100_000, ge=0, description="Passages above which `auto` switches to IVF.")
+    embed_cache: Path | None = Field(
+        None,
+        description="Folder of an on-disk embedding cache (keyed by model and passage text); None: no cache. "
+        "Makes re-ingesting, and resuming an interrupted ingest, cost a file read per passage.",
+    )
 
 
 class RetrievalSettings(_Section):
@@ -67,8 +78,12 @@ class RetrievalSettings(_Section):
         0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
     )
 
+    nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")
+
     def options(self) -> SearchOptions:
-        return SearchOptions(self.mode, self.candidates, self.rrf_k, self.per_article, self.duplicate_threshold)
+        return SearchOptions(
+            self.mode, self.candidates, self.rrf_k, self.per_article, self.duplicate_threshold, self.nprobe
+        )
 
 
 class Engine(StrEnum):

@@ -1,5 +1,6 @@
 """Articles in, searchable passages out: load, split, embed, store and search."""
 
+from index.embed_cache import CachedEmbedder
 from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import (
     AssistantError,
@@ -10,7 +11,7 @@ from index.errors import (
     ModelBackendError,
     UnreadableArticleError,
 )
-from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, load_file, load_paths
+from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, article_from_record, load_file, load_paths
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Mode, SearchOptions
@@ -24,6 +25,7 @@ __all__ = [
     "SearchOptions",
     "SUPPORTED_SUFFIXES",
     "Article",
+    "CachedEmbedder",
     "AssistantError",
     "ConfigurationError",
     "Embedder",
@@ -40,6 +42,7 @@ __all__ = [
     "PassageStore",
     "UnreadableArticleError",
     "content_id",
+    "article_from_record",
     "load_embedder",
     "load_file",
     "load_paths",

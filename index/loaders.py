@@ -84,6 +84,18 @@ def _plain(text: str, title: str) -> tuple[str, str]:
     return text, title
 
 
+_DAY_FIRST = re.compile(r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})\b")
+
+
+def iso_date(value: str) -> str:
+    """``2018/03/15`` and ``2018.3.15`` as ``2018-03-15`` (a time part is kept); anything else as given."""
+    match = _DAY_FIRST.match(value.strip())
+    if not match:
+        return value.strip()
+    year, month, day = match.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}{value.strip()[match.end() :]}"
+
+
 def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
     """An article from a JSON record (title, text, date, source, url; the rest kept as metadata)."""
     if not isinstance(record, dict):
@@ -104,7 +116,7 @@ def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
         title=title.strip(),
         key=str(record_id) if record_id is not None else (url or fallback_key),
         source=str(_first(record, _SOURCE_FIELDS) or ""),
-        date=str(_first(record, _DATE_FIELDS) or ""),
+        date=iso_date(str(_first(record, _DATE_FIELDS) or "")),
         url=url,
         authors=tuple(str(a) for a in authors),
         metadata={k: v for k, v in record.items() if k not in used},
@@ -127,7 +139,7 @@ def _load_html(path: Path) -> Article:
         title=title,
         key=str(path),
         source=doc.sitename or doc.hostname or "",
-        date=doc.date or "",
+        date=iso_date(doc.date or ""),
         url=doc.url or "",
         authors=tuple(a.strip() for a in re.split(r";|,| and ", doc.author or "") if a.strip()),
         metadata={"path": str(path)},

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.loaders import LoadFailure
 from index.records import Article, Hit, Passage
 from index.retrieval import Filters, Mode, SearchOptions, diversify, reciprocal_rank_fusion
 from index.splitter import SPLITTER_VERSION, split_passages
-from index.store import FORMAT_VERSION, Manifest, PassageStore
+from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,22 @@ def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list
 class NewsIndex:
     """Articles split into passages, embedded, and stored in a FAISS index on disk."""
 
-    def __init__(self, store: PassageStore, embedder: Embedder, max_tokens: int, overlap_tokens: int) -> None:
+    def __init__(
+        self,
+        store: PassageStore,
+        embedder: Embedder,
+        max_tokens: int,
+        overlap_tokens: int,
+        embed_cache: Path | None = None,
+        vector_index: str = "auto",
+        approximate_above: int = 100_000,
+    ) -> None:
         self.store = store
+        self.vector_index = vector_index  # auto: exact up to approximate_above passages, IVF above
+        self.approximate_above = approximate_above
         self.embedder = embedder
+        # passages (not queries) are embedded through the disk cache when one is given
+        self.passage_embedder: Embedder = CachedEmbedder(embedder, embed_cache) if embed_cache else embedder
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
 
@@ -77,9 +91,20 @@ class NewsIndex:
 
     @classmethod
     def open(
-        cls, directory: Path, embedder: Embedder, max_tokens: int = 200, overlap_tokens: int = 40, create: bool = False
+        cls,
+        directory: Path,
+        embedder: Embedder,
+        max_tokens: int = 200,
+        overlap_tokens: int = 40,
+        create: bool = False,
+        embed_cache: Path | None = None,
+        vector_index: str = "auto",
+        approximate_above: int = 100_000,
     ) -> NewsIndex:
         """Open the index at ``directory``; with ``create``, start an empty one if none is there.
+        ``embed_cache`` is a folder where passage embeddings are cached (see :class:`CachedEmbedder`).
+        ``vector_index`` is ``flat`` (exact), ``ivf`` (approximate) or ``auto``: exact up to
+        ``approximate_above`` passages, IVF above; the switch happens when the index is saved.
 
         Raises :class:`IndexMismatchError` when the index was built with another embedding model
         or chunking than the one given.
@@ -105,7 +130,15 @@ class NewsIndex:
                     f"Use the settings it was built with, or rebuild it: remove {directory} and run "
                     f"`assistant ingest --index {directory} PATH...` again."
                 )
-            return cls(PassageStore.load(directory), embedder, max_tokens, overlap_tokens)
+            return cls(
+                PassageStore.load(directory),
+                embedder,
+                max_tokens,
+                overlap_tokens,
+                embed_cache,
+                vector_index,
+                approximate_above,
+            )
         if not create:
             raise IndexNotFoundError(
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
@@ -117,7 +150,15 @@ class NewsIndex:
             chunk=chunk,
             package_version=PACKAGE_VERSION,
         )
-        return cls(PassageStore(directory, manifest), embedder, max_tokens, overlap_tokens)
+        return cls(
+            PassageStore(directory, manifest),
+            embedder,
+            max_tokens,
+            overlap_tokens,
+            embed_cache,
+            vector_index,
+            approximate_above,
+        )
 
     @property
     def directory(self) -> Path:
@@ -133,30 +174,46 @@ class NewsIndex:
         progress: bool = False,
         total: int | None = None,
         batch_articles: int = 32,
-        save_every: int = 1000,
+        save_every: int = 5000,
+        save_seconds: float = 120.0,
     ) -> IngestReport:
-        """Add articles (and record load failures). Saves atomically every ``save_every`` articles
-        and at the end, so an interrupted ingest keeps what was saved and the index stays loadable.
+        """Add articles (and record load failures), streaming: one batch of texts and vectors is in
+        flight at a time. Saves atomically every ``save_every`` articles or ``save_seconds`` of work,
+        on Ctrl-C, and at the end. Articles already in the index are skipped by content id, so an
+        ingest that was interrupted or killed continues where its last save left off when run again.
         """
         from tqdm import tqdm
 
         report = IngestReport()
-        started = time.perf_counter()
+        started = last_save = time.perf_counter()
         bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
         unsaved = 0
         try:
             for batch in _batches(items, batch_articles):
                 unsaved += self._add_batch(batch, report)
                 bar.update(len(batch))
-                if unsaved >= save_every:
-                    self.store.save(PACKAGE_VERSION)
-                    unsaved = 0
+                bar.set_postfix(passages=report.passages, refresh=False)
+                if unsaved and (unsaved >= save_every or time.perf_counter() - last_save >= save_seconds):
+                    self._save()
+                    unsaved, last_save = 0, time.perf_counter()
+        except KeyboardInterrupt:
+            if unsaved:
+                log.warning("interrupted: saving the %d articles indexed since the last save", unsaved)
+                self._save()
+            raise
         finally:
             bar.close()
         if unsaved or not PassageStore.exists(self.directory):
-            self.store.save(PACKAGE_VERSION)
+            self._save()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _save(self) -> None:
+        kind = VectorIndex(self.vector_index) if self.vector_index != "auto" else None
+        if kind is None:
+            kind = VectorIndex.IVF if len(self.store.spans) > self.approximate_above else VectorIndex.FLAT
+        self.store.use_vector_index(kind)
+        self.store.save(PACKAGE_VERSION)
 
     def _add_batch(self, batch: list[Article | LoadFailure], report: IngestReport) -> int:
         todo: list[Article] = []
@@ -172,7 +229,7 @@ class NewsIndex:
                 todo.append(item)
         spans = [self.split(article) for article in todo]
         texts = [a.text[s:e] for a, sp in zip(todo, spans, strict=True) for s, e in sp]
-        vectors = self.embedder.embed(texts)
+        vectors = self.passage_embedder.embed(texts)
         row = 0
         for article, article_spans in zip(todo, spans, strict=True):
             old = self.store.keys.get(article.key)
@@ -194,7 +251,7 @@ class NewsIndex:
             if article is not None and self.store.remove(article.id):
                 removed.append(article.id)
         if removed:
-            self.store.save(PACKAGE_VERSION)
+            self._save()
         return removed
 
     # ---- reading -------------------------------------------------------------------------
@@ -234,7 +291,7 @@ class NewsIndex:
         dense: list[tuple[int, float]] = []
         if options.mode != Mode.KEYWORD:
             vector = self.embedder.embed([query])[0] if vector is None else vector
-            dense = store.search(vector, n, allowed)
+            dense = store.search(vector, n, allowed, options.nprobe)
         keyword = store.keyword_index().search(query, n, allowed) if options.mode != Mode.DENSE else []
         if options.mode == Mode.HYBRID:
             ranked = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in keyword]], options.rrf_k)

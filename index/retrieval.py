@@ -93,3 +93,4 @@ class SearchOptions:
     rrf_k: int = 60
     per_article: int = 2
     duplicate_threshold: float = 0.95
+    nprobe: int = 32

@@ -17,8 +17,10 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +33,40 @@ from index.records import Article, Passage
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
+MIN_IVF_PASSAGES = 10_000  # below this an IVF index is not worth training: search stays exact
 _CURRENT = "CURRENT"
 _FILES = ("manifest.json", "vectors.faiss", "articles.jsonl", "passages.jsonl")
+
+
+class VectorIndex(StrEnum):
+    """The FAISS index type: exact inner-product search, or an inverted file (IVF) over k-means
+    lists that searches ``nprobe`` of them (approximate, for large indexes)."""
+
+    FLAT = "flat"
+    IVF = "ivf"
+
+
+def new_vector_index(kind: VectorIndex, dimension: int, training: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+    """An empty FAISS index with own int64 ids, inner-product metric, and lookup of a vector by id.
+    IVF needs ``training`` vectors; it gets about 4·√n lists (n = their number)."""
+    import faiss
+
+    if kind == VectorIndex.FLAT:
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    if training is None or len(training) < 256:
+        raise ValueError("an IVF index needs at least 256 training vectors")
+    lists = int(min(max(4 * np.sqrt(len(training)), 16), len(training) // 39))
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = 1234
+    index.train(np.ascontiguousarray(training, dtype=np.float32))
+    index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct(id) and remove_ids
+    return index
+
+
+def vector_index_kind(index) -> VectorIndex:  # type: ignore[no-untyped-def]
+    import faiss
+
+    return VectorIndex.IVF if isinstance(index, faiss.IndexIVF) else VectorIndex.FLAT
 
 
 @dataclass
@@ -44,6 +78,7 @@ class Manifest:
     dimension: int
     chunk: dict[str, object]
     keyword: dict[str, object] = field(default_factory=lambda: dict(KEYWORD_SETTINGS))
+    vector_index: str = VectorIndex.FLAT.value
     format_version: int = FORMAT_VERSION
     package_version: str = ""
     articles: int = 0
@@ -67,11 +102,20 @@ def _write(path: Path, data: str | bytes) -> None:
         os.fsync(f.fileno())
 
 
+def _write_lines(path: Path, lines: Iterable[str]) -> None:
+    """Write lines one by one (no second copy of the whole docstore in memory) and sync."""
+    with path.open("w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(line)
+            f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class PassageStore:
     """Articles, passages and vectors in memory, with atomic saves to ``directory``."""
 
     def __init__(self, directory: Path, manifest: Manifest) -> None:
-        import faiss
 
         self.directory = directory
         self.manifest = manifest
@@ -79,7 +123,7 @@ class PassageStore:
         self.keys: dict[str, str] = {}  # article key -> article id
         self.spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
         self.by_article: dict[str, list[int]] = {}
-        self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dimension))
+        self.vectors = new_vector_index(VectorIndex.FLAT, manifest.dimension)
         self.next_id = 0
         self._keyword: KeywordIndex | None = None  # None: stale, rebuilt on the next keyword search or save
 
@@ -178,15 +222,20 @@ class PassageStore:
         aid, start, end = self.spans[pid]
         return Passage(pid, aid, start, end, self.articles[aid].text[start:end])
 
-    def search(self, vector: np.ndarray, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
-        """The ``k`` passages nearest to ``vector`` (inner product), only ``allowed`` ids when given."""
+    def search(
+        self, vector: np.ndarray, k: int, allowed: set[int] | None = None, nprobe: int = 32
+    ) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest to ``vector`` (inner product), only ``allowed`` ids when given;
+        an IVF index searches ``nprobe`` of its lists."""
         import faiss
 
         if self.vectors.ntotal == 0 or k < 1 or (allowed is not None and not allowed):
             return []
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)))
+        selector = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64)) if allowed is not None else None
+        if vector_index_kind(self.vectors) == VectorIndex.IVF:
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         scores, ids = self.vectors.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
@@ -199,6 +248,27 @@ class PassageStore:
 
     def vector(self, pid: int) -> np.ndarray:
         return np.asarray(self.vectors.reconstruct(pid), dtype=np.float32)
+
+    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids, their vectors), in passage id order."""
+        ids = np.fromiter(sorted(self.spans), dtype=np.int64, count=len(self.spans))
+        vectors = np.zeros((len(ids), self.manifest.dimension), dtype=np.float32)
+        for start in range(0, len(ids), 4096):
+            vectors[start : start + 4096] = self.vectors.reconstruct_batch(ids[start : start + 4096])
+        return ids, vectors
+
+    def use_vector_index(self, kind: VectorIndex) -> bool:
+        """Rebuild the vectors into a ``kind`` index (IVF is trained on the vectors held now);
+        False when it is that kind already, or too small to train an IVF index."""
+        if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and len(self.spans) < MIN_IVF_PASSAGES):
+            return False
+        ids, vectors = self.all_vectors()
+        index = new_vector_index(kind, self.manifest.dimension, vectors)
+        index.add_with_ids(vectors, ids)
+        self.vectors = index
+        self.manifest.vector_index = kind.value
+        log.info("vectors now in a %s index (%d passages)", kind.value, len(ids))
+        return True
 
     # ---- writing -------------------------------------------------------------------------
     def save(self, package_version: str = "") -> None:
@@ -213,11 +283,10 @@ class PassageStore:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.directory))
         try:
             faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
-            _write(
-                tmp / "articles.jsonl",
-                "".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in self.articles.values()),
+            _write_lines(
+                tmp / "articles.jsonl", (json.dumps(a.to_dict(), ensure_ascii=False) for a in self.articles.values())
             )
-            _write(tmp / "passages.jsonl", "".join(json.dumps([pid, *span]) + "\n" for pid, span in self.spans.items()))
+            _write_lines(tmp / "passages.jsonl", (json.dumps([pid, *span]) for pid, span in self.spans.items()))
             self.keyword_index().save(tmp / "keyword")
             _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
             for path in tmp.rglob("*"):  # files written by faiss and bm25s

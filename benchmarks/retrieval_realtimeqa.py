@@ -1,0 +1,198 @@
+"""Retrieval benchmark on RealTime QA: find the right article among thousands of real news articles.
+
+    .venv/bin/python benchmarks/retrieval_realtimeqa.py [--full] [--index DIR] [--cache DIR]
+
+Ingests the haystack (default: the 3,235 articles of ``haystack-3k.ids``; ``--full``: all 26,701)
+into an index, embedding through an on-disk cache keyed by model and passage text, so a rerun
+costs seconds. An ingest that is interrupted continues on the next run. Then, for dense, keyword
+and hybrid retrieval in the same run, it reports article-level Recall@1/5/10 and MRR@10 on the
+gold questions (the article a question was written from) and on the weak labels (articles whose
+text contains the answer), ingest time, passages, index size on disk, peak RSS, and latency
+p50/p95 of retrieval alone and of a full extractive ``ask``; serving RSS is measured in a fresh
+process that opens the index and answers questions. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+from realtimeqa import corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
+
+from assistant import Assistant, Settings  # noqa: E402
+from index import Mode, SearchOptions  # noqa: E402
+from index.store import VectorIndex, new_vector_index  # noqa: E402
+
+CACHE = Path.home() / ".cache" / "news-assistant-bench"
+MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
+
+
+def ranked_articles(bot: Assistant, question: str, mode: Mode, k: int = 10, filters=None) -> list[str]:  # type: ignore[no-untyped-def]
+    """The doc_ids (article keys) of the best ``k`` distinct articles for ``question``."""
+    options = bot.settings.retrieval.options()
+    options = SearchOptions(mode, max(options.candidates, 100), options.rrf_k, 1, options.duplicate_threshold)
+    return [hit.article.key for hit in bot.index.search(question, k, options, filters)]
+
+
+def approximate_search(bot: Assistant, pairs, nprobes=(4, 8, 16, 32, 64)) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """What an IVF index loses against exact search over the same vectors: the share of the exact
+    top-10 passages it finds (per nprobe, with search time), and article-level metrics with it."""
+    import faiss
+
+    store = bot.index.store
+    ids, vectors = store.all_vectors()
+    t = time.perf_counter()
+    ivf = new_vector_index(VectorIndex.IVF, vectors.shape[1], vectors)
+    ivf.add_with_ids(vectors, ids)
+    build_s = time.perf_counter() - t
+    del vectors
+    texts = [q.text for q, _ in pairs]
+    queries = bot.index.embedder.embed(texts)
+    t = time.perf_counter()
+    _, exact = store.vectors.search(queries, 10)
+    exact_ms = 1000 * (time.perf_counter() - t) / len(texts)
+    out: dict[str, object] = {
+        "lists": ivf.nlist,
+        "build_s": round(build_s, 1),
+        "exact_ms_per_query": round(exact_ms, 2),
+    }
+    for nprobe in nprobes:
+        t = time.perf_counter()
+        _, approx = ivf.search(queries, 10, params=faiss.SearchParametersIVF(nprobe=nprobe))
+        ms = 1000 * (time.perf_counter() - t) / len(texts)
+        found = np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)])
+        out[f"nprobe={nprobe}"] = {"recall@10_vs_exact": round(float(found), 3), "ms_per_query": round(ms, 2)}
+    flat, store.vectors = store.vectors, ivf
+    try:
+        for mode in (Mode.DENSE, Mode.HYBRID):
+            ranked = [ranked_articles(bot, q.text, mode) for q, _ in pairs]
+            out[f"{mode.value} (ivf, nprobe=32)"] = rank_metrics(ranked, [rel for _, rel in pairs])
+    finally:
+        store.vectors = flat
+    return out
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def serving_rss(index: Path, cache: Path, asks: list[str]) -> float:
+    """Peak RSS (MB) of a fresh process that opens the index and answers ``asks`` (VmHWM: ru_maxrss
+    would carry this process's peak over the fork)."""
+    code = (
+        "import json, re, sys\n"
+        "from assistant import Assistant, Settings\n"
+        "bot = Assistant.open(sys.argv[1], settings=Settings())\n"
+        "for q in json.loads(sys.argv[2]): bot.ask(q)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(index), json.dumps(asks)], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="all 26,701 corpus articles instead of the haystack")
+    parser.add_argument("--index", type=Path, default=None, help="index folder (default: under ~/.cache)")
+    parser.add_argument("--cache", type=Path, default=CACHE / "embeddings", help="embedding cache folder")
+    parser.add_argument("--latency-questions", type=int, default=100, help="questions timed for latency")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N haystack articles (smoke runs)")
+    parser.add_argument("--no-ivf", action="store_true", help="skip the IVF-versus-exact comparison")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args()
+
+    index_dir = args.index or CACHE / ("realtimeqa-full" if args.full else "realtimeqa-3k")
+    settings = Settings(index={"directory": index_dir, "embed_cache": args.cache})
+    bot = Assistant.open(settings=settings, create=True)
+    bot.index.embedder.embed(["warm up"])  # model load is not ingest time
+
+    ids = haystack_ids(args.full)
+    if args.limit:
+        ids = set(sorted(ids or ())[: args.limit]) if ids else None
+    t0 = time.perf_counter()
+    report = bot.index.add(corpus_articles(ids), progress=True, total=len(ids) if ids else 26701)
+    ingest_s = time.perf_counter() - t0
+    cache = bot.index.passage_embedder
+    manifest = bot.index.manifest
+    print(
+        f"ingest: {report.summary()} ({ingest_s:.1f} s; embedding cache {cache.hits} hits, {cache.misses} misses); "
+        f"index holds {manifest.articles} articles, {manifest.passages} passages"
+    )
+    for failure in report.failures[:5]:
+        print(f"  skipped {failure}")
+
+    haystack = ids if ids is not None else {a.key for a in bot.index.store.articles.values()}
+    sets = label_sets(questions(), haystack)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, pairs in sets.items():
+        for mode in MODES:
+            ranked = [ranked_articles(bot, q.text, mode) for q, _ in pairs]
+            results.setdefault(name, {})[mode.value] = rank_metrics(ranked, [rel for _, rel in pairs])
+
+    # latency: retrieval alone (the default search) and a full ask, over the gold questions then weak ones
+    asks = [q.text for q, _ in sets["gold"] + sets["weak"]][: args.latency_questions]
+    top_k, options = bot.settings.retrieval.top_k, bot.settings.retrieval.options()
+    bot.ask("warm up")
+    retrieval_ms, ask_ms = [], []
+    for question in asks:
+        t = time.perf_counter()
+        bot.index.search(question, top_k, options)
+        retrieval_ms.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        bot.ask(question)
+        ask_ms.append(1000 * (time.perf_counter() - t))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    live = index_dir / (index_dir / "CURRENT").read_text().strip()
+    serve_rss = serving_rss(index_dir, args.cache, asks[:20])
+    approximate = approximate_search(bot, sets["gold"] + sets["weak"]) if not args.no_ivf else {}
+
+    print()
+    print(
+        f"haystack: {len(haystack)} articles; "
+        f"gold questions {len(sets['gold'])}, weak-label questions {len(sets['weak'])}"
+    )
+    print("| labels | method | R@1 | R@5 | R@10 | MRR@10 |")
+    print("|---|---|---|---|---|---|")
+    for name, by_mode in results.items():
+        for mode, m in by_mode.items():
+            print(f"| {name} | {mode} | {m['R@1']:.3f} | {m['R@5']:.3f} | {m['R@10']:.3f} | {m['MRR@10']:.3f} |")
+    figures = {
+        "ingest_s": round(ingest_s, 1),
+        "articles": manifest.articles,
+        "passages": manifest.passages,
+        "index_mb": round(directory_size(live) / 2**20, 1),
+        "vector_index": type(bot.index.store.vectors).__name__,
+        "peak_rss_mb": round(peak_rss),
+        "serving_rss_mb": round(serve_rss),
+        "retrieval_ms_p50": round(percentile(retrieval_ms, 0.5), 1),
+        "retrieval_ms_p95": round(percentile(retrieval_ms, 0.95), 1),
+        "ask_ms_p50": round(percentile(ask_ms, 0.5), 1),
+        "ask_ms_p95": round(percentile(ask_ms, 0.95), 1),
+        "latency_questions": len(asks),
+        "embedding_cache_hits": cache.hits,
+        "embedding_cache_misses": cache.misses,
+    }
+    print()
+    for key, value in figures.items():
+        print(f"{key}: {value}")
+    if approximate:
+        print()
+        print("IVF against exact search (all gold and weak questions):")
+        for key, value in approximate.items():
+            print(f"  {key}: {value}")
+    if args.json:
+        args.json.write_text(json.dumps({"metrics": results, "figures": figures, "ivf": approximate}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

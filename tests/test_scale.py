@@ -1,0 +1,148 @@
+"""Ingest at scale: the embedding cache, resuming a killed or interrupted ingest, and the
+approximate (IVF) vector index chosen by size."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from index import Article, CachedEmbedder, Filters, Mode, NewsIndex, PassageStore, SearchOptions
+from index.store import Manifest, VectorIndex
+from tests.test_retrieval import bbc_articles
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_embedding_cache_returns_the_models_vectors_and_survives_a_torn_append(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    texts = ["The council approved the budget.", "Rain is expected on Sunday.", "The council approved the budget."]
+    cache = CachedEmbedder(embedder, tmp_path)
+    first = cache.embed(texts)
+    assert np.allclose(first, embedder.embed(texts), atol=1e-5)
+    assert (cache.hits, cache.misses, len(cache)) == (0, 3, 2), "a repeated text is embedded once"
+
+    again = CachedEmbedder(embedder, tmp_path)  # a new process: read from disk
+    assert np.array_equal(again.embed(texts[:2]), first[:2]) and (again.hits, again.misses) == (2, 0)
+
+    # a writer killed mid-append: vectors written, its key only half written
+    with (again.directory / "vectors.f32").open("ab") as f:
+        f.write(np.ones(again.dimension, dtype=np.float32).tobytes())
+    with (again.directory / "keys.bin").open("ab") as f:
+        f.write(b"\x01" * 7)
+    torn = CachedEmbedder(embedder, tmp_path)
+    assert len(torn) == 2
+    assert np.allclose(torn.embed(["A new sentence about trains."]), embedder.embed(["A new sentence about trains."]))
+    assert len(CachedEmbedder(embedder, tmp_path)) == 3
+
+
+INGEST = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    from assistant.settings import use_offline_environment
+    use_offline_environment()
+    from pathlib import Path
+    from index import NewsIndex, load_embedder
+    from tests.test_retrieval import bbc_articles
+    index = NewsIndex.open(Path(sys.argv[2]), load_embedder("all-MiniLM-L6-v2"), create=True)
+    index.add(bbc_articles(), batch_articles=4, save_every=8)
+""")
+
+
+def live_articles(directory: Path) -> int:
+    try:
+        return PassageStore.read_manifest(directory).articles
+    except Exception:  # not written yet
+        return 0
+
+
+@pytest.mark.slow
+def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    directory = tmp_path / "index"
+    script = tmp_path / "ingest.py"
+    script.write_text(INGEST)
+    proc = subprocess.Popen([sys.executable, str(script), str(ROOT), str(directory)])
+    try:
+        deadline = time.monotonic() + 180
+        while live_articles(directory) < 16:
+            assert proc.poll() is None, "the ingest ended before it was killed"
+            assert time.monotonic() < deadline, "the ingest never saved"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    saved = live_articles(directory)
+    articles = bbc_articles()
+    assert 16 <= saved < len(articles)
+
+    index = NewsIndex.open(directory, embedder)
+    report = index.add(articles, batch_articles=4)
+    assert len(report.unchanged) == saved and len(report.added) == len(articles) - saved
+    reloaded = NewsIndex.open(directory, embedder)
+    store = reloaded.store
+    assert sorted(a.key for a in store.articles.values()) == sorted(a.key for a in articles)
+    expected = {a.id: len(reloaded.split(a)) for a in articles}
+    assert {aid: len(pids) for aid, pids in store.by_article.items()} == expected, "no passage lost or doubled"
+    assert store.vectors.ntotal == len(store.spans) == sum(expected.values())
+    assert set(store.keyword_index().row) == set(store.spans)
+
+
+def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    articles = bbc_articles()[:6]
+
+    def interrupted() -> Iterator[Article]:
+        yield from articles[:4]
+        raise KeyboardInterrupt
+
+    index = NewsIndex.open(tmp_path / "index", embedder, create=True)
+    with pytest.raises(KeyboardInterrupt):
+        index.add(interrupted(), batch_articles=2, save_every=1000)
+    assert PassageStore.read_manifest(tmp_path / "index").articles == 4
+    report = NewsIndex.open(tmp_path / "index", embedder).add(articles, batch_articles=2)
+    assert (len(report.unchanged), len(report.added)) == (4, 2)
+
+
+def synthetic_store(directory: Path, n: int, dimension: int = 32) -> tuple[PassageStore, np.ndarray]:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((n, dimension)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store = PassageStore(directory, Manifest("test", "fp", dimension, {}))
+    for i in range(n):
+        text = f"note {i}"
+        store.add(
+            Article(text=text, key=f"k{i}", source="even" if i % 2 == 0 else "odd"),
+            [(0, len(text))],
+            vectors[i : i + 1],
+        )
+    return store, vectors
+
+
+def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    store, vectors = synthetic_store(tmp_path / "index", 12_000)
+    index = NewsIndex(store, embedder, 200, 40, vector_index="auto", approximate_above=11_000)
+    index._save()
+    loaded = PassageStore.load(tmp_path / "index")
+    assert loaded.manifest.vector_index == VectorIndex.IVF
+    assert isinstance(loaded.vectors, faiss.IndexIVFFlat)
+    for i in (0, 5_001, 11_999):  # a stored vector finds itself first
+        assert loaded.search(vectors[i], 3, nprobe=8)[0][0] == i
+        assert np.allclose(loaded.vector(i), vectors[i])
+    even = {pid for pid, (aid, _, _) in loaded.spans.items() if loaded.articles[aid].source == "even"}
+    assert {pid for pid, _ in loaded.search(vectors[1], 10, allowed=even)} <= even
+    loaded.remove(loaded.spans[5_001][0])
+    assert loaded.search(vectors[5_001], 1, nprobe=8)[0][0] != 5_001
+    assert loaded.vectors.ntotal == 11_999
+
+    exact = NewsIndex(loaded, embedder, 200, 40, vector_index="flat")
+    exact._save()
+    assert PassageStore.load(tmp_path / "index").manifest.vector_index == VectorIndex.FLAT
+    hits = exact.search("", 2, SearchOptions(mode=Mode.DENSE), Filters(sources=("odd",)), vector=vectors[3])
+    assert hits[0].passage.id == 3
