@@ -7,7 +7,7 @@ CODE    := assistant index prompts ui tests benchmarks
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup setup-test run test lint chromium clean
+.PHONY: setup setup-test run test lint chromium wordnet clean
 .DEFAULT_GOAL := run
 
 # constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
@@ -21,8 +21,8 @@ $(BIN)/.test: $(BIN)/.runtime
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
-setup: $(BIN)/.runtime
-setup-test: $(BIN)/.test chromium
+setup: $(BIN)/.runtime wordnet
+setup-test: $(BIN)/.test chromium wordnet
 
 ## run: start the chat UI on http://127.0.0.1:7860 (builds the sample index on first run)
 run: setup
@@ -36,6 +36,11 @@ test: setup-test
 ## chromium: Debian's chromium for the browser tests (Playwright's own download can't work offline)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+## wordnet: Debian's WordNet database, for the faithfulness judge's synonyms and antonyms
+wordnet:
+	@test -f /usr/share/wordnet/data.noun || { apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null; } \
+	  || echo "warning: wordnet-base not installed; the faithfulness judge runs without synonyms and antonyms"
 
 lint: $(BIN)/.test
 	$(BIN)/ruff format $(CODE) && $(BIN)/ruff check $(CODE)

@@ -9,7 +9,10 @@ print(answer.text, answer.citations[0].title)
 from assistant.answer import Answer, Citation
 from assistant.citations import NOT_IN_ARTICLES
 from assistant.core import Assistant
+from assistant.evaluation import RunResult, compare_runs, evaluate
+from assistant.judge import FaithfulnessJudge, Verdict
 from assistant.settings import AnswerSettings, Engine, IndexSettings, RetrievalSettings, Settings, UISettings
+from assistant.testset import TestCase, TestSetError, load_testset, write_testset
 from index import (
     Article,
     AssistantError,
@@ -33,6 +36,7 @@ __all__ = [
     "Citation",
     "ConfigurationError",
     "Engine",
+    "FaithfulnessJudge",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
@@ -40,8 +44,16 @@ __all__ = [
     "IngestReport",
     "ModelBackendError",
     "RetrievalSettings",
+    "RunResult",
     "Settings",
+    "TestCase",
+    "TestSetError",
     "UISettings",
     "UnreadableArticleError",
+    "Verdict",
     "__version__",
+    "compare_runs",
+    "evaluate",
+    "load_testset",
+    "write_testset",
 ]

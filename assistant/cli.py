@@ -1,4 +1,4 @@
-"""The ``assistant`` command line: ingest, remove, ask, serve, info."""
+"""The ``assistant`` command line: ingest, remove, ask, serve, info, eval, testset."""
 
 from __future__ import annotations
 
@@ -126,6 +126,81 @@ def serve(
 def info(index: IndexOption = None) -> None:
     """Show index statistics."""
     typer.echo(json.dumps(_open(index).info(), indent=2))
+
+
+@app.command("eval")
+def eval_command(
+    testset: Annotated[
+        Path | None, typer.Argument(help="Test set (.jsonl or .csv); default: the shipped sample test set.")
+    ] = None,
+    index: IndexOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run folder (default: eval-runs/<test set>-<time>); an existing one is resumed.")
+    ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None, typer.Option(help="Compare two run folders instead of running: --compare A B.")
+    ] = None,
+) -> None:
+    """Evaluate the assistant on a test set: a run folder with results, summary and report."""
+    from datetime import datetime
+
+    from assistant.evaluation import compare_runs, evaluate
+    from assistant.report import markdown
+    from index import AssistantError
+
+    if compare:
+        try:
+            diff = compare_runs(*compare)
+        except AssistantError as e:
+            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from e
+        typer.echo("| metric | A | B | B - A |\n|---|---|---|---|")
+        for name, m in diff["metrics"].items():
+            typer.echo(f"| {name} | {m['a']} | {m['b']} | {m['delta']} |")
+        typer.echo(f"\n{len(diff['questions'])} question(s) changed:")
+        for q in diff["questions"]:
+            note = " (answer changed)" if q["answer_changed"] else ""
+            typer.echo(f"- {q['id']}: {q['question']} {json.dumps(q['changed'])}{note}")
+        return
+    from assistant.core import sample_testset_path
+
+    path = testset or sample_testset_path()
+    bot = _open(index)
+    run_dir = out or Path("eval-runs") / f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        result = evaluate(bot, path, run_dir, progress=True)
+    except AssistantError as e:
+        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from e
+    config = json.loads((run_dir / "run.json").read_text())
+    typer.echo(markdown(config, result.summary))
+    typer.echo(f"run folder: {run_dir}  (report: {run_dir / 'report.html'})")
+
+
+testset_app = typer.Typer(no_args_is_help=True, help="Make test sets.")
+app.add_typer(testset_app, name="testset")
+
+
+@testset_app.command("generate")
+def testset_generate(
+    out: Annotated[Path, typer.Argument(help="Where to write the test set (.jsonl).")],
+    index: IndexOption = None,
+    count: Annotated[int, typer.Option(help="How many questions to make at most.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same test set).")] = 0,
+) -> None:
+    """Make cloze questions with reference passages from the indexed articles."""
+    from assistant.synthetic import generate_testset
+    from assistant.testset import write_testset
+
+    bot = _open(index)
+    cases, skipped = generate_testset(bot.index, count, seed)
+    write_testset(cases, out)
+    typer.echo(f"made {len(cases)} question(s) from {bot.index.manifest.articles} article(s) into {out}")
+    for reason, n in skipped.items():
+        typer.echo(f"skipped {n} sentence(s): {reason}")
+    if not cases:
+        typer.secho("no questions could be made (see the reasons above)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

@@ -28,6 +28,11 @@ def sample_articles_path() -> Path:
     return Path(str(resources.files("assistant") / "samples" / "articles.jsonl"))
 
 
+def sample_testset_path() -> Path:
+    """The shipped test set over the bundled sample articles."""
+    return Path(str(resources.files("assistant") / "samples" / "testset.jsonl"))
+
+
 def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None) -> str:
     """The question, preceded by the previous question when it reads as a follow-up
     ("and when did they stall?"): it refers back with a pronoun or has two content words or fewer."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant import Answer, Assistant, Citation
+from assistant import Answer, Assistant, AssistantError, Citation
+from assistant.core import sample_testset_path
 from assistant.settings import use_offline_environment
 from index import Article, Filters, LoadFailure, load_paths
 
@@ -129,8 +131,31 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
     return "\n".join(lines)
 
 
+def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, str | None]:
+    """Evaluate a test set file: (Markdown summary, the report's body as HTML, report path)."""
+    from datetime import datetime
+
+    from assistant.evaluation import evaluate
+    from assistant.report import markdown
+    from assistant.settings import default_data_dir
+
+    if not path:
+        return "Choose a test set file first.", "", None
+    source = Path(path)
+    run_dir = default_data_dir() / "eval-runs" / f"{source.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        result = evaluate(assistant, source, run_dir)
+    except AssistantError as e:
+        return f"**Could not evaluate {html.escape(source.name)}:** {html.escape(str(e))}", "", None
+    config = json.loads((run_dir / "run.json").read_text())
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    body = page[page.index("<body>") + len("<body>") : page.rindex("</body>")]
+    return markdown(config, result.summary) + f"\n\nRun folder: `{run_dir}`", body, str(run_dir / "report.html")
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
-    """The chat UI for ``assistant``: chat, sources panel, article upload."""
+    """The UI for ``assistant``: a Chat tab (chat, sources panel, article upload, filters) and an
+    Evaluate tab (run a test set, show its report)."""
     use_offline_environment()
     try:
         import gradio as gr
@@ -143,28 +168,45 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
             "cites its passage; open the sources on the right to check it."
         )
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
-                question = gr.Textbox(label="Question", placeholder="What channels did the US use?", elem_id="question")
-                with gr.Row():
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("Clear chat")
-            with gr.Column(scale=2):
-                with gr.Accordion("Filters", open=False):
-                    only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
-                    since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="filter-since")
-                    until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="filter-until")
-                sources = gr.HTML(render_sources(None), elem_id="sources")
-        with gr.Accordion("Add articles", open=False):
-            files = gr.File(
-                label="Articles (txt, md, html, json, jsonl, pdf)",
-                file_count="multiple",
-                file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
+                    question = gr.Textbox(
+                        label="Question", placeholder="What channels did the US use?", elem_id="question"
+                    )
+                    with gr.Row():
+                        ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("Clear chat")
+                with gr.Column(scale=2):
+                    with gr.Accordion("Filters", open=False):
+                        only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
+                        since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="filter-since")
+                        until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="filter-until")
+                    sources = gr.HTML(render_sources(None), elem_id="sources")
+            with gr.Accordion("Add articles", open=False):
+                files = gr.File(
+                    label="Articles (txt, md, html, json, jsonl, pdf)",
+                    file_count="multiple",
+                    file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                )
+                report = gr.Markdown(
+                    f"The index holds {info['articles']} articles, {info['passages']} passages.",
+                    elem_id="upload-report",
+                )
+
+        with gr.Tab("Evaluate"):
+            gr.Markdown(
+                "Run a test set (JSONL or CSV: `question`, optional `reference_answer`, "
+                "`reference_article_ids`, `answerable`) through the assistant and read the report."
             )
-            report = gr.Markdown(
-                f"The index holds {info['articles']} articles, {info['passages']} passages.", elem_id="upload-report"
-            )
+            testset = gr.File(label="Test set (.jsonl, .csv)", file_types=[".jsonl", ".csv"], elem_id="testset")
+            with gr.Row():
+                run_uploaded = gr.Button("Evaluate this test set", elem_id="run-eval")
+                run_sample = gr.Button("Evaluate the sample test set", elem_id="run-sample-eval")
+            eval_summary = gr.Markdown(elem_id="eval-summary")
+            eval_report = gr.HTML(elem_id="eval-report")
+            eval_file = gr.File(label="Report (HTML)", interactive=False)
 
         def on_chat(
             message: str, history: list[dict[str, Any]], only: str = "", since: str = "", until: str = ""
@@ -183,6 +225,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 on_chat, [question, chatbot, only_sources, since, until], [chatbot, sources, question], api_name="chat"
             )
         clear.click(lambda: ([], render_sources(None)), None, [chatbot, sources], api_visibility="private")
+
+        def on_evaluate(path: str | None) -> tuple[str, str, str | None]:
+            return run_evaluation(assistant, path)
+
+        run_uploaded.click(on_evaluate, testset, [eval_summary, eval_report, eval_file], api_name="evaluate")
+        run_sample.click(
+            lambda: on_evaluate(str(sample_testset_path())),
+            None,
+            [eval_summary, eval_report, eval_file],
+            api_visibility="private",
+        )
         files.upload(on_upload, files, report, api_name="upload")
         gr.api(ask_json, api_name="ask")
     return demo

@@ -1,0 +1,162 @@
+"""Evaluation reports: a Markdown summary and a self-contained HTML page (inline SVG plots, no
+scripts, nothing fetched) with the metrics table and definitions, per-metric distributions, a
+per-question scatter of retrieval against faithfulness, the worst questions with their answers and
+cited passages, and the run's settings, prompt version and index fingerprint."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.metrics import DEFINITIONS
+
+_PLOTTED = ("faithfulness", "citation_recall", "citation_precision", "token_f1", "contains_reference", "mrr", "hit@10")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _definition(name: str) -> str:
+    base = name.split("@")[0] + ("@k" if "@" in name else "")
+    return DEFINITIONS.get(name) or DEFINITIONS.get(base, "")
+
+
+def markdown(config: dict[str, Any], summary: dict[str, Any]) -> str:
+    lines = [
+        f"# Evaluation of {Path(config['testset']).name}",
+        "",
+        f"{summary['questions']} questions ({summary['answerable']} answerable, {summary['unanswerable']} not), "
+        f"{summary['answered']} answered, {summary['errors']} errors. Index `{config['index']}` "
+        f"(fingerprint {config['index_fingerprint']}, {config['articles']} articles), engine {config['engine']}, "
+        f"prompt: {config['prompt']}.",
+        "",
+        "| metric | value | questions | definition |",
+        "|---|---|---|---|",
+    ]
+    for name, value in summary["metrics"].items():
+        count = summary["applies_to"].get(
+            name, summary["unanswerable"] if name == "refusal_rate" else summary["answerable"]
+        )
+        lines.append(f"| {name} | {_fmt(value)} | {count} | {_definition(name)} |")
+    latency = summary["latency_ms"]
+    lines += ["", f"Latency per question: p50 {latency['p50']} ms, p95 {latency['p95']} ms.", ""]
+    return "\n".join(lines)
+
+
+def _histogram(values: Sequence[float], title: str, bins: int = 10) -> str:
+    w, h, pad = 260, 150, 24
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, max(0, int(v * bins)))] += 1
+    top = max(counts) or 1
+    bar_w = (w - 2 * pad) / bins
+    bars = "".join(
+        f'<rect x="{pad + i * bar_w:.1f}" y="{h - pad - (c / top) * (h - 2 * pad):.1f}" width="{bar_w - 2:.1f}" '
+        f'height="{(c / top) * (h - 2 * pad):.1f}" fill="#4a7bd0"><title>{i / bins:.1f}-{(i + 1) / bins:.1f}: {c}'
+        f"</title></rect>"
+        for i, c in enumerate(counts)
+    )
+    return (
+        f'<figure><svg width="{w}" height="{h}" role="img" aria-label="{html.escape(title)}">{bars}'
+        f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#333"/>'
+        f'<text x="{pad}" y="{h - 6}" font-size="10">0</text>'
+        f'<text x="{w - pad - 6}" y="{h - 6}" font-size="10">1</text>'
+        f"</svg><figcaption>{html.escape(title)} (n={len(values)})</figcaption></figure>"
+    )
+
+
+def _scatter(points: Sequence[tuple[float, float, str]], x_label: str, y_label: str) -> str:
+    w, h, pad = 320, 240, 34
+    dots = "".join(
+        f'<circle cx="{pad + x * (w - 2 * pad):.1f}" cy="{h - pad - y * (h - 2 * pad):.1f}" r="4" '
+        f'fill="#d0584a" fill-opacity="0.6"><title>{html.escape(label)}: {x:.2f}, {y:.2f}</title></circle>'
+        for x, y, label in points
+    )
+    return (
+        f'<figure><svg width="{w}" height="{h}" role="img" aria-label="{x_label} against {y_label}">'
+        f'<rect x="{pad}" y="{pad}" width="{w - 2 * pad}" height="{h - 2 * pad}" fill="none" stroke="#999"/>{dots}'
+        f'<text x="{w / 2 - 30}" y="{h - 8}" font-size="11">{x_label}</text>'
+        f'<text x="4" y="{pad - 10}" font-size="11">{y_label}</text></svg>'
+        f"<figcaption>per question: {x_label} (x) against {y_label} (y), n={len(points)}</figcaption></figure>"
+    )
+
+
+def _badness(row: dict[str, Any]) -> float:
+    if row.get("error"):
+        return -1.0
+    m = row["metrics"]
+    if not row["answerable"]:
+        return 1.0 - m.get("refused", 0.0)  # answered an unanswerable question: bad
+    parts = [m.get("faithfulness"), m.get("contains_reference"), m.get("hit@10"), 1 - m.get("refused", 0.0)]
+    present = [p for p in parts if p is not None]
+    return sum(present) / len(present) if present else 1.0
+
+
+def _question_html(row: dict[str, Any]) -> str:
+    if row.get("error"):
+        return f"<li><b>{html.escape(row['question'])}</b><br>error: {html.escape(row['error'])}</li>"
+    metrics = ", ".join(f"{k} {v:.2f}" for k, v in row["metrics"].items())
+    cites = "".join(
+        f"<blockquote>[{c['marker']}] <i>{html.escape(c['title'])}</i>: {html.escape(c['passage'])}</blockquote>"
+        for c in row["citations"]
+    )
+    refs = ", ".join(html.escape(str(r)) for r in row.get("reference_answer") or []) or "none"
+    return (
+        f"<li><b>{html.escape(row['question'])}</b> <small>({html.escape(row['id'])}; reference: {refs})</small>"
+        f"<p>{html.escape(row['answer'])}</p><small>{html.escape(metrics)}</small>{cites}</li>"
+    )
+
+
+def html_report(
+    config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]], worst: int = 10
+) -> str:
+    ok = [r for r in rows if not r.get("error")]
+    table = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{_fmt(value)}</td><td>{html.escape(_definition(name))}</td></tr>"
+        for name, value in summary["metrics"].items()
+    )
+    plots = "".join(
+        _histogram([r["metrics"][name] for r in ok if name in r["metrics"]], name)
+        for name in _PLOTTED
+        if any(name in r["metrics"] for r in ok)
+    )
+    x_name = "mrr" if any("mrr" in r["metrics"] for r in ok) else "contains_reference"
+    points = [
+        (r["metrics"][x_name], r["metrics"]["faithfulness"], r["id"])
+        for r in ok
+        if x_name in r["metrics"] and "faithfulness" in r["metrics"]
+    ]
+    scatter = _scatter(points, x_name, "faithfulness") if points else "<p>No question has both values.</p>"
+    worst_rows = sorted(rows, key=_badness)[:worst]
+    settings = html.escape(json.dumps(config, indent=2))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Evaluation: {html.escape(Path(config["testset"]).name)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;vertical-align:top}}
+figure{{display:inline-block;margin:.5em}}
+blockquote{{color:#444;border-left:3px solid #ccc;margin:.3em 0;padding-left:.6em}}
+</style></head><body>
+<h1>Evaluation of {html.escape(Path(config["testset"]).name)}</h1>
+<p id="counts">{summary["questions"]} questions ({summary["answerable"]} answerable, {summary["unanswerable"]} not),
+{summary["answered"]} answered, {summary["errors"]} errors; latency p50 {summary["latency_ms"]["p50"]} ms,
+p95 {summary["latency_ms"]["p95"]} ms.</p>
+<p>Index fingerprint <code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), engine
+<code>{config["engine"]}</code>, prompt: {html.escape(config["prompt"])}.</p>
+<h2>Metrics</h2><table id="metrics"><tr><th>metric</th><th>value</th><th>definition</th></tr>{table}</table>
+<h2>Distributions</h2>{plots}
+<h2>Retrieval against faithfulness</h2>{scatter}
+<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_rows)}</ol>
+<h2>Settings</h2><pre>{settings}</pre>
+</body></html>
+"""
+
+
+def write_reports(
+    run_dir: Path, config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]]
+) -> None:
+    (run_dir / "report.md").write_text(markdown(config, summary), encoding="utf-8")
+    (run_dir / "report.html").write_text(html_report(config, summary, rows), encoding="utf-8")
