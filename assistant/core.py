@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from assistant.answer import Answer, Citation
 from assistant.citations import NOT_IN_ARTICLES
 from assistant.extractive import ExtractiveEngine, compose
 from assistant.settings import Settings
-from index import Article, Filters, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
+from index import Article, Filters, IndexMismatchError, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
 from index.text import keywords
 
 log = logging.getLogger(__name__)
@@ -75,16 +76,27 @@ class Assistant:
         path = settings.index_dir()
         is_sample = settings.index.directory is None
         embedder = load_embedder(settings.index.embed_model)
-        index = NewsIndex.open(
-            path,
-            embedder,
-            settings.index.max_tokens,
-            settings.index.overlap_tokens,
-            create=create or is_sample,
-            embed_cache=settings.index.embed_cache,
-            vector_index=settings.index.vector_index,
-            approximate_above=settings.index.approximate_above,
-        )
+
+        def open_index() -> NewsIndex:
+            return NewsIndex.open(
+                path,
+                embedder,
+                settings.index.max_tokens,
+                settings.index.overlap_tokens,
+                create=create or is_sample,
+                embed_cache=settings.index.embed_cache,
+                vector_index=settings.index.vector_index,
+                approximate_above=settings.index.approximate_above,
+            )
+
+        try:
+            index = open_index()
+        except IndexMismatchError:
+            if not is_sample:
+                raise
+            log.info("the sample index in %s was built with other settings; rebuilding it", path)
+            shutil.rmtree(path)  # built from the bundled articles, so nothing is lost
+            index = open_index()
         bot = cls(index, settings)
         if is_sample and index.manifest.articles == 0:
             log.info("building the sample index in %s", path)

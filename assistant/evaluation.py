@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from assistant.metrics import (
     token_f1,
 )
 from assistant.testset import TestCase, load_testset
-from index import AssistantError, Mode, SearchOptions
+from index import AssistantError
 
 RETRIEVAL_DEPTH = 10  # articles retrieved per question for hit@k, recall@k and MRR
 
@@ -79,9 +79,7 @@ def _retrieved(bot: Assistant, question: str, refs: set[str]) -> list[str]:
     """The first RETRIEVAL_DEPTH distinct articles for ``question``, each named the way the test
     set names it (its source id / key when that is what the references use, else its content id)."""
     options = bot.settings.retrieval.options()
-    options = SearchOptions(
-        Mode(options.mode), max(options.candidates, 50), options.rrf_k, 1, options.duplicate_threshold, options.nprobe
-    )
+    options = replace(options, candidates=max(options.candidates, 50), per_article=1)
     names = []
     for hit in bot.index.search(question, RETRIEVAL_DEPTH, options):
         a = hit.article

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index import DEFAULT_MODEL, Mode, SearchOptions
+from index import DEFAULT_MODEL, Fusion, Mode, SearchOptions
 
 # Offline and quiet: no model hub, no telemetry, no download progress bars.
 OFFLINE_ENV = {
@@ -72,6 +72,12 @@ class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused by reciprocal rank).")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each side hands to the fusion.")
+    fusion: Fusion = Field(
+        Fusion.SCORES,
+        description="How hybrid fuses the two sides: scores (dense_weight × normalised cosine + the rest × "
+        "normalised BM25) or rrf (reciprocal rank fusion).",
+    )
+    dense_weight: float = Field(0.3, ge=0.0, le=1.0, description="Weight of the dense side in score fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).")
     per_article: int = Field(2, ge=1, description="Most passages of one article among the top_k.")
     duplicate_threshold: float = Field(
@@ -82,7 +88,14 @@ class RetrievalSettings(_Section):
 
     def options(self) -> SearchOptions:
         return SearchOptions(
-            self.mode, self.candidates, self.rrf_k, self.per_article, self.duplicate_threshold, self.nprobe
+            mode=self.mode,
+            candidates=self.candidates,
+            fusion=self.fusion,
+            dense_weight=self.dense_weight,
+            rrf_k=self.rrf_k,
+            per_article=self.per_article,
+            duplicate_threshold=self.duplicate_threshold,
+            nprobe=self.nprobe,
         )
 
 

@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,7 +28,7 @@ import numpy as np  # noqa: E402
 from realtimeqa import corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from index import Mode, SearchOptions  # noqa: E402
+from index import Mode  # noqa: E402
 from index.store import VectorIndex, new_vector_index  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
@@ -37,7 +38,7 @@ MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
 def ranked_articles(bot: Assistant, question: str, mode: Mode, k: int = 10, filters=None) -> list[str]:  # type: ignore[no-untyped-def]
     """The doc_ids (article keys) of the best ``k`` distinct articles for ``question``."""
     options = bot.settings.retrieval.options()
-    options = SearchOptions(mode, max(options.candidates, 100), options.rrf_k, 1, options.duplicate_threshold)
+    options = replace(options, mode=mode, candidates=max(options.candidates, 100), per_article=1)
     return [hit.article.key for hit in bot.index.search(question, k, options, filters)]
 
 

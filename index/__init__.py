@@ -14,13 +14,14 @@ from index.errors import (
 from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, article_from_record, load_file, load_paths
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
-from index.retrieval import Filters, Mode, SearchOptions
+from index.retrieval import Filters, Fusion, Mode, SearchOptions
 from index.splitter import sentence_spans, split_passages
 from index.store import Manifest, PassageStore
 
 __all__ = [
     "DEFAULT_MODEL",
     "Filters",
+    "Fusion",
     "Mode",
     "SearchOptions",
     "SUPPORTED_SUFFIXES",

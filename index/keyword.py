@@ -7,6 +7,7 @@ Row ``i`` of the BM25 matrix is passage id ``ids[i]``. Persisted in the generati
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from index.text import TOKENIZER_VERSION, terms
 log = logging.getLogger(__name__)
 
 K1, B = 1.5, 0.75
-SETTINGS = {"method": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION}
+SETTINGS = {"method": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION, "fields": "title+passage"}
 
 
 class KeywordIndex:
@@ -27,12 +28,14 @@ class KeywordIndex:
         self.row = {int(pid): i for i, pid in enumerate(ids)}
 
     @classmethod
-    def build(cls, ids: list[int], texts: list[str]) -> KeywordIndex:
+    def build(cls, ids: list[int], texts: Iterable[str]) -> KeywordIndex:
+        """BM25 over ``texts`` (one per id, in order; an iterable, so they are never all in memory)."""
         import bm25s
 
         bm25 = bm25s.BM25(k1=K1, b=B)
-        if texts:
-            bm25.index([terms(t) or [""] for t in texts], show_progress=False)
+        tokens = [terms(t) or [""] for t in texts]
+        if tokens:
+            bm25.index(tokens, show_progress=False)
         return cls(bm25, np.asarray(ids, dtype=np.int64))
 
     def save(self, directory: Path) -> None:

@@ -15,7 +15,7 @@ from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.loaders import LoadFailure
 from index.records import Article, Hit, Passage
-from index.retrieval import Filters, Mode, SearchOptions, diversify, reciprocal_rank_fusion
+from index.retrieval import Filters, Fusion, Mode, SearchOptions, diversify, reciprocal_rank_fusion, score_fusion
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
 
@@ -63,6 +63,12 @@ def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list
         yield batch
 
 
+def embedded_text(article: Article, passage: str) -> str:
+    """What is embedded for a passage: the article's title, then the passage, so a passage that
+    never names its story (a quote, a later paragraph) is still found by it."""
+    return f"{article.title}\n\n{passage}" if article.title else passage
+
+
 class NewsIndex:
     """Articles split into passages, embedded, and stored in a FAISS index on disk."""
 
@@ -87,7 +93,12 @@ class NewsIndex:
 
     @staticmethod
     def _chunk_settings(max_tokens: int, overlap_tokens: int) -> dict[str, object]:
-        return {"max_tokens": max_tokens, "overlap_tokens": overlap_tokens, "splitter": SPLITTER_VERSION}
+        return {
+            "max_tokens": max_tokens,
+            "overlap_tokens": overlap_tokens,
+            "splitter": SPLITTER_VERSION,
+            "embedded_text": "title+passage",
+        }
 
     @classmethod
     def open(
@@ -228,7 +239,7 @@ class NewsIndex:
                 seen.add(item.id)
                 todo.append(item)
         spans = [self.split(article) for article in todo]
-        texts = [a.text[s:e] for a, sp in zip(todo, spans, strict=True) for s, e in sp]
+        texts = [embedded_text(a, a.text[s:e]) for a, sp in zip(todo, spans, strict=True) for s, e in sp]
         vectors = self.passage_embedder.embed(texts)
         row = 0
         for article, article_spans in zip(todo, spans, strict=True):
@@ -293,8 +304,10 @@ class NewsIndex:
             vector = self.embedder.embed([query])[0] if vector is None else vector
             dense = store.search(vector, n, allowed, options.nprobe)
         keyword = store.keyword_index().search(query, n, allowed) if options.mode != Mode.DENSE else []
-        if options.mode == Mode.HYBRID:
+        if options.mode == Mode.HYBRID and options.fusion == Fusion.RRF:
             ranked = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in keyword]], options.rrf_k)
+        elif options.mode == Mode.HYBRID:
+            ranked = score_fusion(dense, keyword, options.dense_weight)
         else:
             ranked = dense or keyword
         chosen = diversify(

@@ -50,6 +50,25 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = 60) -> li
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
+def score_fusion(
+    dense: Sequence[tuple[int, float]], keyword: Sequence[tuple[int, float]], dense_weight: float
+) -> list[tuple[int, float]]:
+    """Fuse scored candidate lists: ``dense_weight`` × cosine scaled to [0, 1] over the dense
+    candidates (min to max) + (1 − ``dense_weight``) × BM25 divided by the best BM25 score. A
+    passage missing from one list gets 0 from it. Unlike rank fusion it keeps how far apart the
+    scores are, so a clear keyword match (a name, a rare word) is not levelled by dense ranks."""
+    scores: dict[int, float] = {}
+    if dense:
+        low, high = min(s for _, s in dense), max(s for _, s in dense)
+        for pid, s in dense:
+            scores[pid] = dense_weight * ((s - low) / (high - low) if high > low else 1.0)
+    if keyword:
+        top = max(s for _, s in keyword) or 1.0
+        for pid, s in keyword:
+            scores[pid] = scores.get(pid, 0.0) + (1 - dense_weight) * s / top
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
 def diversify(
     ranked: Sequence[tuple[int, float]],
     k: int,
@@ -83,13 +102,22 @@ def diversify(
     return taken
 
 
+class Fusion(StrEnum):
+    """How hybrid search fuses the dense and keyword candidates."""
+
+    SCORES = "scores"  # weighted sum of normalised scores (score_fusion)
+    RRF = "rrf"  # reciprocal rank fusion
+
+
 @dataclass(frozen=True)
 class SearchOptions:
-    """How a search ranks: the mode, how many candidates each side gives the fusion, the RRF
-    constant, and the diversity limits."""
+    """How a search ranks: the mode, how many candidates each side gives the fusion, the fusion
+    and its constants, the diversity limits, and the IVF lists searched."""
 
     mode: Mode = Mode.HYBRID
     candidates: int = 50
+    fusion: Fusion = Fusion.SCORES
+    dense_weight: float = 0.3
     rrf_k: int = 60
     per_article: int = 2
     duplicate_threshold: float = 0.95

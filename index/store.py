@@ -175,14 +175,17 @@ class PassageStore:
                     store.by_article[aid].append(pid)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}") from e
-        store._keyword = KeywordIndex.load(gen / "keyword")
-        if set(store._keyword.row) != set(store.spans):
-            raise IndexCorruptError(f"keyword index of {directory} ({gen.name}) does not match its passages")
         if store.vectors.ntotal != len(store.spans):
             raise IndexCorruptError(
                 f"index {directory} ({gen.name}) has {store.vectors.ntotal} vectors for "
                 f"{len(store.spans)} passages; rebuild it"
             )
+        if manifest.keyword != KEYWORD_SETTINGS:  # derived data: rebuilt with today's settings on first use
+            log.info("keyword index of %s was built with %s; rebuilding it", directory, manifest.keyword)
+        else:
+            store._keyword = KeywordIndex.load(gen / "keyword")
+            if set(store._keyword.row) != set(store.spans):
+                raise IndexCorruptError(f"keyword index of {directory} ({gen.name}) does not match its passages")
         store.next_id = max(store.spans, default=-1) + 1
         return store
 
@@ -241,9 +244,12 @@ class PassageStore:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def keyword_index(self) -> KeywordIndex:
+        """The BM25 index over each passage with its article's title (built when stale)."""
         if self._keyword is None:
             pids = list(self.spans)
-            self._keyword = KeywordIndex.build(pids, [self.passage(p).text for p in pids])
+            texts = (f"{self.articles[self.spans[p][0]].title}\n{self.passage(p).text}" for p in pids)
+            self._keyword = KeywordIndex.build(pids, texts)
+            self.manifest.keyword = dict(KEYWORD_SETTINGS)
         return self._keyword
 
     def vector(self, pid: int) -> np.ndarray:

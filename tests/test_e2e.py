@@ -7,6 +7,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,8 @@ def test_server_binds_loopback_and_answers_through_gradio_client(server: str) ->
     assert not refusal["answered"]
 
 
-def test_browser_types_the_question_and_sees_the_cited_source(server: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -68,18 +70,59 @@ def test_browser_types_the_question_and_sees_the_cited_source(server: str, tmp_p
             ],
         )
         try:
-            page = browser.new_page()
-            page.goto(server, wait_until="networkidle")
-            box = page.locator("#question textarea")
-            box.fill("What channels did the US use?")
-            box.press("Enter")
-            mark = page.locator("#sources mark").first
-            mark.wait_for(timeout=60_000)
-            assert "particularly in New York" in mark.inner_text()
-            assert (
-                "The United States tried unsuccessfully to contact North Korea" in page.locator("#sources").inner_text()
-            )
-            assert "[1]" in page.locator(".message-wrap, [role=log]").first.inner_text()
-            page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+def test_browser_types_the_question_and_sees_the_cited_source(
+    server: str, chromium: Any, tmp_path: Path, seed_path: Path
+) -> None:
+    title = seed_path.read_text(encoding="utf-8").splitlines()[0].strip()  # read here, never copied
+    page = chromium.new_page()
+    try:
+        page.goto(server, wait_until="networkidle")
+        box = page.locator("#question textarea")
+        box.fill("What channels did the US use?")
+        box.press("Enter")
+        mark = page.locator("#sources mark").first
+        mark.wait_for(timeout=60_000)
+        assert "particularly in New York" in mark.inner_text()
+        assert title in page.locator("#sources").inner_text()
+        assert "[1]" in page.locator(".message-wrap, [role=log]").first.inner_text()
+        page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_browser_runs_a_test_set_in_the_evaluate_tab_and_opens_the_report(
+    server: str, chromium: Any, tmp_path: Path
+) -> None:
+    testset = tmp_path / "seed-questions.jsonl"
+    testset.write_text(
+        json.dumps({"id": "channels", "question": "What channels did the US use?", "reference_answer": "New York"})
+        + "\n"
+        + json.dumps({"id": "cup", "question": "Who won the 2022 World Cup?", "answerable": False})
+        + "\n"
+    )
+    page = chromium.new_page()
+    try:
+        page.goto(server, wait_until="networkidle")
+        page.get_by_role("tab", name="Evaluate").click()
+        page.locator("#testset input[type=file]").set_input_files(str(testset))
+        page.locator("#run-eval").click()
+        table = page.locator("#eval-report #metrics")
+        table.wait_for(timeout=120_000)
+        text = table.inner_text()
+        assert "faithfulness" in text and "refusal_rate" in text and "contains_reference" in text
+        assert "2 questions (1 answerable, 1 not)" in page.locator("#eval-report #counts").inner_text()
+        assert page.locator("#eval-report svg").count() >= 1
+        summary = page.locator("#eval-summary").inner_text()
+        run_dir = Path(summary.split("Run folder:")[1].strip().split()[0])
+        report = page.context.new_page()
+        report.goto((run_dir / "report.html").as_uri())
+        assert report.locator("h1").inner_text().startswith("Evaluation of seed-questions.jsonl")
+        assert "What channels did the US use?" in report.locator("#worst").inner_text()
+        report.close()
+    finally:
+        page.close()
