@@ -13,7 +13,8 @@ for what a small edit to a true sentence usually breaks:
 
 The features are combined by a logistic model whose weights were fitted on the ``evaluation``
 split of SummEdits news (see ``benchmarks/judge_summedits.py``), and the decision threshold set
-there for balanced accuracy. WordNet comes from Debian ``wordnet-base``; without it the judge
+there for balanced accuracy. An antonym or a negation flip against the aligned sentences is a
+contradiction and decides "unsupported" on its own. WordNet comes from Debian ``wordnet-base``; without it the judge
 still runs, with lower accuracy (the synonym and antonym features are zero).
 """
 
@@ -54,12 +55,14 @@ class Calibration:
     coef: dict[str, float]
     intercept: float
     threshold: float
+    decisive: tuple[str, ...] = ("antonyms", "negation")  # any of these found: unsupported, whatever the score
     fitted_on: str = ""
 
     @classmethod
     def load(cls, path: Path | None = None) -> Calibration:
         path = path or Path(str(resources.files("assistant") / "judge_calibration.json"))
-        return cls(**json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        return cls(**{**data, "decisive": tuple(data.get("decisive", ()))})
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
@@ -170,10 +173,17 @@ class FaithfulnessJudge:
         z = c.intercept + sum(c.coef[name] * features[name] for name in FEATURES)
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
+    def decide(self, features: dict[str, float]) -> tuple[bool, float]:
+        """(supported, score): the score must reach the threshold, and no decisive contradiction
+        (an antonym of, or a negation missing from, the aligned sentences) may be present."""
+        score = self.score(features)
+        contradicted = any(features[name] > 0 for name in self.calibration.decisive)
+        return score >= self.calibration.threshold and not contradicted, score
+
     def judge(self, passage: str, claim: str) -> Verdict:
         values, evidence = self.features(passage, claim)
-        score = self.score(values)
-        return Verdict(score >= self.calibration.threshold, score, values, evidence)
+        supported, score = self.decide(values)
+        return Verdict(supported, score, values, evidence)
 
     def supports(self, passage: str, claim: str) -> bool:
         """True when ``passage`` supports ``claim`` (the signature metrics use)."""

@@ -28,6 +28,8 @@ from index import AssistantError
 class TestSetError(AssistantError):
     """A test set file that cannot be used; the message names every bad line."""
 
+    __test__ = False  # not a pytest class
+
 
 class TestCase(BaseModel):
     """One question of a test set, with what a good answer should find or say."""

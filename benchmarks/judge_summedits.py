@@ -72,23 +72,31 @@ def main() -> None:
         judge = FaithfulnessJudge(use_wordnet=use_wordnet)
         judge.features("warm up.", "warm up")
         t0 = time.perf_counter()
-        feats = np.array([[judge.features(r["doc"], r["summary"])[0][f] for f in FEATURES] for r in rows])
+        values = [judge.features(r["doc"], r["summary"])[0] for r in rows]
         ms = 1000 * (time.perf_counter() - t0) / len(rows)
+        feats = np.array([[v[f] for f in FEATURES] for v in values])
         coef, intercept = fit_logistic(feats[cal], labels[cal])
         scores = 1 / (1 + np.exp(-(feats @ coef + intercept)))
-        threshold = best_threshold(scores[cal], labels[cal])
-        predicted = (scores >= threshold).astype(int)
+        fitted = Calibration(
+            {f: round(float(c), 4) for f, c in zip(FEATURES, coef, strict=True)},
+            round(float(intercept), 4),
+            round(best_threshold(scores[cal], labels[cal]), 4),
+            fitted_on="SummEdits news, split evaluation (133 pairs)",
+        )
+        judge = FaithfulnessJudge(fitted, use_wordnet=use_wordnet)
+        predicted = np.array([int(judge.decide(v)[0]) for v in values])
         results[name] = (
             balanced_accuracy(predicted[cal], labels[cal]),
             balanced_accuracy(predicted[test], labels[test]),
             ms,
         )
         if use_wordnet:
-            calibration = Calibration(
-                {f: round(float(c), 4) for f, c in zip(FEATURES, coef, strict=True)},
-                round(float(intercept), 4),
-                round(threshold, 4),
-                "SummEdits news, split evaluation (133 pairs)",
+            calibration = fitted
+            score_only = (scores >= fitted.threshold).astype(int)
+            results["judge, score alone (no decisive contradictions)"] = (
+                balanced_accuracy(score_only[cal], labels[cal]),
+                balanced_accuracy(score_only[test], labels[test]),
+                ms,
             )
             rule = (feats[:, FEATURES.index("novel_numbers")] + feats[:, FEATURES.index("novel_names")]) == 0
             results["rule: no new numbers or names"] = (
