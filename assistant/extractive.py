@@ -10,7 +10,9 @@ candidate sentences, and by 0.3 when it is in the article's title, since such wo
 rather than what is asked) that occur in the sentence, and answer type
 is 1 when the sentence holds what the question asks for (a number for "how many", a date for
 "when", a name for "who"). When the best sentence scores
-below ``min_relevance`` the engine says so with :data:`NOT_IN_ARTICLES`.
+below ``min_relevance``, or no sentence speaks to what is asked (with ``require_focus``: none holds
+a content word of the question that is not in its article's title, nor has a cosine of at least
+``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
 """
 
 from __future__ import annotations
@@ -121,11 +123,12 @@ class ExtractiveEngine:
         vectors = self.embedder.embed([c.text for c in cands])
         cosines = vectors @ query_vector
         wanted = keywords(question)
-        words = [keywords(c.text) for c in cands]
+        words = {id(c): keywords(c.text) for c in cands}
         # a question word that many candidate sentences share ("North Korea") tells less than a rare one
-        weight = {w: math.log((len(cands) + 1) / (sum(w in ws for ws in words) + 0.5)) for w in wanted}
+        weight = {w: math.log((len(cands) + 1) / (sum(w in ws for ws in words.values()) + 0.5)) for w in wanted}
         titles = {h.article.id: keywords(h.article.title) for h in hits}
-        for c, cos, ws in zip(cands, cosines, words, strict=True):
+        for c, cos in zip(cands, cosines, strict=True):
+            ws = words[id(c)]
             # words of the article's title name its topic; the rest of the question is what is asked
             topic = titles[hits[c.hit_index].article.id]
             w = {k: weight[k] * (TOPIC_SHARE if k in topic else 1.0) for k in wanted}
@@ -134,6 +137,10 @@ class ExtractiveEngine:
             c.cosine = float(cos)
             c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap + W_TYPE * answer_type_match(question, c.text)
         ranked = sorted(cands, key=lambda c: -c.score)
+        if self.settings.require_focus:
+            ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
+            if not ranked:
+                return Extract([], 0.0)
         best = ranked[0].score
         if best < self.settings.min_relevance:
             return Extract([], best)
@@ -145,6 +152,13 @@ class ExtractiveEngine:
             article_rank.setdefault(hits[c.hit_index].passage.article_id, len(article_rank))
         chosen.sort(key=lambda c: (article_rank[hits[c.hit_index].passage.article_id], c.start))
         return Extract(chosen, best)
+
+    def _on_focus(self, c: Candidate, wanted: set[str], topic: set[str], words: dict[int, set[str]]) -> bool:
+        """Whether a sentence speaks to what is asked: it holds one of the question's content words
+        that are not in its article's title (those name the topic, not the question), or it is very
+        close to the question. A question with no such words passes."""
+        focus = wanted - topic
+        return not focus or bool(focus & words[id(c)]) or c.cosine >= self.settings.focus_cosine
 
     def _with_speakers(self, chosen: list[Candidate], hits: list[Hit]) -> list[Candidate]:
         """Bring along the sentence that names the speaker of a quote continued with "he added"."""

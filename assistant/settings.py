@@ -113,6 +113,14 @@ class AnswerSettings(_Section):
         description="Lowest relevance of the best evidence sentence; below it the assistant says the "
         "articles don't answer.",
     )
+    require_focus: bool = Field(
+        True,
+        description="Answer only from sentences that hold a content word of the question not in their article's "
+        "title (what is asked rather than the topic), or that are very close to the question.",
+    )
+    focus_cosine: float = Field(
+        0.6, ge=0.0, le=1.0, description="Cosine at which a sentence counts as on focus without sharing a word."
+    )
     keep_ratio: float = Field(
         0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best."
     )

@@ -21,6 +21,13 @@ K1, B = 1.5, 0.75
 SETTINGS = {"method": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION, "fields": "title+passage"}
 
 
+def _bm25s():  # type: ignore[no-untyped-def]
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
+    return bm25s
+
+
 class KeywordIndex:
     def __init__(self, bm25, ids: np.ndarray) -> None:  # type: ignore[no-untyped-def]
         self.bm25 = bm25
@@ -30,7 +37,7 @@ class KeywordIndex:
     @classmethod
     def build(cls, ids: list[int], texts: Iterable[str]) -> KeywordIndex:
         """BM25 over ``texts`` (one per id, in order; an iterable, so they are never all in memory)."""
-        import bm25s
+        bm25s = _bm25s()
 
         bm25 = bm25s.BM25(k1=K1, b=B)
         tokens = [terms(t) or [""] for t in texts]
@@ -46,7 +53,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         try:
             ids = np.load(directory / "ids.npy")

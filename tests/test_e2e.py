@@ -119,7 +119,7 @@ def test_browser_runs_a_test_set_in_the_evaluate_tab_and_opens_the_report(
         assert page.locator("#eval-report svg").count() >= 1
         summary = page.locator("#eval-summary").inner_text()
         run_dir = Path(summary.split("Run folder:")[1].strip().split()[0])
-        report = page.context.new_page()
+        report = chromium.new_page()
         report.goto((run_dir / "report.html").as_uri())
         assert report.locator("h1").inner_text().startswith("Evaluation of seed-questions.jsonl")
         assert "What channels did the US use?" in report.locator("#worst").inner_text()
