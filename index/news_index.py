@@ -141,28 +141,22 @@ class NewsIndex:
                     f"Use the settings it was built with, or rebuild it: remove {directory} and run "
                     f"`assistant ingest --index {directory} PATH...` again."
                 )
-            return cls(
-                PassageStore.load(directory),
-                embedder,
-                max_tokens,
-                overlap_tokens,
-                embed_cache,
-                vector_index,
-                approximate_above,
-            )
-        if not create:
+            store = PassageStore.load(directory)
+        elif not create:
             raise IndexNotFoundError(
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
             )
-        manifest = Manifest(
-            embed_model=embedder.name,
-            embed_fingerprint=embedder.fingerprint,
-            dimension=embedder.dimension,
-            chunk=chunk,
-            package_version=PACKAGE_VERSION,
-        )
+        else:
+            manifest = Manifest(
+                embed_model=embedder.name,
+                embed_fingerprint=embedder.fingerprint,
+                dimension=embedder.dimension,
+                chunk=chunk,
+                package_version=PACKAGE_VERSION,
+            )
+            store = PassageStore(directory, manifest)
         return cls(
-            PassageStore(directory, manifest),
+            store,
             embedder,
             max_tokens,
             overlap_tokens,

@@ -3,12 +3,9 @@ approximate (IVF) vector index chosen by size."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 
 from index import Article, CachedEmbedder, Filters, Mode, NewsIndex, PassageStore, SearchOptions
 from index.store import Manifest, VectorIndex
+from tests.processes import kill_when
 from tests.test_retrieval import bbc_articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,15 +68,7 @@ def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(t
     script = tmp_path / "ingest.py"
     script.write_text(INGEST)
     proc = subprocess.Popen([sys.executable, str(script), str(ROOT), str(directory)])
-    try:
-        deadline = time.monotonic() + 180
-        while live_articles(directory) < 16:
-            assert proc.poll() is None, "the ingest ended before it was killed"
-            assert time.monotonic() < deadline, "the ingest never saved"
-            time.sleep(0.1)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_when(proc, lambda: live_articles(directory) >= 16, "its second save")
     saved = live_articles(directory)
     articles = bbc_articles()
     unique = {a.id: a for a in articles}  # two of the 50 BBC records carry the same story

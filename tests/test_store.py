@@ -1,17 +1,15 @@
 """The FAISS store on disk: round trip, remove, corruption, atomic writes under SIGKILL."""
 
-import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index import Article, IndexCorruptError, IndexNotFoundError, Manifest, PassageStore
+from tests.processes import kill_when
 
 DIM = 8
 
@@ -112,15 +110,7 @@ def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: P
     script.write_text(WRITER)
     root = str(Path(__file__).resolve().parents[1])
     proc = subprocess.Popen([sys.executable, str(script), str(directory), str(flag), root, where])
-    try:
-        deadline = time.monotonic() + 60
-        while not flag.exists():
-            assert proc.poll() is None, "the writer exited before reaching the save"
-            assert time.monotonic() < deadline, "the writer never reached the save"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_when(proc, flag.exists, "the save", timeout=60)
     loaded = PassageStore.load(directory)
     assert loaded.manifest.articles == 3 and loaded.vectors.ntotal == 3
     loaded.add(article(9), [(0, 16)], unit(9))
