@@ -21,9 +21,9 @@ def cli(*args: str, index: Path | None = None, check: bool = True) -> subprocess
     return proc
 
 
-@pytest.mark.parametrize("command", ["", "ingest", "remove", "ask", "serve", "info"])
+@pytest.mark.parametrize("command", ["", "ingest", "remove", "ask", "serve", "info", "eval", "testset generate"])
 def test_every_command_has_help(command: str) -> None:
-    out = cli(*([command] if command else []), "--help").stdout
+    out = cli(*command.split(), "--help").stdout
     assert "--help" in out
     if command:
         assert "--index" in out
@@ -57,3 +57,17 @@ def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
 def test_asking_a_missing_index_fails_fast_with_a_hint(tmp_path: Path) -> None:
     proc = cli("ask", "anything?", index=tmp_path / "none", check=False)
     assert proc.returncode == 2 and "assistant ingest --index" in proc.stderr
+
+
+@pytest.mark.slow
+def test_eval_generate_and_compare(tmp_path: Path) -> None:
+    """On the sample index: a generated test set is evaluated, a bad one is refused line by line."""
+    made = cli("testset", "generate", str(tmp_path / "cloze.jsonl"), "--count", "5")
+    assert "made 5 question(s)" in made.stdout and "skipped" in made.stdout
+    run = cli("eval", str(tmp_path / "cloze.jsonl"), "--out", str(tmp_path / "run"))
+    assert "| hit@10 |" in run.stdout and (tmp_path / "run" / "report.html").is_file()
+    same = cli("eval", "--compare", str(tmp_path / "run"), str(tmp_path / "run")).stdout
+    assert "0 question(s) changed" in same
+    (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\n{"id": 3}\n')
+    bad = cli("eval", str(tmp_path / "bad.jsonl"), check=False)
+    assert bad.returncode == 2 and "line 2: question" in bad.stderr
