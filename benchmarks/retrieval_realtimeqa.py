@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,14 +29,22 @@ import numpy as np  # noqa: E402
 from realtimeqa import corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from index import Mode  # noqa: E402
+from index import Filters, Mode  # noqa: E402
 from index.store import VectorIndex, new_vector_index  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
 
 
-def ranked_articles(bot: Assistant, question: str, mode: Mode, k: int = 10, filters=None) -> list[str]:  # type: ignore[no-untyped-def]
+def quiz_week(question_date: str, days: int) -> Filters:
+    """Articles dated from ``days`` before the quiz to the day after it."""
+    day = date.fromisoformat(question_date.replace("/", "-"))
+    return Filters(since=str(day - timedelta(days=days)), until=str(day + timedelta(days=1)))
+
+
+def ranked_articles(
+    bot: Assistant, question: str, mode: Mode, k: int = 10, filters: Filters | None = None
+) -> list[str]:
     """The doc_ids (article keys) of the best ``k`` distinct articles for ``question``."""
     options = bot.settings.retrieval.options()
     options = replace(options, mode=mode, candidates=max(options.candidates, 100), per_article=1)
@@ -108,6 +117,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE / "embeddings", help="embedding cache folder")
     parser.add_argument("--latency-questions", type=int, default=100, help="questions timed for latency")
     parser.add_argument("--limit", type=int, default=None, help="only the first N haystack articles (smoke runs)")
+    parser.add_argument("--date-window", type=int, default=7, help="extra rows with a date filter; 0: none")
     parser.add_argument("--no-ivf", action="store_true", help="skip the IVF-versus-exact comparison")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
@@ -139,6 +149,12 @@ def main() -> None:
         for mode in MODES:
             ranked = [ranked_articles(bot, q.text, mode) for q, _ in pairs]
             results.setdefault(name, {})[mode.value] = rank_metrics(ranked, [rel for _, rel in pairs])
+        if args.date_window:  # the quiz's own week as a date filter: metadata a user may well give
+            ranked = [
+                ranked_articles(bot, q.text, Mode.HYBRID, filters=quiz_week(q.date, args.date_window)) for q, _ in pairs
+            ]
+            label = f"hybrid + dates (quiz day -{args.date_window}/+1)"
+            results[name][label] = rank_metrics(ranked, [rel for _, rel in pairs])
 
     # latency: retrieval alone (the default search) and a full ask, over the gold questions then weak ones
     asks = [q.text for q, _ in sets["gold"] + sets["weak"]][: args.latency_questions]
