@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realtimeqa import corpus_records, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
+from realtimeqa import copies, corpus_records, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
 
 from assistant.settings import use_offline_environment  # noqa: E402
 from index import CachedEmbedder, Embedder, load_embedder  # noqa: E402
@@ -82,7 +82,7 @@ def main() -> None:
 
     retriever = index.as_retriever(similarity_top_k=30, embed_model=llama_embedding(model))
     haystack = ids if ids is not None else {d.id_ for d in docs}
-    sets = label_sets(questions(), haystack)
+    sets = label_sets(questions(), haystack, copies(ids))
     print("| labels | method | R@1 | R@5 | R@10 | MRR@10 |")
     print("|---|---|---|---|---|---|")
     latency: list[float] = []

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import Article, LoadFailure, UnreadableArticleError, article_from_record
+from index import Article, LoadFailure, UnreadableArticleError, article_from_record, content_id
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DATA = SHARED / "datasets" / "realtimeqa"
@@ -67,12 +67,28 @@ def questions() -> list[Question]:
     ]
 
 
-def label_sets(qs: Sequence[Question], haystack: set[str]) -> dict[str, list[tuple[Question, set[str]]]]:
-    """(question, relevant doc_ids in the haystack) pairs: ``gold`` and ``weak`` label sets."""
+def copies(ids: set[str] | None) -> dict[str, set[str]]:
+    """doc_id -> every doc_id with the same title and text (the corpus holds a few exact copies
+    under two ids; the index keeps one, and either id names the same article)."""
+    by_content: dict[str, set[str]] = {}
+    for record in corpus_records(ids):
+        by_content.setdefault(content_id(record.get("title") or "", record.get("text") or ""), set()).add(
+            record["doc_id"]
+        )
+    return {doc: group for group in by_content.values() for doc in group}
+
+
+def label_sets(
+    qs: Sequence[Question], haystack: set[str], same: dict[str, set[str]] | None = None
+) -> dict[str, list[tuple[Question, set[str]]]]:
+    """(question, relevant doc_ids in the haystack) pairs: ``gold`` and ``weak`` label sets. With
+    ``same`` (from :func:`copies`), exact copies of a relevant article are relevant too."""
     sets: dict[str, list[tuple[Question, set[str]]]] = {"gold": [], "weak": []}
     for q in qs:
         for name, ids in (("gold", q.gold), ("weak", q.weak)):
             relevant = set(ids) & haystack
+            if same:
+                relevant = {c for d in relevant for c in same.get(d, {d})}
             if relevant:
                 sets[name].append((q, relevant))
     return sets

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from realtimeqa import corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
+from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
 from index import Filters, Mode  # noqa: E402
@@ -143,7 +143,10 @@ def main() -> None:
         print(f"  skipped {failure}")
 
     haystack = ids if ids is not None else {a.key for a in bot.index.store.articles.values()}
-    sets = label_sets(questions(), haystack)
+    sets = label_sets(questions(), haystack, copies(ids))
+    indexed = set(bot.index.store.keys)
+    unreachable = {name: sum(1 for _, rel in pairs if not rel & indexed) for name, pairs in sets.items()}
+    sets["gold, article has text"] = [(q, rel) for q, rel in sets["gold"] if rel & indexed]
     results: dict[str, dict[str, dict[str, float]]] = {}
     for name, pairs in sets.items():
         for mode in MODES:
@@ -176,7 +179,8 @@ def main() -> None:
     print()
     print(
         f"haystack: {len(haystack)} articles; "
-        f"gold questions {len(sets['gold'])}, weak-label questions {len(sets['weak'])}"
+        f"gold questions {len(sets['gold'])}, weak-label questions {len(sets['weak'])}; questions whose "
+        f"articles are not in the index (no text): gold {unreachable['gold']}, weak {unreachable['weak']}"
     )
     print("| labels | method | R@1 | R@5 | R@10 | MRR@10 |")
     print("|---|---|---|---|---|---|")
