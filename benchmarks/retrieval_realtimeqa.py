@@ -30,7 +30,7 @@ from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, percen
 
 from assistant import Assistant, Settings  # noqa: E402
 from index import Filters, Mode  # noqa: E402
-from index.store import VectorIndex, new_vector_index  # noqa: E402
+from index.store import VectorIndex  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
@@ -57,12 +57,9 @@ def approximate_search(bot: Assistant, pairs, nprobes=(4, 8, 16, 32, 64)) -> dic
     import faiss
 
     store = bot.index.store
-    ids, vectors = store.all_vectors()
     t = time.perf_counter()
-    ivf = new_vector_index(VectorIndex.IVF, vectors.shape[1], vectors)
-    ivf.add_with_ids(vectors, ids)
+    ivf = store.build_vector_index(VectorIndex.IVF)
     build_s = time.perf_counter() - t
-    del vectors
     texts = [q.text for q, _ in pairs]
     queries = bot.index.embedder.embed(texts)
     t = time.perf_counter()

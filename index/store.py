@@ -46,16 +46,22 @@ class VectorIndex(StrEnum):
     IVF = "ivf"
 
 
-def new_vector_index(kind: VectorIndex, dimension: int, training: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+def ivf_lists(total: int) -> int:
+    """Inverted lists for an IVF index over ``total`` vectors: about 4·√n (at least 16)."""
+    return int(max(4 * np.sqrt(total), 16))
+
+
+def new_vector_index(kind: VectorIndex, dimension: int, training: np.ndarray | None = None, total: int = 0):  # type: ignore[no-untyped-def]
     """An empty FAISS index with own int64 ids, inner-product metric, and lookup of a vector by id.
-    IVF needs ``training`` vectors; it gets about 4·√n lists (n = their number)."""
+    IVF is trained on ``training`` (a sample of the vectors) and gets :func:`ivf_lists` of
+    ``total`` lists (of the sample size when ``total`` is 0), at most one per 39 training vectors."""
     import faiss
 
     if kind == VectorIndex.FLAT:
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
     if training is None or len(training) < 256:
         raise ValueError("an IVF index needs at least 256 training vectors")
-    lists = int(min(max(4 * np.sqrt(len(training)), 16), len(training) // 39))
+    lists = min(ivf_lists(total or len(training)), len(training) // 39)
     index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = 1234
     index.train(np.ascontiguousarray(training, dtype=np.float32))
@@ -255,25 +261,30 @@ class PassageStore:
     def vector(self, pid: int) -> np.ndarray:
         return np.asarray(self.vectors.reconstruct(pid), dtype=np.float32)
 
-    def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids, their vectors), in passage id order."""
+    def build_vector_index(self, kind: VectorIndex, chunk: int = 16_384):  # type: ignore[no-untyped-def]
+        """A new ``kind`` index holding the current vectors, copied over ``chunk`` rows at a time
+        (never a whole second copy in numpy); IVF is trained on a seeded sample of them."""
         ids = np.fromiter(sorted(self.spans), dtype=np.int64, count=len(self.spans))
-        vectors = np.zeros((len(ids), self.manifest.dimension), dtype=np.float32)
-        for start in range(0, len(ids), 4096):
-            vectors[start : start + 4096] = self.vectors.reconstruct_batch(ids[start : start + 4096])
-        return ids, vectors
+        training = None
+        if kind == VectorIndex.IVF:
+            size = min(len(ids), 64 * ivf_lists(len(ids)))
+            sample = np.sort(np.random.default_rng(0).choice(ids, size=size, replace=False))
+            training = self.vectors.reconstruct_batch(sample)
+        index = new_vector_index(kind, self.manifest.dimension, training, total=len(ids))
+        del training
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            index.add_with_ids(self.vectors.reconstruct_batch(part), part)
+        return index
 
     def use_vector_index(self, kind: VectorIndex) -> bool:
         """Rebuild the vectors into a ``kind`` index (IVF is trained on the vectors held now);
         False when it is that kind already, or too small to train an IVF index."""
         if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and len(self.spans) < MIN_IVF_PASSAGES):
             return False
-        ids, vectors = self.all_vectors()
-        index = new_vector_index(kind, self.manifest.dimension, vectors)
-        index.add_with_ids(vectors, ids)
-        self.vectors = index
+        self.vectors = self.build_vector_index(kind)
         self.manifest.vector_index = kind.value
-        log.info("vectors now in a %s index (%d passages)", kind.value, len(ids))
+        log.info("vectors now in a %s index (%d passages)", kind.value, len(self.spans))
         return True
 
     # ---- writing -------------------------------------------------------------------------
