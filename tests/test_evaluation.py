@@ -190,3 +190,29 @@ def test_eval_over_the_shipped_test_set_writes_a_resumable_run_folder(sample_bot
     assert len((run / "results.jsonl").read_text().splitlines()) == len(rows)
     diff = compare_runs(run, run)
     assert all(d["delta"] in (0, None) for d in diff["metrics"].values()) and diff["questions"] == []
+
+
+def test_scoring_an_answer_with_an_out_of_range_citation_and_a_refusal() -> None:
+    from assistant import NOT_IN_ARTICLES, Answer, Citation
+    from assistant.evaluation import score_case
+    from assistant.testset import TestCase
+
+    passage = "The project will cost 3.2 million dollars. Work starts in September."
+    cite = Citation(marker=1, passage_id=0, article_id="a", passage=passage, start=0, end=len(passage), score=1.0)
+    answer = Answer(
+        question="How much?",
+        text="The project will cost 3.2 million dollars. [1] Work starts in September. [3]",
+        answered=True,
+        citations=[cite],
+    )
+    case = TestCase(id="q", question="How much?", reference_answer=["3.2 million dollars"])
+    m = score_case(case, answer, ["a"], FaithfulnessJudge())
+    assert m["citation_recall"] == 0.5, "the [3] points at no citation: that claim is unsupported by its citations"
+    assert m["faithfulness"] == 1.0, "but the answer's cited passage supports both claims"
+    assert m["citation_precision"] == 1.0 and m["contains_reference"] == 1.0 and m["refused"] == 0.0
+
+    refusal = Answer(question="Who?", text=NOT_IN_ARTICLES, answered=False)
+    unanswerable = TestCase(id="u", question="Who?", answerable=False)
+    assert score_case(unanswerable, refusal, [], FaithfulnessJudge()) == {"refused": 1.0}
+    scored = score_case(case, refusal, [], FaithfulnessJudge())
+    assert scored == {"refused": 1.0, "exact_match": 0.0, "token_f1": 0.0, "contains_reference": 0.0}
