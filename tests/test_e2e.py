@@ -126,3 +126,29 @@ def test_browser_runs_a_test_set_in_the_evaluate_tab_and_opens_the_report(
         report.close()
     finally:
         page.close()
+
+
+def test_the_evaluate_api_serves_its_report_from_the_user_data_folder(
+    seed_bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data folder is usually neither the working directory nor the temp folder, which Gradio
+    serves by default; launch allows the eval-runs folder explicitly."""
+    import tempfile
+
+    from gradio_client import Client, handle_file
+
+    from assistant.core import sample_testset_path
+    from ui.app import launch
+
+    outside = Path(tempfile.mkdtemp(prefix="assistant-data-", dir="/var/tmp"))
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(outside))
+    port = free_port()
+    demo = launch(seed_bot, host="127.0.0.1", port=port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        summary, report, report_file = client.predict(handle_file(str(sample_testset_path())), api_name="/evaluate")
+        assert "36 questions" in summary and 'id="metrics"' in report
+        assert Path(report_file).read_text(encoding="utf-8").startswith("<!doctype html>")
+    finally:
+        demo.close()
+        shutil.rmtree(outside, ignore_errors=True)

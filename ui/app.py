@@ -131,18 +131,24 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
     return "\n".join(lines)
 
 
+def eval_runs_dir() -> Path:
+    """Where the Evaluate tab writes its run folders (served to the browser, so allowed in launch)."""
+    from assistant.settings import default_data_dir
+
+    return default_data_dir() / "eval-runs"
+
+
 def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, str | None]:
     """Evaluate a test set file: (Markdown summary, the report's body as HTML, report path)."""
     from datetime import datetime
 
     from assistant.evaluation import evaluate
     from assistant.report import markdown
-    from assistant.settings import default_data_dir
 
     if not path:
         return "Choose a test set file first.", "", None
     source = Path(path)
-    run_dir = default_data_dir() / "eval-runs" / f"{source.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = eval_runs_dir() / f"{source.stem}-{datetime.now():%Y%m%d-%H%M%S}"
     try:
         result = evaluate(assistant, source, run_dir)
     except AssistantError as e:
@@ -251,6 +257,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
         share=False,
         inbrowser=False,
         prevent_thread_lock=not block,
+        allowed_paths=[str(eval_runs_dir())],  # the report file offered for download
         css=_CSS,
         show_error=True,
     )
