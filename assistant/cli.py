@@ -142,9 +142,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
-    from datetime import datetime
 
-    from assistant.evaluation import compare_runs, evaluate
+    from assistant.evaluation import compare_runs, evaluate, new_run_dir
     from assistant.report import markdown
     from index import AssistantError
 
@@ -166,14 +165,13 @@ def eval_command(
 
     path = testset or sample_testset_path()
     bot = _open(index)
-    run_dir = out or Path("eval-runs") / f"{path.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = out or new_run_dir(Path("eval-runs"), path)
     try:
         result = evaluate(bot, path, run_dir, progress=True)
     except AssistantError as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from e
-    config = json.loads((run_dir / "run.json").read_text())
-    typer.echo(markdown(config, result.summary))
+    typer.echo(markdown(result.config, result.summary))
     typer.echo(f"run folder: {run_dir}  (report: {run_dir / 'report.html'})")
 
 

@@ -32,6 +32,7 @@ from assistant.metrics import (
     contains_reference,
     exact_match,
     mean,
+    percentile,
     retrieval_scores,
     token_f1,
 )
@@ -104,7 +105,7 @@ def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: 
                 metrics[name] = value
     if answer.answered:
         claims = []
-        for text, markers in split_claims(answer.text, len(answer.citations) + 10):
+        for text, markers in split_claims(answer.text, len(answer.citations)):  # drops markers citing nothing
             cited = tuple(c.passage for m in markers if (c := answer.citation(m)) is not None)
             claims.append(Claim(text, cited))
         metrics.update(citation_scores(claims, judge.supports))
@@ -147,7 +148,13 @@ def read_results(run_dir: Path) -> list[dict[str, Any]]:
 @dataclass
 class RunResult:
     directory: Path
+    config: dict[str, Any]  # what run.json holds
     summary: dict[str, Any]
+
+
+def new_run_dir(parent: Path, testset: Path) -> Path:
+    """A fresh run folder under ``parent``, named for the test set and the time."""
+    return parent / f"{testset.stem}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 def evaluate(
@@ -205,14 +212,7 @@ def evaluate(
     summary["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     write_reports(run_dir, config, summary, rows)
-    return RunResult(run_dir, summary)
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return RunResult(run_dir, config, summary)
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -234,7 +234,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "answered": sum(1 for r in ok if r["answered"]),
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
         "applies_to": {name: sum(1 for r in ok if name in r["metrics"]) for name in names if name != "refused"},
-        "latency_ms": {"p50": _percentile(latency, 0.5), "p95": _percentile(latency, 0.95)},
+        "latency_ms": {"p50": percentile(latency, 0.5), "p95": percentile(latency, 0.95)},
     }
 
 

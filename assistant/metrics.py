@@ -124,6 +124,14 @@ def citation_scores(claims: Sequence[Claim], supports: Supports) -> dict[str, fl
     return out
 
 
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of ``values`` by nearest rank; None when there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def mean(values: Sequence[float | None]) -> float | None:
     """Average of the values that are not None; None when there are none."""
     present = [v for v in values if v is not None]

@@ -70,7 +70,7 @@ class IndexSettings(_Section):
 
 class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused by reciprocal rank).")
+    mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused as `fusion` says).")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each side hands to the fusion.")
     fusion: Fusion = Field(
         Fusion.SCORES,
@@ -83,7 +83,6 @@ class RetrievalSettings(_Section):
     duplicate_threshold: float = Field(
         0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
     )
-
     nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")
 
     def options(self) -> SearchOptions:

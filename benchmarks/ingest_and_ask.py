@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from assistant import Assistant
+from assistant.metrics import percentile
 from index import Article, load_paths
-from index.news_index import embedded_text
+from index.records import indexed_text
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 QUESTIONS = [  # written for this benchmark; topics of the BBC 2004-05 collection
@@ -44,11 +45,6 @@ QUESTIONS = [  # written for this benchmark; topics of the BBC 2004-05 collectio
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=SHARED / "datasets" / "bbc-news" / "bbc_news.jsonl.gz")
@@ -71,7 +67,7 @@ def main() -> None:
 
     store = bot.index.store
     sample = [  # the same text ingest embeds: title + passage
-        embedded_text(store.articles[store.spans[pid][0]], store.passage(pid).text)
+        indexed_text(store.articles[store.spans[pid][0]].title, store.passage(pid).text)
         for pid in itertools.islice(store.spans, 300)
     ]
     t0 = time.perf_counter()

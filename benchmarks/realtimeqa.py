@@ -106,8 +106,3 @@ def rank_metrics(ranked: Sequence[Sequence[str]], relevant: Sequence[set[str]]) 
         for k in (1, 5, 10):
             out[f"R@{k}"] += first < k
     return {name: value / n for name, value in out.items()} if n else out
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]

@@ -26,9 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, percentile, questions, rank_metrics  # noqa: E402
+from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, questions, rank_metrics  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
+from assistant.metrics import percentile  # noqa: E402
 from index import Filters, Mode  # noqa: E402
 from index.store import VectorIndex  # noqa: E402
 
@@ -90,7 +91,7 @@ def directory_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def serving_rss(index: Path, cache: Path, asks: list[str]) -> float:
+def serving_rss(index: Path, asks: list[str]) -> float:
     """Peak RSS (MB) of a fresh process that opens the index and answers ``asks`` (VmHWM: ru_maxrss
     would carry this process's peak over the fork)."""
     code = (
@@ -170,7 +171,7 @@ def main() -> None:
         ask_ms.append(1000 * (time.perf_counter() - t))
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     live = index_dir / (index_dir / "CURRENT").read_text().strip()
-    serve_rss = serving_rss(index_dir, args.cache, asks[:20])
+    serve_rss = serving_rss(index_dir, asks[:20])
     approximate = approximate_search(bot, sets["gold"] + sets["weak"]) if not args.no_ivf else {}
 
     print()

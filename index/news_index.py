@@ -14,7 +14,7 @@ from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.loaders import LoadFailure
-from index.records import Article, Hit, Passage
+from index.records import Article, Hit, Passage, indexed_text
 from index.retrieval import Filters, Fusion, Mode, SearchOptions, diversify, reciprocal_rank_fusion, score_fusion
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
@@ -61,12 +61,6 @@ def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list
             batch = []
     if batch:
         yield batch
-
-
-def embedded_text(article: Article, passage: str) -> str:
-    """What is embedded for a passage: the article's title, then the passage, so a passage that
-    never names its story (a quote, a later paragraph) is still found by it."""
-    return f"{article.title}\n\n{passage}" if article.title else passage
 
 
 class NewsIndex:
@@ -233,7 +227,7 @@ class NewsIndex:
                 seen.add(item.id)
                 todo.append(item)
         spans = [self.split(article) for article in todo]
-        texts = [embedded_text(a, a.text[s:e]) for a, sp in zip(todo, spans, strict=True) for s, e in sp]
+        texts = [indexed_text(a.title, a.text[s:e]) for a, sp in zip(todo, spans, strict=True) for s, e in sp]
         vectors = self.passage_embedder.embed(texts)
         row = 0
         for article, article_spans in zip(todo, spans, strict=True):

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def indexed_text(title: str, passage: str) -> str:
+    """What is embedded and keyword-indexed for a passage: its article's title, then the passage,
+    so a passage that never names its story (a quote, a later paragraph) is still found by it."""
+    return f"{title}\n\n{passage}" if title else passage
+
+
 def content_id(title: str, text: str) -> str:
     """Stable id of an article's content: the same title and text always give the same id."""
     digest = hashlib.sha256(f"{title.strip()}\n\n{text.strip()}".encode()).hexdigest()

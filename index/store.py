@@ -28,7 +28,7 @@ import numpy as np
 from index.errors import IndexCorruptError, IndexNotFoundError
 from index.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.keyword import KeywordIndex
-from index.records import Article, Passage
+from index.records import Article, Passage, indexed_text
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,6 @@ class PassageStore:
     """Articles, passages and vectors in memory, with atomic saves to ``directory``."""
 
     def __init__(self, directory: Path, manifest: Manifest) -> None:
-
         self.directory = directory
         self.manifest = manifest
         self.articles: dict[str, Article] = {}
@@ -253,7 +252,7 @@ class PassageStore:
         """The BM25 index over each passage with its article's title (built when stale)."""
         if self._keyword is None:
             pids = list(self.spans)
-            texts = (f"{self.articles[self.spans[p][0]].title}\n{self.passage(p).text}" for p in pids)
+            texts = (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
             self._keyword = KeywordIndex.build(pids, texts)
             self.manifest.keyword = dict(KEYWORD_SETTINGS)
         return self._keyword
@@ -283,7 +282,6 @@ class PassageStore:
         if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and len(self.spans) < MIN_IVF_PASSAGES):
             return False
         self.vectors = self.build_vector_index(kind)
-        self.manifest.vector_index = kind.value
         log.info("vectors now in a %s index (%d passages)", kind.value, len(self.spans))
         return True
 
@@ -295,6 +293,7 @@ class PassageStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.manifest.articles = len(self.articles)
         self.manifest.passages = len(self.spans)
+        self.manifest.vector_index = vector_index_kind(self.vectors).value
         self.manifest.package_version = package_version or self.manifest.package_version
         self.manifest.updated = datetime.now(UTC).isoformat(timespec="seconds")
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.directory))

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from index import Article, LoadFailure, load_paths
+from index import Article, LoadFailure, article_from_record, load_paths
 from tests.pdf import write_pdf
 
 NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
@@ -123,3 +123,14 @@ def test_content_ids_are_stable_and_depend_on_content() -> None:
     a = Article(text="Same text.", title="T", key="x")
     assert a.id == Article(text="Same text.", title="T", key="y").id
     assert a.id != Article(text="Other text.", title="T").id
+
+
+def test_record_dates_become_iso_so_date_filters_compare_them() -> None:
+    from index.loaders import iso_date
+
+    assert iso_date("2018/03/15") == "2018-03-15"
+    assert iso_date("2018.3.5") == "2018-03-05"
+    assert iso_date(" 2020-01-02T10:00:00Z ") == "2020-01-02T10:00:00Z"
+    assert iso_date("March 3, 2021") == "March 3, 2021", "what it cannot read is kept as given"
+    record = {"doc_id": "d1", "title": "T", "text": "Body.", "publish_date": "2022/06/16"}
+    assert article_from_record(record, "fallback").date == "2022-06-16"

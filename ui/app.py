@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,23 +139,21 @@ def eval_runs_dir() -> Path:
 
 def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, str | None]:
     """Evaluate a test set file: (Markdown summary, the report's body as HTML, report path)."""
-    from datetime import datetime
 
-    from assistant.evaluation import evaluate
+    from assistant.evaluation import evaluate, new_run_dir
     from assistant.report import markdown
 
     if not path:
         return "Choose a test set file first.", "", None
     source = Path(path)
-    run_dir = eval_runs_dir() / f"{source.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = new_run_dir(eval_runs_dir(), source)
     try:
         result = evaluate(assistant, source, run_dir)
     except AssistantError as e:
         return f"**Could not evaluate {html.escape(source.name)}:** {html.escape(str(e))}", "", None
-    config = json.loads((run_dir / "run.json").read_text())
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     body = page[page.index("<body>") + len("<body>") : page.rindex("</body>")]
-    return markdown(config, result.summary) + f"\n\nRun folder: `{run_dir}`", body, str(run_dir / "report.html")
+    return markdown(result.config, result.summary) + f"\n\nRun folder: `{run_dir}`", body, str(run_dir / "report.html")
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
