@@ -6,21 +6,45 @@ answer = bot.ask("What channels did the US use?")
 print(answer.text, answer.citations[0].title)
 """
 
-from assistant.answer import Answer, Citation
-from assistant.citations import NOT_IN_ARTICLES
-from assistant.core import Assistant
-from assistant.evaluation import RunResult, compare_runs, evaluate
-from assistant.judge import FaithfulnessJudge, Verdict
-from assistant.settings import AnswerSettings, Engine, IndexSettings, RetrievalSettings, Settings, UISettings
-from assistant.testset import TestCase, TestSetError, load_testset, write_testset
+from assistant.answering.answer import Answer, Citation, SentenceCheck
+from assistant.answering.citations import NOT_IN_ARTICLES
+from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
+from assistant.answering.judge import FaithfulnessJudge, Verdict
+from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
+from assistant.core import Assistant, sample_articles_path, sample_testset_path
+from assistant.evaluation import (
+    EvaluationError,
+    RunResult,
+    TestCase,
+    TestSetError,
+    compare_runs,
+    evaluate,
+    load_testset,
+    new_run_dir,
+    write_testset,
+)
+from assistant.settings import (
+    AnswerSettings,
+    Engine,
+    IndexSettings,
+    LLMSettings,
+    RetrievalSettings,
+    Settings,
+    UISettings,
+    Unsupported,
+    default_data_dir,
+    use_offline_environment,
+)
 from index import (
     Article,
     AssistantError,
     ConfigurationError,
+    Filters,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     IngestReport,
+    LoadFailure,
     ModelBackendError,
     UnreadableArticleError,
 )
@@ -29,31 +53,51 @@ from index.news_index import PACKAGE_VERSION as __version__
 __all__ = [
     "NOT_IN_ARTICLES",
     "Answer",
+    "AnswerEngine",
     "AnswerSettings",
     "Article",
     "Assistant",
     "AssistantError",
     "Citation",
     "ConfigurationError",
+    "Draft",
+    "DraftRequest",
     "Engine",
+    "EvaluationError",
+    "Event",
     "FaithfulnessJudge",
+    "Filters",
+    "Finished",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSettings",
     "IngestReport",
+    "LLMSettings",
+    "LoadFailure",
     "ModelBackendError",
+    "Retrieved",
     "RetrievalSettings",
+    "Rewritten",
     "RunResult",
+    "SentenceCheck",
     "Settings",
     "TestCase",
     "TestSetError",
+    "Token",
     "UISettings",
     "UnreadableArticleError",
+    "Unsupported",
     "Verdict",
     "__version__",
     "compare_runs",
+    "default_data_dir",
+    "engine_names",
     "evaluate",
     "load_testset",
+    "new_run_dir",
+    "sample_articles_path",
+    "sample_testset_path",
+    "use_offline_environment",
     "write_testset",
 ]

@@ -34,6 +34,37 @@ def _quiet_environment() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", help="Answer engine: extractive (default, no model), local (a GGUF file) or openai."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help="The model: a GGUF file for --engine local, the endpoint's model name for --engine openai."
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for --engine openai.")
+]
+
+
+def _llm_sections(engine: str | None, model: str | None, base_url: str | None) -> dict[str, Any]:
+    """Settings sections for the engine options (empty when none is given)."""
+    sections: dict[str, Any] = {}
+    if engine:
+        sections["answer"] = {"engine": engine}
+    llm: dict[str, Any] = {}
+    if model:
+        local = (engine or "") == "local" or model.lower().endswith(".gguf")
+        llm["model_path" if local else "model"] = model
+    if base_url:
+        llm["base_url"] = base_url
+    if llm:
+        sections["llm"] = llm
+    return sections
+
+
 def _open(index: Path | None, create: bool = False, **sections: Any):  # type: ignore[no-untyped-def]
     from pydantic import ValidationError
 
@@ -83,6 +114,9 @@ def remove(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     index: IndexOption = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
     mode: Annotated[str | None, typer.Option(help="Retrieval: dense, keyword or hybrid (default: hybrid).")] = None,
     source: Annotated[list[str] | None, typer.Option(help="Only articles from this source (repeatable).")] = None,
@@ -91,15 +125,30 @@ def ask(
     article: Annotated[list[str] | None, typer.Option(help="Only this article id or record id (repeatable).")] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
-    from index import Filters
+    from assistant import AssistantError, Filters, Finished, Token
 
-    bot = _open(index, retrieval={"mode": mode} if mode else None)
+    bot = _open(index, retrieval={"mode": mode} if mode else None, **_llm_sections(engine, model, base_url))
     filters = Filters(tuple(source or ()), since, until, tuple(article or ()))
-    answer = bot.ask(question, filters=filters)
+    streaming = not as_json and sys.stdout.isatty() and bot.engine.name != "extractive"
+    try:
+        for event in bot.stream(question, filters=filters):
+            if isinstance(event, Token) and streaming:
+                typer.echo(event.text, nl=False)
+            elif isinstance(event, Finished):
+                answer = event.answer
+    except AssistantError as e:
+        typer.secho(f"\nerror: {e}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from e
+    finally:
+        bot.close()
     if as_json:
         typer.echo(answer.to_json())
         return
+    if streaming:
+        typer.echo("\n")  # the checked answer follows what was streamed
     typer.echo(answer.text)
+    for s in answer.unverified:
+        typer.secho(f"unverified (no passage supports it): {s.text}", fg=typer.colors.YELLOW, err=True)
     shown = answer.citations or answer.related
     if shown:
         typer.echo("\nSources:" if answer.citations else "\nNearest passages (they don't answer it):")
@@ -112,20 +161,27 @@ def ask(
 @app.command()
 def serve(
     index: IndexOption = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
     host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: 7860).")] = None,
 ) -> None:
     """Start the chat web UI."""
-    bot = _open(index)
+    bot = _open(index, **_llm_sections(engine, model, base_url))
     from ui.app import launch
 
     launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
 
 
 @app.command()
-def info(index: IndexOption = None) -> None:
-    """Show index statistics."""
-    typer.echo(json.dumps(_open(index).info(), indent=2))
+def info(
+    index: IndexOption = None, engine: EngineOption = None, model: ModelOption = None, base_url: BaseUrlOption = None
+) -> None:
+    """Show index statistics and the answer engine, model and prompt version."""
+    bot = _open(index, **_llm_sections(engine, model, base_url))
+    typer.echo(json.dumps(bot.info(), indent=2))
+    bot.close()
 
 
 @app.command("eval")
@@ -134,6 +190,9 @@ def eval_command(
         Path | None, typer.Argument(help="Test set (.jsonl or .csv); default: the shipped sample test set.")
     ] = None,
     index: IndexOption = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Run folder (default: eval-runs/<test set>-<time>); an existing one is resumed.")
     ] = None,
@@ -143,8 +202,8 @@ def eval_command(
 ) -> None:
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
 
-    from assistant.evaluation import compare_runs, evaluate, new_run_dir
-    from assistant.report import markdown
+    from assistant.evaluation.harness import compare_runs, evaluate, new_run_dir
+    from assistant.evaluation.report import markdown
     from index import AssistantError
 
     if compare:
@@ -164,7 +223,7 @@ def eval_command(
     from assistant.core import sample_testset_path
 
     path = testset or sample_testset_path()
-    bot = _open(index)
+    bot = _open(index, **_llm_sections(engine, model, base_url))
     run_dir = out or new_run_dir(Path("eval-runs"), path)
     try:
         result = evaluate(bot, path, run_dir, progress=True)
@@ -187,8 +246,8 @@ def testset_generate(
     seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same test set).")] = 0,
 ) -> None:
     """Make cloze questions with reference passages from the indexed articles."""
-    from assistant.synthetic import generate_testset
-    from assistant.testset import write_testset
+    from assistant.evaluation.synthetic import generate_testset
+    from assistant.evaluation.testset import write_testset
 
     bot = _open(index)
     cases, skipped = generate_testset(bot.index, count, seed)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
 import shutil
-import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer, Citation
-from assistant.citations import NOT_IN_ARTICLES
-from assistant.extractive import ExtractiveEngine, compose
+from assistant.answering.answer import Answer
+from assistant.answering.engines import AnswerEngine, create_engine
+from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.pipeline import Event, Pipeline
+from assistant.answering.rewrite import History
+from assistant.locks import ReadWriteLock
 from assistant.settings import Settings
 from index import Article, Filters, IndexMismatchError, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
-from index.text import keywords
 
 log = logging.getLogger(__name__)
-
-_REFERRING = re.compile(r"\b(it|its|they|them|their|he|she|his|her|this|that|these|those|there|then)\b", re.I)
 
 
 def sample_articles_path() -> Path:
@@ -34,16 +32,6 @@ def sample_testset_path() -> Path:
     return Path(str(resources.files("assistant") / "samples" / "testset.jsonl"))
 
 
-def retrieval_query(question: str, history: Sequence[tuple[str, str]] | None) -> str:
-    """The question, preceded by the previous question when it reads as a follow-up
-    ("and when did they stall?"): it refers back with a pronoun or has two content words or fewer."""
-    if not history:
-        return question
-    if _REFERRING.search(question) or len(keywords(question)) <= 2:
-        return f"{history[-1][0]} {question}"
-    return question
-
-
 class Assistant:
     """Question answering over an index of news articles.
 
@@ -51,11 +39,13 @@ class Assistant:
     >>> bot.ask("What channels did the US use?").text  # doctest: +SKIP
     """
 
-    def __init__(self, index: NewsIndex, settings: Settings) -> None:
+    def __init__(self, index: NewsIndex, settings: Settings, engine: AnswerEngine | None = None) -> None:
         self.index = index
         self.settings = settings
-        self.engine = ExtractiveEngine(index, index.embedder, settings.answer)
-        self._lock = threading.RLock()  # the web UI calls from worker threads; writes must not interleave
+        self.engine = engine or create_engine(settings, index.embedder.embed)
+        # the web UI calls from worker threads: writes are exclusive, questions read side by side
+        self._lock = ReadWriteLock()
+        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(), self._lock.reading)
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -78,16 +68,7 @@ class Assistant:
         embedder = load_embedder(settings.index.embed_model)
 
         def open_index() -> NewsIndex:
-            return NewsIndex.open(
-                path,
-                embedder,
-                settings.index.max_tokens,
-                settings.index.overlap_tokens,
-                create=create or is_sample,
-                embed_cache=settings.index.embed_cache,
-                vector_index=settings.index.vector_index,
-                approximate_above=settings.index.approximate_above,
-            )
+            return NewsIndex.open(path, embedder, settings.index, create=create or is_sample)
 
         try:
             index = open_index()
@@ -128,20 +109,35 @@ class Assistant:
                 else:
                     yield from load_paths([item])
 
-        with self._lock:
+        with self._lock.writing():
             report = self.index.add(expand(), progress=progress)
         log.info("ingest: %s", report.summary())
         return report
 
+    def add_upload(self, file: str | Path, name: str) -> IngestReport:
+        """Add an uploaded file: its articles are keyed ``upload:<name>`` rather than by the upload's
+        temporary path, so uploading a changed file of the same name replaces the old one."""
+        resolved = str(Path(file).resolve())
+        items: list[Article | LoadFailure] = []
+        for item in load_paths([file]):
+            if isinstance(item, Article) and item.key == resolved:
+                item = dataclasses.replace(item, key=f"upload:{name}")
+            items.append(item)
+        return self.add(items)
+
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Remove articles by id (or by record id, URL or path); returns the ids removed."""
-        with self._lock:
+        with self._lock.writing():
             return self.index.remove(ids)
 
     def info(self) -> dict[str, Any]:
-        """Index statistics: its folder, counts, model and chunk settings."""
+        """Index statistics (folder, counts, embedding model, chunk settings) and the answer engine,
+        model and prompt version."""
         m = self.index.manifest
         return {
+            "engine": self.engine.name,
+            "model": self.engine.model,
+            "prompt": self.engine.prompt,
             "directory": str(self.index.directory),
             "articles": m.articles,
             "passages": m.passages,
@@ -153,46 +149,19 @@ class Assistant:
         }
 
     # ---- questions -----------------------------------------------------------------------
-    def ask(
-        self, question: str, history: Sequence[tuple[str, str]] | None = None, filters: Filters | None = None
-    ) -> Answer:
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
         ``filters`` limits the articles searched (source, date range, article ids)."""
-        with self._lock:
-            return self._ask(question.strip(), history, filters)
+        return self._pipeline.ask(question, history, filters)
 
-    def _ask(self, question: str, history: Sequence[tuple[str, str]] | None, filters: Filters | None) -> Answer:
-        t0 = time.perf_counter()
-        query = retrieval_query(question, history)
-        query_vector = self.index.embedder.embed([query])[0]
-        retrieval = self.settings.retrieval
-        hits = self.index.search(query, retrieval.top_k, retrieval.options(), filters, vector=query_vector)
-        t1 = time.perf_counter()
-        extract = self.engine.select(question, query_vector, hits) if question else None
-        t2 = time.perf_counter()
-        if extract is None or not extract.answered:  # say so, and show the nearest passages
-            text, citations = NOT_IN_ARTICLES, []
-            related = [Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits[:3])]
-        else:
-            text, markers, support = compose(extract, hits)
-            citations = [
-                Citation.from_hit(n, hits[i], support[i]) for i, n in sorted(markers.items(), key=lambda x: x[1])
-            ]
-            related = [Citation.from_hit(0, hit) for i, hit in enumerate(hits) if i not in markers]
-        return Answer(
-            question=question,
-            text=text,
-            answered=bool(citations),
-            citations=citations,
-            related=related,
-            query=query,
-            timings=self._timings(t0, t1, t2),
-        )
+    def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[Event]:
+        """Answer ``question`` step by step: yields ``Rewritten`` (the standalone question),
+        ``Retrieved`` (the passages), ``Token`` (answer text as it is written) and last ``Finished``
+        (the verified ``Answer``)."""
+        return self._pipeline.stream(question, history, filters)
 
-    @staticmethod
-    def _timings(t0: float, t1: float, t2: float) -> dict[str, float]:
-        return {
-            "retrieve_ms": round((t1 - t0) * 1000, 1),
-            "answer_ms": round((t2 - t1) * 1000, 1),
-            "total_ms": round((time.perf_counter() - t0) * 1000, 1),
-        }
+    def close(self) -> None:
+        """Stop the engine's model server, if it runs one."""
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()

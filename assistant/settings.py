@@ -9,11 +9,12 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from index import DEFAULT_MODEL, Fusion, Mode, SearchOptions
+from index import IndexSettings, RetrievalSettings
+from index.settings import Section
 
 # Offline and quiet: no model hub, no telemetry, no download progress bars.
 OFFLINE_ENV = {
@@ -42,68 +43,26 @@ def sample_index_dir() -> Path:
     return default_data_dir() / "indexes" / "sample"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class IndexSettings(_Section):
-    directory: Path | None = Field(
-        None, description="Index folder; None means the bundled sample index in the user data folder."
-    )
-    embed_model: str = Field(
-        DEFAULT_MODEL, description="Embedding model: a registry name or a local sentence-transformers folder."
-    )
-    max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
-    overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")
-    vector_index: Literal["auto", "flat", "ivf"] = Field(
-        "auto",
-        description="FAISS index type: flat (exact search), ivf (approximate: k-means lists, searches nprobe of "
-        "them), or auto: flat up to approximate_above passages, ivf above.",
-    )
-    approximate_above: int = Field(100_000, ge=0, description="Passages above which `auto` switches to IVF.")
-    embed_cache: Path | None = Field(
-        None,
-        description="Folder of an on-disk embedding cache (keyed by model and passage text); None: no cache. "
-        "Makes re-ingesting, and resuming an interrupted ingest, cost a file read per passage.",
-    )
-
-
-class RetrievalSettings(_Section):
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
-    mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused as `fusion` says).")
-    candidates: int = Field(50, ge=1, le=1000, description="Candidates each side hands to the fusion.")
-    fusion: Fusion = Field(
-        Fusion.SCORES,
-        description="How hybrid fuses the two sides: scores (dense_weight × normalised cosine + the rest × "
-        "normalised BM25) or rrf (reciprocal rank fusion).",
-    )
-    dense_weight: float = Field(0.3, ge=0.0, le=1.0, description="Weight of the dense side in score fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).")
-    per_article: int = Field(2, ge=1, description="Most passages of one article among the top_k.")
-    duplicate_threshold: float = Field(
-        0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
-    )
-    nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")
-
-    def options(self) -> SearchOptions:
-        return SearchOptions(
-            mode=self.mode,
-            candidates=self.candidates,
-            fusion=self.fusion,
-            dense_weight=self.dense_weight,
-            rrf_k=self.rrf_k,
-            per_article=self.per_article,
-            duplicate_threshold=self.duplicate_threshold,
-            nprobe=self.nprobe,
-        )
-
-
 class Engine(StrEnum):
-    EXTRACTIVE = "extractive"
+    """Who drafts the answer: sentences copied from the passages, or an LLM."""
+
+    EXTRACTIVE = "extractive"  # no model: the best sentences of the passages, verbatim
+    OPENAI = "openai"  # any OpenAI-compatible chat endpoint (llm.base_url)
+    LOCAL = "local"  # a GGUF file run by llama.cpp inside this process (llm.model_path)
 
 
-class AnswerSettings(_Section):
-    engine: Engine = Field(Engine.EXTRACTIVE, description="Answer engine.")
+class Unsupported(StrEnum):
+    """What happens to an answer sentence that no retrieved passage supports."""
+
+    FLAG = "flag"  # kept, marked unverified in the UI, CLI and JSON
+    REMOVE = "remove"  # dropped from the answer
+
+
+class AnswerSettings(Section):
+    engine: Engine = Field(Engine.EXTRACTIVE, description="Answer engine: extractive (no model), openai or local.")
+    unsupported: Unsupported = Field(
+        Unsupported.FLAG, description="What to do with an answer sentence no retrieved passage supports."
+    )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     min_relevance: float = Field(
         0.30,
@@ -125,17 +84,46 @@ class AnswerSettings(_Section):
     )
 
 
-class UISettings(_Section):
+class LLMSettings(Section):
+    """The model behind the ``openai`` and ``local`` engines."""
+
+    base_url: str = Field(
+        "", description="OpenAI-compatible endpoint for engine=openai, e.g. http://127.0.0.1:8080/v1."
+    )
+    model: str = Field("", description="Model name sent to the endpoint (engine=openai).")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Environment variable holding the endpoint's API key (may be unset locally)."
+    )
+    model_path: Path | None = Field(None, description="GGUF model file for engine=local.")
+    context_size: int = Field(4096, ge=512, le=131072, description="Context window in tokens.")
+    threads: int = Field(2, ge=1, le=256, description="CPU threads for llama.cpp (engine=local).")
+    parallel: int = Field(
+        2, ge=1, le=16, description="Answers llama.cpp generates at once (engine=local); each gets context_size."
+    )
+    max_tokens: int = Field(160, ge=16, le=4096, description="Most tokens an answer may have.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: always the likeliest).")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds one generation may take before it is abandoned.")
+    evidence_tokens: int = Field(
+        450,
+        ge=64,
+        description="Token budget for passage text in the prompt: each passage is cut to its sentences "
+        "closest to the question. Less evidence is a faster first token.",
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the endpoint to answer at all.")
+
+
+class UISettings(Section):
     host: str = Field("127.0.0.1", description="Address the web UI binds to.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web UI (0 picks a free one).")
 
 
-class Settings(_Section):
+class Settings(Section):
     """All settings of the assistant. Build it in code, or with :meth:`from_env`."""
 
     index: IndexSettings = Field(default_factory=IndexSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
 
     def index_dir(self) -> Path:

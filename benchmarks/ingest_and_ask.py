@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.metrics import percentile
+from assistant.evaluation.metrics import percentile
 from index import Article, load_paths
 from index.records import indexed_text
 

@@ -7,7 +7,7 @@ Computes the judge's features for every (article, summary) pair of
 decision threshold on the ``evaluation`` split only (133 pairs), and reports balanced accuracy on
 the ``test`` split (686 pairs), with the time per claim. For comparison it also scores a simple
 rule (flag numbers or capitalised words absent from the article) and the judge without WordNet.
-``--write`` stores the fitted calibration in ``assistant/judge_calibration.json``.
+``--write`` stores the fitted calibration in ``assistant/answering/judge_calibration.json``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from assistant.judge import FEATURES, Calibration, FaithfulnessJudge  # noqa: E402
+from assistant.answering.judge import FEATURES, Calibration, FaithfulnessJudge  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "summedits-news" / "summedits_news.json"
 
@@ -119,8 +119,8 @@ def main() -> None:
         calibration.threshold,
     )
     if args.write:
-        calibration.save(ROOT / "assistant" / "judge_calibration.json")
-        print("written to assistant/judge_calibration.json")
+        calibration.save(ROOT / "assistant" / "answering" / "judge_calibration.json")
+        print("written to assistant/answering/judge_calibration.json")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realtimeqa import copies, corpus_records, haystack_ids, label_sets, questions, rank_metrics  # noqa: E402
 
-from assistant.metrics import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.settings import use_offline_environment  # noqa: E402
 from index import CachedEmbedder, Embedder, load_embedder  # noqa: E402
 

@@ -20,7 +20,6 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import numpy as np  # noqa: E402
 from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, questions, rank_metrics  # noqa: E402
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.metrics import percentile  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
 from index import Filters, Mode  # noqa: E402
 from index.store import VectorIndex  # noqa: E402
 
@@ -47,8 +46,8 @@ def ranked_articles(
     bot: Assistant, question: str, mode: Mode, k: int = 10, filters: Filters | None = None
 ) -> list[str]:
     """The doc_ids (article keys) of the best ``k`` distinct articles for ``question``."""
-    options = bot.settings.retrieval.options()
-    options = replace(options, mode=mode, candidates=max(options.candidates, 100), per_article=1)
+    options = bot.settings.retrieval
+    options = options.model_copy(update={"mode": mode, "candidates": max(options.candidates, 100), "per_article": 1})
     return [hit.article.key for hit in bot.index.search(question, k, options, filters)]
 
 
@@ -159,7 +158,7 @@ def main() -> None:
 
     # latency: retrieval alone (the default search) and a full ask, over the gold questions then weak ones
     asks = [q.text for q, _ in sets["gold"] + sets["weak"]][: args.latency_questions]
-    top_k, options = bot.settings.retrieval.top_k, bot.settings.retrieval.options()
+    top_k, options = bot.settings.retrieval.top_k, bot.settings.retrieval
     bot.ask("warm up")
     retrieval_ms, ask_ms = [], []
     for question in asks:

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from realtimeqa import SHARED, haystack_ids, questions  # noqa: E402
 
-from assistant.testset import TestCase, write_testset  # noqa: E402
+from assistant.evaluation.testset import TestCase, write_testset  # noqa: E402
 
 MULTIHOP = SHARED / "datasets" / "multihop-rag-500"
 

@@ -14,7 +14,8 @@ from index.errors import (
 from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, article_from_record, load_file, load_paths
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
-from index.retrieval import Filters, Fusion, Mode, SearchOptions
+from index.retrieval import Filters, Fusion, Mode
+from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import sentence_spans, split_passages
 from index.store import Manifest, PassageStore
 
@@ -23,7 +24,8 @@ __all__ = [
     "Filters",
     "Fusion",
     "Mode",
-    "SearchOptions",
+    "IndexSettings",
+    "RetrievalSettings",
     "SUPPORTED_SUFFIXES",
     "Article",
     "CachedEmbedder",

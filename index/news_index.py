@@ -15,7 +15,8 @@ from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.loaders import LoadFailure
 from index.records import Article, Hit, Passage, indexed_text
-from index.retrieval import Filters, Fusion, Mode, SearchOptions, diversify, reciprocal_rank_fusion, score_fusion
+from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
+from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
 
@@ -66,24 +67,14 @@ def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list
 class NewsIndex:
     """Articles split into passages, embedded, and stored in a FAISS index on disk."""
 
-    def __init__(
-        self,
-        store: PassageStore,
-        embedder: Embedder,
-        max_tokens: int,
-        overlap_tokens: int,
-        embed_cache: Path | None = None,
-        vector_index: str = "auto",
-        approximate_above: int = 100_000,
-    ) -> None:
+    def __init__(self, store: PassageStore, embedder: Embedder, settings: IndexSettings) -> None:
         self.store = store
-        self.vector_index = vector_index  # auto: exact up to approximate_above passages, IVF above
-        self.approximate_above = approximate_above
+        self.settings = settings
         self.embedder = embedder
         # passages (not queries) are embedded through the disk cache when one is given
-        self.passage_embedder: Embedder = CachedEmbedder(embedder, embed_cache) if embed_cache else embedder
-        self.max_tokens = max_tokens
-        self.overlap_tokens = overlap_tokens
+        self.passage_embedder: Embedder = (
+            CachedEmbedder(embedder, settings.embed_cache) if settings.embed_cache else embedder
+        )
 
     @staticmethod
     def _chunk_settings(max_tokens: int, overlap_tokens: int) -> dict[str, object]:
@@ -99,22 +90,19 @@ class NewsIndex:
         cls,
         directory: Path,
         embedder: Embedder,
-        max_tokens: int = 200,
-        overlap_tokens: int = 40,
+        settings: IndexSettings | None = None,
         create: bool = False,
-        embed_cache: Path | None = None,
-        vector_index: str = "auto",
-        approximate_above: int = 100_000,
     ) -> NewsIndex:
         """Open the index at ``directory``; with ``create``, start an empty one if none is there.
-        ``embed_cache`` is a folder where passage embeddings are cached (see :class:`CachedEmbedder`).
-        ``vector_index`` is ``flat`` (exact), ``ivf`` (approximate) or ``auto``: exact up to
-        ``approximate_above`` passages, IVF above; the switch happens when the index is saved.
+        ``settings`` gives the chunking, the vector index type (``flat``, ``ivf`` or ``auto``: exact up
+        to ``approximate_above`` passages, IVF above, switched when the index is saved) and the
+        embedding cache folder (see :class:`CachedEmbedder`).
 
         Raises :class:`IndexMismatchError` when the index was built with another embedding model
         or chunking than the one given.
         """
-        chunk = cls._chunk_settings(max_tokens, overlap_tokens)
+        settings = settings or IndexSettings()
+        chunk = cls._chunk_settings(settings.max_tokens, settings.overlap_tokens)
         if PassageStore.exists(directory):
             manifest = PassageStore.read_manifest(directory)
             expected = {
@@ -149,15 +137,7 @@ class NewsIndex:
                 package_version=PACKAGE_VERSION,
             )
             store = PassageStore(directory, manifest)
-        return cls(
-            store,
-            embedder,
-            max_tokens,
-            overlap_tokens,
-            embed_cache,
-            vector_index,
-            approximate_above,
-        )
+        return cls(store, embedder, settings)
 
     @property
     def directory(self) -> Path:
@@ -165,7 +145,8 @@ class NewsIndex:
 
     # ---- changing ------------------------------------------------------------------------
     def split(self, article: Article) -> list[tuple[int, int]]:
-        return split_passages(article.text, self.embedder.count_tokens, self.max_tokens, self.overlap_tokens)
+        s = self.settings
+        return split_passages(article.text, self.embedder.count_tokens, s.max_tokens, s.overlap_tokens)
 
     def add(
         self,
@@ -208,9 +189,10 @@ class NewsIndex:
         return report
 
     def _save(self) -> None:
-        kind = VectorIndex(self.vector_index) if self.vector_index != "auto" else None
-        if kind is None:
-            kind = VectorIndex.IVF if len(self.store.spans) > self.approximate_above else VectorIndex.FLAT
+        if self.settings.vector_index != "auto":
+            kind = VectorIndex(self.settings.vector_index)
+        else:
+            kind = VectorIndex.IVF if len(self.store.spans) > self.settings.approximate_above else VectorIndex.FLAT
         self.store.use_vector_index(kind)
         self.store.save(PACKAGE_VERSION)
 
@@ -267,16 +249,17 @@ class NewsIndex:
     def search(
         self,
         query: str,
-        k: int = 5,
-        options: SearchOptions | None = None,
+        k: int | None = None,
+        options: RetrievalSettings | None = None,
         filters: Filters | None = None,
         vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The ``k`` best passages for ``query``, best first: dense, keyword (BM25) or both fused
-        by reciprocal rank, with at most ``options.per_article`` passages per article and no
-        near-copies of a taken passage from other articles. ``vector`` is the query's embedding,
-        when the caller has it already."""
-        options = options or SearchOptions()
+        """The ``k`` (default ``options.top_k``) best passages for ``query``, best first: dense,
+        keyword (BM25) or both fused as ``options.fusion`` says, with at most
+        ``options.per_article`` passages per article and no near-copies of a taken passage from
+        other articles. ``vector`` is the query's embedding, when the caller has it already."""
+        options = options or RetrievalSettings()
+        k = options.top_k if k is None else k
         store = self.store
         allowed = None
         if filters:

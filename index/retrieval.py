@@ -107,18 +107,3 @@ class Fusion(StrEnum):
 
     SCORES = "scores"  # weighted sum of normalised scores (score_fusion)
     RRF = "rrf"  # reciprocal rank fusion
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """How a search ranks: the mode, how many candidates each side gives the fusion, the fusion
-    and its constants, the diversity limits, and the IVF lists searched."""
-
-    mode: Mode = Mode.HYBRID
-    candidates: int = 50
-    fusion: Fusion = Fusion.SCORES
-    dense_weight: float = 0.3
-    rrf_k: int = 60
-    per_article: int = 2
-    duplicate_threshold: float = 0.95
-    nprobe: int = 32

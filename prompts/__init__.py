@@ -23,6 +23,14 @@ class Prompt:
     def id(self) -> str:
         return f"{self.name}.v{self.version}"
 
+    def messages(self, **values: str) -> list[tuple[str, str]]:
+        """(role, text) chat messages: the part before a ``=== user ===`` line is the system
+        message (fixed instructions first, so a server's prompt cache can reuse them), the rest the
+        user message. ``values`` fill the ``{name}`` fields of both."""
+        system, sep, user = self.text.partition("=== user ===\n")
+        parts = [("system", system), ("user", user)] if sep else [("user", system)]
+        return [(role, text.format(**values).strip()) for role, text in parts]
+
 
 def available() -> dict[str, list[int]]:
     found: dict[str, list[int]] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import NOT_IN_ARTICLES, Assistant, IndexMismatchError, Settings
-from assistant.citations import split_claims
+from assistant.answering.citations import split_claims
 from index import Article
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
 from assistant import Answer, Citation
-from assistant.citations import parse_markers, split_claims
+from assistant.answering.citations import parse_markers, split_claims
 
 
 def test_markers_out_of_range_are_dropped_not_wrapped() -> None:

@@ -14,7 +14,6 @@ import pytest
 from assistant import Assistant
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHANNELS = "various channels since mid-February, particularly in New York"
 
 
@@ -51,28 +50,11 @@ def test_server_binds_loopback_and_answers_through_gradio_client(server: str) ->
     assert not refusal["answered"]
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make chromium` (apt-get install -y chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+def open_app(page: Any, url: str) -> None:
+    """Load the app and wait until the question box is there. (Not "networkidle": the session state
+    keeps a heartbeat connection open for as long as the page is.)"""
+    page.goto(url, wait_until="load")
+    page.locator("#question textarea").wait_for(timeout=30_000)
 
 
 def test_browser_types_the_question_and_sees_the_cited_source(
@@ -81,7 +63,7 @@ def test_browser_types_the_question_and_sees_the_cited_source(
     title = seed_path.read_text(encoding="utf-8").splitlines()[0].strip()  # read here, never copied
     page = chromium.new_page()
     try:
-        page.goto(server, wait_until="networkidle")
+        open_app(page, server)
         box = page.locator("#question textarea")
         box.fill("What channels did the US use?")
         box.press("Enter")
@@ -107,7 +89,7 @@ def test_browser_runs_a_test_set_in_the_evaluate_tab_and_opens_the_report(
     )
     page = chromium.new_page()
     try:
-        page.goto(server, wait_until="networkidle")
+        open_app(page, server)
         page.get_by_role("tab", name="Evaluate").click()
         page.locator("#testset input[type=file]").set_input_files(str(testset))
         page.locator("#run-eval").click()

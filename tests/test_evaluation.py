@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.judge import FaithfulnessJudge
-from assistant.metrics import (
+from assistant.answering.judge import FaithfulnessJudge
+from assistant.evaluation.metrics import (
     Claim,
     citation_scores,
     contains_reference,
@@ -18,8 +18,8 @@ from assistant.metrics import (
     retrieval_scores,
     token_f1,
 )
-from assistant.synthetic import BLANK, cloze, generate_testset
-from assistant.testset import TestSetError, load_testset
+from assistant.evaluation.synthetic import BLANK, cloze, generate_testset
+from assistant.evaluation.testset import TestSetError, load_testset
 from tests.conftest import ROOT
 
 SAMPLE_TESTSET = ROOT / "assistant" / "samples" / "testset.jsonl"
@@ -194,8 +194,8 @@ def test_eval_over_the_shipped_test_set_writes_a_resumable_run_folder(sample_bot
 
 def test_scoring_an_answer_with_an_out_of_range_citation_and_a_refusal() -> None:
     from assistant import NOT_IN_ARTICLES, Answer, Citation
-    from assistant.evaluation import score_case
-    from assistant.testset import TestCase
+    from assistant.evaluation.harness import score_case
+    from assistant.evaluation.testset import TestCase
 
     passage = "The project will cost 3.2 million dollars. Work starts in September."
     cite = Citation(marker=1, passage_id=0, article_id="a", passage=passage, start=0, end=len(passage), score=1.0)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_prompts_are_versioned_files() -> None:
     prompt = load_prompt("grounded_answer")
-    assert prompt.id == "grounded_answer.v1" and "{question}" in prompt.text
+    assert prompt.id == "grounded_answer.v2" and "{question}" in prompt.text
     with pytest.raises(KeyError, match="available"):
         load_prompt("grounded_answer", 99)
 
@@ -63,8 +63,10 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         "-c",
         "import assistant, index, ui.app, prompts; from assistant.core import sample_articles_path; "
         "print(assistant.__file__); print(sample_articles_path().is_file()); "
-        "print(prompts.load_prompt('grounded_answer').id)",
+        "print(prompts.load_prompt('grounded_answer').id); "
+        "from assistant.answering.judge import Calibration; print(Calibration.load().threshold > 0)",
     )
-    module, has_samples, prompt = out.split()
-    assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v1"
+    module, has_samples, prompt, calibration = out.split()
+    assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v2"
+    assert calibration == "True", "the judge's calibration ships in the wheel"
     assert "ingest" in run(str(venv / "bin" / "assistant"), "--help")

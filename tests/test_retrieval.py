@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Article, Filters, IndexCorruptError, Mode, NewsIndex, SearchOptions
+from index import Article, Filters, IndexCorruptError, Mode, NewsIndex, RetrievalSettings
 from index.retrieval import diversify, reciprocal_rank_fusion
 from tests.conftest import SHARED
 
@@ -69,21 +69,21 @@ def keys(hits) -> list[str]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_a_name_is_found_through_the_keyword_side(bbc: NewsIndex) -> None:
-    assert keys(bbc.search("Clijsters", 3, SearchOptions(mode=Mode.KEYWORD)))[0] == "sport/443"
-    assert "sport/443" in keys(bbc.search("Clijsters", 3, SearchOptions(mode=Mode.HYBRID)))
+    assert keys(bbc.search("Clijsters", 3, RetrievalSettings(mode=Mode.KEYWORD)))[0] == "sport/443"
+    assert "sport/443" in keys(bbc.search("Clijsters", 3, RetrievalSettings(mode=Mode.HYBRID)))
 
 
 @pytest.mark.slow
 def test_a_paraphrase_is_found_through_the_dense_side(bbc: NewsIndex) -> None:
     question = "Japanese factories produced less than before"
-    assert "business/046" in keys(bbc.search(question, 3, SearchOptions(mode=Mode.DENSE)))
-    assert "business/046" in keys(bbc.search(question, 5, SearchOptions(mode=Mode.HYBRID)))
+    assert "business/046" in keys(bbc.search(question, 3, RetrievalSettings(mode=Mode.DENSE)))
+    assert "business/046" in keys(bbc.search(question, 5, RetrievalSettings(mode=Mode.HYBRID)))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", list(Mode))
 def test_filters_exclude_what_they_should(bbc: NewsIndex, mode: Mode) -> None:
-    options = SearchOptions(mode=mode)
+    options = RetrievalSettings(mode=mode)
     hits = bbc.search("government plans and new rules", 10, options, Filters(sources=("BBC politics",)))
     assert hits and {h.article.source for h in hits} == {"BBC politics"}
     hits = bbc.search("music and film awards", 10, options, Filters(since="2005-01-10", until="2005-01-12"))
@@ -97,7 +97,7 @@ def test_filters_exclude_what_they_should(bbc: NewsIndex, mode: Mode) -> None:
 @pytest.mark.slow
 def test_one_article_does_not_fill_every_slot(bbc: NewsIndex) -> None:
     for per_article in (1, 2):
-        hits = bbc.search("Microsoft security software", 5, SearchOptions(per_article=per_article))
+        hits = bbc.search("Microsoft security software", 5, RetrievalSettings(per_article=per_article))
         counts = {k: keys(hits).count(k) for k in keys(hits)}
         assert len(hits) == 5 and max(counts.values()) <= per_article
 
@@ -111,8 +111,8 @@ def test_add_and_remove_keep_both_indexes_in_sync_after_reload(tmp_path: Path, b
     index.add([Article(text="The Zorblatt festival drew record crowds to the harbour.", title="Zorblatt", key="z")])
     reopened = NewsIndex.open(directory, embedder)
     for mode in Mode:
-        assert "sport/443" not in keys(reopened.search("Clijsters", 5, SearchOptions(mode=mode)))
-    assert keys(reopened.search("Zorblatt", 1, SearchOptions(mode=Mode.KEYWORD))) == ["z"]
+        assert "sport/443" not in keys(reopened.search("Clijsters", 5, RetrievalSettings(mode=mode)))
+    assert keys(reopened.search("Zorblatt", 1, RetrievalSettings(mode=Mode.KEYWORD))) == ["z"]
     assert set(reopened.store.keyword_index().row) == set(reopened.store.spans)
 
 

@@ -13,7 +13,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index import Article, CachedEmbedder, Filters, Mode, NewsIndex, PassageStore, SearchOptions
+from index import Article, CachedEmbedder, Filters, IndexSettings, Mode, NewsIndex, PassageStore, RetrievalSettings
 from index.store import Manifest, VectorIndex
 from tests.processes import kill_when
 from tests.test_retrieval import bbc_articles
@@ -119,7 +119,7 @@ def synthetic_store(directory: Path, n: int, dimension: int = 32) -> tuple[Passa
 
 def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     store, vectors = synthetic_store(tmp_path / "index", 12_000)
-    index = NewsIndex(store, embedder, 200, 40, vector_index="auto", approximate_above=11_000)
+    index = NewsIndex(store, embedder, IndexSettings(vector_index="auto", approximate_above=11_000))
     index._save()
     loaded = PassageStore.load(tmp_path / "index")
     assert loaded.manifest.vector_index == VectorIndex.IVF
@@ -133,8 +133,8 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     assert loaded.search(vectors[5_001], 1, nprobe=8)[0][0] != 5_001
     assert loaded.vectors.ntotal == 11_999
 
-    exact = NewsIndex(loaded, embedder, 200, 40, vector_index="flat")
+    exact = NewsIndex(loaded, embedder, IndexSettings(vector_index="flat"))
     exact._save()
     assert PassageStore.load(tmp_path / "index").manifest.vector_index == VectorIndex.FLAT
-    hits = exact.search("", 2, SearchOptions(mode=Mode.DENSE), Filters(sources=("odd",)), vector=vectors[3])
+    hits = exact.search("", 2, RetrievalSettings(mode=Mode.DENSE), Filters(sources=("odd",)), vector=vectors[3])
     assert hits[0].passage.id == 3

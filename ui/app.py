@@ -6,15 +6,28 @@ and analytics off. Article text always goes through ``html.escape`` before it re
 
 from __future__ import annotations
 
-import dataclasses
 import html
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant import Answer, Assistant, AssistantError, Citation
-from assistant.core import sample_testset_path
-from assistant.settings import use_offline_environment
-from index import Article, Filters, LoadFailure, load_paths
+from assistant import (
+    Answer,
+    Assistant,
+    AssistantError,
+    Citation,
+    Filters,
+    Finished,
+    Retrieved,
+    Rewritten,
+    Token,
+    default_data_dir,
+    evaluate,
+    new_run_dir,
+    sample_testset_path,
+    use_offline_environment,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -24,7 +37,10 @@ _CSS = """
 .source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
 .source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .source-card mark {background: #fff3b0; padding: 0 1px;}
+.unverified {color: #9a6700; font-size: 0.85em;}
+.turn-sources {margin-bottom: 16px;}
 """
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
 
 def _meta(c: Citation) -> str:
@@ -45,23 +61,75 @@ def _passage_html(c: Citation) -> str:
     return "".join(out)
 
 
-def render_sources(answer: Answer | None) -> str:
-    """HTML for the sources panel: numbered cited passages, or the nearest ones after a refusal."""
+def _card(c: Citation, label: str, anchor: str = "") -> str:
+    ident = f' id="{anchor}"' if anchor else ""
+    return (
+        f'<div class="source-card"{ident} data-marker="{c.marker}"><div><strong>{label} '
+        f'{html.escape(c.title or "Untitled")}</strong></div><div class="meta">{_meta(c)}</div>'
+        f'<div class="passage">{_passage_html(c)}</div></div>'
+    )
+
+
+def anchor(turn: int, marker: int) -> str:
+    """The element id of source card ``marker`` of answer ``turn`` (1-based)."""
+    return f"src-{turn}-{marker}"
+
+
+def render_sources(answer: Answer | None, turn: int = 0) -> str:
+    """HTML for one answer's sources: numbered cited passages, or the nearest ones after a refusal.
+    With ``turn``, each card gets the id its [n] links point at."""
     if answer is None:
         return "<p><em>Sources of the latest answer appear here.</em></p>"
     cards = answer.citations if answer.answered else answer.related
     heading = "Sources" if answer.answered else "Nearest passages (they don't answer the question)"
     rows = [f"<h3>{heading}</h3>"]
+    if answer.query and answer.query != answer.question:
+        rows.append(f'<p class="meta">Searched for: <em>{html.escape(answer.query)}</em></p>')
     for i, c in enumerate(cards, start=1):
         label = f"[{c.marker}]" if answer.answered else f"{i}."
-        rows.append(
-            f'<div class="source-card" data-marker="{c.marker}"><div><strong>{label} '
-            f'{html.escape(c.title or "Untitled")}</strong></div><div class="meta">{_meta(c)}</div>'
-            f'<div class="passage">{_passage_html(c)}</div></div>'
-        )
-    if len(rows) == 1:
+        rows.append(_card(c, label, anchor(turn, c.marker) if turn and answer.answered else ""))
+    if len(cards) == 0:
         rows.append("<p><em>No passages.</em></p>")
     return "\n".join(rows)
+
+
+def render_all_sources(answers: list[Answer]) -> str:
+    """Every answer's sources, newest first, so an earlier answer's [n] still opens its passage."""
+    if not answers:
+        return render_sources(None)
+    blocks = []
+    for turn in range(len(answers), 0, -1):
+        answer = answers[turn - 1]
+        title = f"Answer {turn}: {html.escape(answer.question)}"
+        blocks.append(
+            f'<div class="turn-sources" data-turn="{turn}"><h4>{title}</h4>{render_sources(answer, turn)}</div>'
+        )
+    return "\n".join(blocks)
+
+
+def render_retrieved(query: str, passages: list[Citation]) -> str:
+    """The sources panel while the answer is being written: what was searched and found."""
+    rows = [f"<h3>Retrieved for: <em>{html.escape(query)}</em></h3>"]
+    rows += [_card(c, f"[{c.marker}]") for c in passages] or ["<p><em>No passages.</em></p>"]
+    return "\n".join(rows)
+
+
+def _escape(text: str) -> str:
+    """Article or model text made inert in the chat's Markdown: no HTML, no links, no images."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    """The answer for the chat: each sentence escaped, its [n] linking to its source card, and
+    sentences no passage supports marked as unverified."""
+    if not answer.sentences:
+        return _escape(answer.text)
+    parts = []
+    for s in answer.sentences:
+        links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
+        flag = "" if s.verified else ' <span class="unverified">(unverified)</span>'
+        parts.append(f"{_escape(s.text)} {links}{flag}".strip())
+    return " ".join(parts)
 
 
 def _message_text(content: Any) -> str:
@@ -95,16 +163,53 @@ def parse_filters(sources: str = "", since: str = "", until: str = "") -> Filter
     return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None)
 
 
+def respond_stream(
+    assistant: Assistant,
+    message: str,
+    history: list[dict[str, Any]] | None,
+    filters: Filters | None = None,
+    answers: list[Answer] | None = None,
+) -> Iterator[tuple[list, str, str, list[Answer]]]:
+    """Chat handler, streaming: (history, sources panel, input box, answers so far) after the
+    question is echoed, when passages are retrieved, per token, and with the verified answer."""
+    history = list(history or [])
+    answers = list(answers or []) if history else []  # a new conversation starts without earlier answers
+    if not message or not message.strip():
+        yield history, render_all_sources(answers), "", answers
+        return
+    # the answers' own text (not the chat's rendering of it) when this session has them
+    pairs = [(a.question, a.text) for a in answers] if answers else history_pairs(history)
+    history += [{"role": "user", "content": _escape(message)}, {"role": "assistant", "content": "…"}]
+    yield history, render_all_sources(answers), "", answers
+    query, written = message, ""
+    for event in assistant.stream(message, pairs, filters):
+        if isinstance(event, Rewritten):
+            query = event.query
+        elif isinstance(event, Retrieved):
+            yield history, render_retrieved(query, event.passages), "", answers
+        elif isinstance(event, Token):
+            written += event.text
+            history[-1] = {"role": "assistant", "content": _escape(written)}
+            yield history, gr_noop(), "", answers
+        elif isinstance(event, Finished):
+            answers.append(event.answer)
+            history[-1] = {"role": "assistant", "content": render_answer(event.answer, len(answers))}
+            yield history, render_all_sources(answers), "", answers
+
+
+def gr_noop() -> Any:
+    """Leave an output as it is (Gradio's "no change" update)."""
+    import gradio as gr
+
+    return gr.skip()
+
+
 def respond(
     assistant: Assistant, message: str, history: list[dict[str, Any]] | None, filters: Filters | None = None
 ) -> tuple[list, str, str]:
-    """Chat handler: returns the new history, the sources panel and an empty input box."""
-    history = list(history or [])
-    if not message or not message.strip():
-        return history, render_sources(None), ""
-    answer = assistant.ask(message, history_pairs(history), filters)
-    history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-    return history, render_sources(answer), ""
+    """Chat handler run to the end: the new history, the sources panel and an empty input box."""
+    *_, final = respond_stream(assistant, message, history, filters)
+    return final[0], final[1], final[2]
 
 
 def add_files(assistant: Assistant, files: list[str] | None) -> str:
@@ -112,12 +217,7 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
     lines = []
     for file in files or []:
         name = Path(file).name
-        items: list[Article | LoadFailure] = []
-        for item in load_paths([file]):
-            if isinstance(item, Article) and item.key == str(Path(file).resolve()):
-                item = dataclasses.replace(item, key=f"upload:{name}")  # the temp path means nothing
-            items.append(item)
-        report = assistant.add(items)
+        report = assistant.add_upload(file, name)
         if report.failures:
             lines.extend(f"- ✗ {html.escape(name)}: {html.escape(f.reason)}" for f in report.failures)
         if report.added or report.replaced or report.unchanged:
@@ -132,17 +232,11 @@ def add_files(assistant: Assistant, files: list[str] | None) -> str:
 
 def eval_runs_dir() -> Path:
     """Where the Evaluate tab writes its run folders (served to the browser, so allowed in launch)."""
-    from assistant.settings import default_data_dir
-
     return default_data_dir() / "eval-runs"
 
 
 def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, str | None]:
     """Evaluate a test set file: (Markdown summary, the report's body as HTML, report path)."""
-
-    from assistant.evaluation import evaluate, new_run_dir
-    from assistant.report import markdown
-
     if not path:
         return "Choose a test set file first.", "", None
     source = Path(path)
@@ -151,9 +245,7 @@ def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, st
         result = evaluate(assistant, source, run_dir)
     except AssistantError as e:
         return f"**Could not evaluate {html.escape(source.name)}:** {html.escape(str(e))}", "", None
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
-    body = page[page.index("<body>") + len("<body>") : page.rindex("</body>")]
-    return markdown(result.config, result.summary) + f"\n\nRun folder: `{run_dir}`", body, str(run_dir / "report.html")
+    return result.markdown() + f"\n\nRun folder: `{run_dir}`", result.html(), str(result.report_path)
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -211,10 +303,17 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             eval_report = gr.HTML(elem_id="eval-report")
             eval_file = gr.File(label="Report (HTML)", interactive=False)
 
+        answers = gr.State([])
+
         def on_chat(
-            message: str, history: list[dict[str, Any]], only: str = "", since: str = "", until: str = ""
-        ) -> tuple[list, str, str]:
-            return respond(assistant, message, history, parse_filters(only, since, until))
+            message: str,
+            history: list[dict[str, Any]],
+            only: str = "",
+            since: str = "",
+            until: str = "",
+            answers: list[Answer] | None = None,
+        ) -> Iterator[tuple[list, str, str, list[Answer]]]:
+            yield from respond_stream(assistant, message, history, parse_filters(only, since, until), answers)
 
         def on_upload(paths: list[str] | None) -> str:
             return add_files(assistant, paths)
@@ -225,9 +324,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         for trigger in (question.submit, ask.click):
             trigger(
-                on_chat, [question, chatbot, only_sources, since, until], [chatbot, sources, question], api_name="chat"
+                on_chat,
+                [question, chatbot, only_sources, since, until, answers],
+                [chatbot, sources, question, answers],
+                api_name="chat",
             )
-        clear.click(lambda: ([], render_sources(None)), None, [chatbot, sources], api_visibility="private")
+        clear.click(lambda: ([], render_sources(None), []), None, [chatbot, sources, answers], api_visibility="private")
 
         def on_evaluate(path: str | None) -> tuple[str, str, str | None]:
             return run_evaluation(assistant, path)
@@ -247,7 +349,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
     """Serve the app on ``host:port`` (never shared publicly)."""
     demo = build_app(assistant)
-    demo.queue(default_concurrency_limit=1)  # one index writer/reader at a time
+    # questions run side by side (the assistant's lock lets reads share and keeps writes exclusive)
+    demo.queue(default_concurrency_limit=4)
     demo.launch(
         server_name=host,
         server_port=port or None,

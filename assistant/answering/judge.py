@@ -29,7 +29,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from assistant.wordnet import wordnet
+from assistant.answering.wordnet import wordnet
 from index.splitter import sentence_spans
 from index.text import STOPWORDS, stem
 
@@ -50,7 +50,7 @@ FEATURES = ("novel_numbers", "novel_names", "novel_words", "antonyms", "negation
 @dataclass(frozen=True)
 class Calibration:
     """The judge's logistic weights per feature, intercept and decision threshold, as fitted by
-    ``benchmarks/judge_summedits.py`` and shipped in ``assistant/judge_calibration.json``."""
+    ``benchmarks/judge_summedits.py`` and shipped in ``assistant/answering/judge_calibration.json``."""
 
     coef: dict[str, float]
     intercept: float
@@ -60,7 +60,7 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Calibration:
-        path = path or Path(str(resources.files("assistant") / "judge_calibration.json"))
+        path = path or Path(str(resources.files("assistant.answering") / "judge_calibration.json"))
         data = json.loads(path.read_text())
         return cls(**{**data, "decisive": tuple(data.get("decisive", ()))})
 
@@ -76,6 +76,7 @@ class Verdict:
     score: float  # probability-like support score in [0, 1]
     features: dict[str, float]
     evidence: str  # the aligned passage sentences
+    span: tuple[int, int] = (0, 0)  # the passage sentence closest to the claim, as offsets into the passage
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,12 @@ class FaithfulnessJudge:
         self.wordnet = wordnet() if use_wordnet else None
 
     # ---- features ------------------------------------------------------------------------
-    def features(self, passage: str, claim: str) -> tuple[dict[str, float], str]:
-        """The feature values of (passage, claim) and the aligned passage sentences."""
+    def features(self, passage: str, claim: str) -> tuple[dict[str, float], str, tuple[int, int]]:
+        """The feature values of (passage, claim), the aligned passage sentences and the span of
+        the closest one."""
         claim_tokens = _tokens(claim)
-        sentences = [passage[s:e] for s, e in sentence_spans(passage)] or [passage]
+        spans = sentence_spans(passage) or [(0, len(passage))]
+        sentences = [passage[s:e] for s, e in spans]
         sentence_tokens = [_tokens(s) for s in sentences]
         claim_stems = {t.stem for t in claim_tokens if t.content or t.number}
         overlaps = [len(claim_stems & {t.stem for t in toks}) for toks in sentence_tokens]
@@ -164,7 +167,7 @@ class FaithfulnessJudge:
             "negation": negation,
             "uncovered": uncovered,
         }
-        return values, " ".join(sentences[i] for i in aligned)
+        return values, " ".join(sentences[i] for i in aligned), spans[order[0]]
 
     # ---- decisions -----------------------------------------------------------------------
     def score(self, features: dict[str, float]) -> float:
@@ -181,9 +184,9 @@ class FaithfulnessJudge:
         return score >= self.calibration.threshold and not contradicted, score
 
     def judge(self, passage: str, claim: str) -> Verdict:
-        values, evidence = self.features(passage, claim)
+        values, evidence, span = self.features(passage, claim)
         supported, score = self.decide(values)
-        return Verdict(supported, score, values, evidence)
+        return Verdict(supported, score, values, evidence, span)
 
     def supports(self, passage: str, claim: str) -> bool:
         """True when ``passage`` supports ``claim`` (the signature metrics use)."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.metrics import DEFINITIONS
+from assistant.evaluation.metrics import DEFINITIONS
 
 _PLOTTED = ("faithfulness", "citation_recall", "citation_precision", "token_f1", "contains_reference", "mrr", "hit@10")
 
@@ -31,7 +31,7 @@ def markdown(config: dict[str, Any], summary: dict[str, Any]) -> str:
         "",
         f"{summary['questions']} questions ({summary['answerable']} answerable, {summary['unanswerable']} not), "
         f"{summary['answered']} answered, {summary['errors']} errors. Index `{config['index']}` "
-        f"(fingerprint {config['index_fingerprint']}, {config['articles']} articles), engine {config['engine']}, "
+        f"(fingerprint {config['index_fingerprint']}, {config['articles']} articles), engine {engine_line(config)}, "
         f"prompt: {config['prompt']}.",
         "",
         "| metric | value | questions | definition |",
@@ -111,9 +111,8 @@ def _question_html(row: dict[str, Any]) -> str:
     )
 
 
-def html_report(
-    config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]], worst: int = 10
-) -> str:
+def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]], worst: int = 10) -> str:
+    """The report's content as HTML (what the page's <body> holds, and what the UI shows)."""
     ok = [r for r in rows if not r.get("error")]
     table = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{_fmt(value)}</td><td>{html.escape(_definition(name))}</td></tr>"
@@ -133,6 +132,21 @@ def html_report(
     scatter = _scatter(points, x_name, "faithfulness") if points else "<p>No question has both values.</p>"
     worst_rows = sorted(rows, key=_badness)[:worst]
     settings = html.escape(json.dumps(config, indent=2))
+    return f"""<h1>Evaluation of {html.escape(Path(config["testset"]).name)}</h1>
+<p id="counts">{summary["questions"]} questions ({summary["answerable"]} answerable, {summary["unanswerable"]} not),
+{summary["answered"]} answered, {summary["errors"]} errors; latency p50 {summary["latency_ms"]["p50"]} ms,
+p95 {summary["latency_ms"]["p95"]} ms.</p>
+<p>Index fingerprint <code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), engine
+<code>{html.escape(engine_line(config))}</code>, prompt: {html.escape(config["prompt"])}.</p>
+<h2>Metrics</h2><table id="metrics"><tr><th>metric</th><th>value</th><th>definition</th></tr>{table}</table>
+<h2>Distributions</h2>{plots}
+<h2>Retrieval against faithfulness</h2>{scatter}
+<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_rows)}</ol>
+<h2>Settings</h2><pre>{settings}</pre>"""
+
+
+def html_report(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    """The report as a standalone HTML page."""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Evaluation: {html.escape(Path(config["testset"]).name)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}
@@ -140,17 +154,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;
 figure{{display:inline-block;margin:.5em}}
 blockquote{{color:#444;border-left:3px solid #ccc;margin:.3em 0;padding-left:.6em}}
 </style></head><body>
-<h1>Evaluation of {html.escape(Path(config["testset"]).name)}</h1>
-<p id="counts">{summary["questions"]} questions ({summary["answerable"]} answerable, {summary["unanswerable"]} not),
-{summary["answered"]} answered, {summary["errors"]} errors; latency p50 {summary["latency_ms"]["p50"]} ms,
-p95 {summary["latency_ms"]["p95"]} ms.</p>
-<p>Index fingerprint <code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), engine
-<code>{config["engine"]}</code>, prompt: {html.escape(config["prompt"])}.</p>
-<h2>Metrics</h2><table id="metrics"><tr><th>metric</th><th>value</th><th>definition</th></tr>{table}</table>
-<h2>Distributions</h2>{plots}
-<h2>Retrieval against faithfulness</h2>{scatter}
-<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_rows)}</ol>
-<h2>Settings</h2><pre>{settings}</pre>
+{html_body(config, summary, rows)}
 </body></html>
 """
 
@@ -160,3 +164,9 @@ def write_reports(
 ) -> None:
     (run_dir / "report.md").write_text(markdown(config, summary), encoding="utf-8")
     (run_dir / "report.html").write_text(html_report(config, summary, rows), encoding="utf-8")
+
+
+def engine_line(config: dict[str, Any]) -> str:
+    """Engine, model and prompt of a run, for reports."""
+    model = f" ({config['model']})" if config.get("model") else ""
+    return f"{config['engine']}{model}"

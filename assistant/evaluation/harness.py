@@ -17,16 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer
-from assistant.citations import split_claims
+from assistant.answering.answer import Answer
+from assistant.answering.citations import split_claims
+from assistant.answering.judge import FaithfulnessJudge
 from assistant.core import Assistant
-from assistant.judge import FaithfulnessJudge
-from assistant.metrics import (
+from assistant.evaluation.metrics import (
     Claim,
     citation_scores,
     contains_reference,
@@ -36,7 +36,7 @@ from assistant.metrics import (
     retrieval_scores,
     token_f1,
 )
-from assistant.testset import TestCase, load_testset
+from assistant.evaluation.testset import TestCase, load_testset
 from index import AssistantError
 
 RETRIEVAL_DEPTH = 10  # articles retrieved per question for hit@k, recall@k and MRR
@@ -64,8 +64,9 @@ def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[
         "index": str(bot.index.directory),
         "index_fingerprint": index_fingerprint(bot),
         "articles": bot.index.manifest.articles,
-        "engine": bot.settings.answer.engine.value,
-        "prompt": "none (the extractive engine copies sentences)",
+        "engine": bot.engine.name,
+        "model": bot.engine.model,
+        "prompt": bot.engine.prompt or "none (the extractive engine copies sentences)",
         "settings": json.loads(bot.settings.model_dump_json()),
         "judge": {
             "kind": "offline lexical + WordNet",
@@ -79,8 +80,8 @@ def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[
 def _retrieved(bot: Assistant, question: str, refs: set[str]) -> list[str]:
     """The first RETRIEVAL_DEPTH distinct articles for ``question``, each named the way the test
     set names it (its source id / key when that is what the references use, else its content id)."""
-    options = bot.settings.retrieval.options()
-    options = replace(options, candidates=max(options.candidates, 50), per_article=1)
+    options = bot.settings.retrieval
+    options = options.model_copy(update={"candidates": max(options.candidates, 50), "per_article": 1})
     names = []
     for hit in bot.index.search(question, RETRIEVAL_DEPTH, options):
         a = hit.article
@@ -89,7 +90,7 @@ def _retrieved(bot: Assistant, question: str, refs: set[str]) -> list[str]:
 
 
 def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: FaithfulnessJudge) -> dict[str, float]:
-    """Every metric that applies to this question (see assistant.metrics.DEFINITIONS)."""
+    """Every metric that applies to this question (see assistant.evaluation.metrics.DEFINITIONS)."""
     metrics: dict[str, float] = {"refused": float(not answer.answered)}
     if case.reference_article_ids:
         metrics.update(retrieval_scores(retrieved, set(case.reference_article_ids)))
@@ -147,9 +148,28 @@ def read_results(run_dir: Path) -> list[dict[str, Any]]:
 
 @dataclass
 class RunResult:
+    """A finished run: its folder, configuration (run.json), summary (summary.json) and report."""
+
     directory: Path
-    config: dict[str, Any]  # what run.json holds
+    config: dict[str, Any]
     summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+    @property
+    def report_path(self) -> Path:
+        return self.directory / "report.html"
+
+    def markdown(self) -> str:
+        """The summary as a Markdown table."""
+        from assistant.evaluation.report import markdown
+
+        return markdown(self.config, self.summary)
+
+    def html(self) -> str:
+        """The report's content as HTML, for embedding in a page."""
+        from assistant.evaluation.report import html_body
+
+        return html_body(self.config, self.summary, self.rows)
 
 
 def new_run_dir(parent: Path, testset: Path) -> Path:
@@ -168,7 +188,7 @@ def evaluate(
     (continuing it if it holds part of a run of the same test set on the same index)."""
     from tqdm import tqdm
 
-    from assistant.report import write_reports
+    from assistant.evaluation.report import write_reports
 
     testset, run_dir = Path(testset), Path(out)
     cases = load_testset(testset)
@@ -212,7 +232,7 @@ def evaluate(
     summary["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     write_reports(run_dir, config, summary, rows)
-    return RunResult(run_dir, config, summary)
+    return RunResult(run_dir, config, summary, rows)
 
 
 def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

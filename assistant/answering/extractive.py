@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.citations import NOT_IN_ARTICLES, marker
-from assistant.settings import AnswerSettings
-from index import Embedder, Hit, NewsIndex, sentence_spans
+from assistant.answering.citations import marker
+from assistant.answering.engines import Draft, DraftRequest, register
+from assistant.settings import AnswerSettings, Settings
+from index import Hit, Passage, sentence_spans
 from index.text import keywords
 
 # "..." he added / she said: a quote that names its speaker only in the sentence before.
@@ -63,16 +65,44 @@ _ASKS = [  # (question pattern, what a sentence that answers it contains)
             re.I,
         ),
     ),
-    (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+")),
+    (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+ [A-Z][a-z]+(?= \w)")),
 ]
+_UNIT = re.compile(r"\bhow many (\w+)", re.I)
+# "reached out through several channels": the sentence names the kind of thing asked, not which ones
+_VAGUE = re.compile(r"\b(?:several|various|multiple|a number of|a range of|different|numerous|some)\s+(\w+)", re.I)
 
 
 def answer_type_match(question: str, sentence: str) -> float:
     """1.0 when the question asks for a kind of fact (number, date, name) that the sentence holds."""
+    asked = question.lower()
+    unit = _UNIT.search(question)  # "how many workers": a count of workers, not any number
+    if unit and keywords(unit.group(1)) and not keywords(unit.group(1)) & keywords(sentence):
+        return 0.0
     for asks, holds in _ASKS:
         if asks.search(question):
-            return 1.0 if holds.search(sentence) else 0.0
+            # a name or number the question itself contains is the topic, not the answer
+            return 1.0 if any(m.group(0).lower() not in asked for m in holds.finditer(sentence)) else 0.0
     return 0.0
+
+
+def asks_typed_fact(question: str) -> bool:
+    """Whether the question asks for a number, an amount, a date or a name."""
+    return any(asks.search(question) for asks, _ in _ASKS)
+
+
+def names_kind_only(sentence: str, wanted: set[str]) -> bool:
+    """Whether the sentence only names the kind of thing asked ("through several channels"): a vague
+    quantifier before one of the question's words, so the next sentence likely says which."""
+    return any(keywords(m.group(1)) & wanted for m in _VAGUE.finditer(sentence))
+
+
+def restates(question: str, sentence: str, wanted: set[str]) -> bool:
+    """A sentence that is itself a question, or repeats the question's words and adds at most one
+    of its own, says nothing the question asks for (news quizzes repeat questions verbatim)."""
+    if sentence.rstrip().endswith("?"):
+        return True
+    words = keywords(sentence)
+    return bool(wanted) and wanted <= words and len(words - wanted) <= 1
 
 
 @dataclass
@@ -98,10 +128,22 @@ class Extract:
 
 
 class ExtractiveEngine:
-    def __init__(self, index: NewsIndex, embedder: Embedder, settings: AnswerSettings) -> None:
-        self.index = index
-        self.embedder = embedder
+    """The instant, no-model engine: copies the sentences of the passages that answer the question."""
+
+    name = "extractive"
+    model = ""
+    prompt = ""
+
+    def __init__(self, settings: AnswerSettings, embed: Callable[[list[str]], np.ndarray]) -> None:
+        self.embed = embed
         self.settings = settings
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        hits = list(request.hits)
+        extract = self.select(request.question, hits, request.passages_of) if request.question else Extract([], 0)
+        draft = compose(extract, hits)
+        yield draft.text
+        yield draft
 
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
         """Sentences of the hits, each once (overlapping passages share sentences)."""
@@ -116,12 +158,16 @@ class ExtractiveEngine:
                     out.append(Candidate(i, p.start + s, p.start + e, p.text[s:e]))
         return out
 
-    def select(self, question: str, query_vector: np.ndarray, hits: list[Hit]) -> Extract:
+    def select(
+        self, question: str, hits: list[Hit], passages_of: Callable[[str], list[Passage]] = lambda _: []
+    ) -> Extract:
+        """The sentences that answer ``question``; passages brought in for a quote's speaker are
+        appended to ``hits`` (the engine's own copy)."""
         cands = self.candidates(hits)
         if not cands:
             return Extract([], 0.0)
-        vectors = self.embedder.embed([c.text for c in cands])
-        cosines = vectors @ query_vector
+        vectors = self.embed([question] + [c.text for c in cands])
+        cosines = vectors[1:] @ vectors[0]
         wanted = keywords(question)
         words = {id(c): keywords(c.text) for c in cands}
         # a question word that many candidate sentences share ("North Korea") tells less than a rare one
@@ -136,7 +182,7 @@ class ExtractiveEngine:
             overlap = sum(w[k] for k in wanted & ws) / total if total else 0.0
             c.cosine = float(cos)
             c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap + W_TYPE * answer_type_match(question, c.text)
-        ranked = sorted(cands, key=lambda c: -c.score)
+        ranked = sorted((c for c in cands if not restates(question, c.text, wanted)), key=lambda c: -c.score)
         if self.settings.require_focus:
             ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
             if not ranked:
@@ -145,7 +191,10 @@ class ExtractiveEngine:
         if best < self.settings.min_relevance:
             return Extract([], best)
         chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * self.settings.keep_ratio]
-        chosen = self._with_speakers(chosen, hits)
+        chosen = self._with_facts(question, wanted, chosen, cands)
+        if not chosen:  # no retrieved sentence holds the kind of fact asked for
+            return Extract([], best)
+        chosen = self._with_speakers(chosen, hits, passages_of)
         # best article first, then each article's sentences in reading order
         article_rank: dict[str, int] = {}
         for c in chosen:
@@ -160,7 +209,32 @@ class ExtractiveEngine:
         focus = wanted - topic
         return not focus or bool(focus & words[id(c)]) or c.cosine >= self.settings.focus_cosine
 
-    def _with_speakers(self, chosen: list[Candidate], hits: list[Hit]) -> list[Candidate]:
+    def _with_facts(
+        self, question: str, wanted: set[str], chosen: list[Candidate], cands: list[Candidate]
+    ) -> list[Candidate]:
+        """Complete sentences that name the topic but not the fact asked for with the next sentence
+        of the same passage when that one holds it (a name for "who", a number for "how many", the
+        ones a vague "several channels" stands for). For a question that asks for a number, date or
+        name, a sentence is kept only when it, or the neighbour added to it, holds one."""
+        typed = asks_typed_fact(question)
+        out: list[Candidate] = []
+        for c in chosen:
+            if not typed or answer_type_match(question, c.text):
+                out.append(c)
+                if not names_kind_only(c.text, wanted):
+                    continue
+            after = next((n for n in cands if n.hit_index == c.hit_index and n.start >= c.end), None)
+            if after is None or (typed and not answer_type_match(question, after.text)):
+                continue
+            if c not in out:
+                out.append(c)
+            if all(after.start != o.start for o in out):
+                out.append(after)
+        return out
+
+    def _with_speakers(
+        self, chosen: list[Candidate], hits: list[Hit], passages_of: Callable[[str], list[Passage]]
+    ) -> list[Candidate]:
         """Bring along the sentence that names the speaker of a quote continued with "he added"."""
         out = list(chosen)
         have = {(hits[c.hit_index].passage.article_id, c.start) for c in out}
@@ -169,7 +243,7 @@ class ExtractiveEngine:
             for _ in range(3):
                 if not _CONTINUATION.search(current.text):
                     break
-                prev = self._previous_sentence(current, hits)
+                prev = self._previous_sentence(current, hits, passages_of)
                 if prev is None:
                     break
                 key = (hits[prev.hit_index].passage.article_id, prev.start)
@@ -179,13 +253,15 @@ class ExtractiveEngine:
                 current = prev
         return out
 
-    def _previous_sentence(self, c: Candidate, hits: list[Hit]) -> Candidate | None:
+    def _previous_sentence(
+        self, c: Candidate, hits: list[Hit], passages_of: Callable[[str], list[Passage]]
+    ) -> Candidate | None:
         """The sentence before ``c`` in its article, from a retrieved passage or else from the
         passage the index holds for it (then appended to ``hits`` so it can be cited)."""
         article_id = hits[c.hit_index].passage.article_id
         retrieved = [(i, h.passage) for i, h in enumerate(hits) if h.passage.article_id == article_id]
-        stored = [(None, p) for p in self.index.passages_of(article_id)]
-        for i, p in retrieved + stored:
+        stored: list[tuple[int | None, Passage]] = [(None, p) for p in passages_of(article_id)]
+        for i, p in [*retrieved, *stored]:
             if not p.start <= c.start <= p.end:
                 continue
             before = [(p.start + s, p.start + e) for s, e in sentence_spans(p.text) if p.start + e <= c.start]
@@ -198,15 +274,17 @@ class ExtractiveEngine:
         return None
 
 
-def compose(extract: Extract, hits: list[Hit]) -> tuple[str, dict[int, int], dict[int, list[tuple[int, int]]]]:
-    """Answer text with [n] markers; hit index → marker; hit index → supporting sentence offsets."""
-    if not extract.answered:
-        return NOT_IN_ARTICLES, {}, {}
-    markers: dict[int, int] = {}
-    support: dict[int, list[tuple[int, int]]] = {}
-    parts = []
-    for c in extract.chosen:
-        n = markers.setdefault(c.hit_index, len(markers) + 1)
-        support.setdefault(c.hit_index, []).append((c.start, c.end))
-        parts.append(f"{c.text} {marker(n)}")
-    return " ".join(parts), markers, support
+def compose(extract: Extract, hits: list[Hit]) -> Draft:
+    """The draft: each chosen sentence with its passage's [n]; the exact sentence offsets are known."""
+    sentences: list[tuple[str, list[int]]] = []
+    known: dict[int, dict[int, tuple[int, int]]] = {}
+    for i, c in enumerate(extract.chosen):
+        sentences.append((c.text, [c.hit_index + 1]))
+        known[i] = {c.hit_index: (c.start, c.end)}
+    text = " ".join(f"{t} {marker(ms[0])}" for t, ms in sentences)
+    return Draft(text, hits, sentences, known)
+
+
+@register("extractive")
+def _extractive(settings: Settings, embed: Callable[[list[str]], np.ndarray]) -> ExtractiveEngine:
+    return ExtractiveEngine(settings.answer, embed)

@@ -50,6 +50,16 @@ class Citation(BaseModel):
         return [(s - self.start, e - self.start) for s, e in self.sentences]
 
 
+class SentenceCheck(BaseModel):
+    """One sentence of an answer, the passages it cites and how well the judge finds it supported."""
+
+    text: str = Field(description="The sentence, without its markers.")
+    markers: list[int] = Field(default_factory=list, description="The [n] it cites (into Answer.citations).")
+    support: float = Field(0.0, description="The judge's support score against the best cited passage, 0 to 1.")
+    verified: bool = Field(False, description="True when a cited passage supports the sentence.")
+    reattached: bool = Field(False, description="True when the citation was attached or corrected after drafting.")
+
+
 class Answer(BaseModel):
     """A short answer whose every sentence carries [n] markers pointing into ``citations``."""
 
@@ -60,8 +70,13 @@ class Answer(BaseModel):
     related: list[Citation] = Field(
         default_factory=list, description="Nearest passages not cited (shown when nothing answers)."
     )
+    sentences: list[SentenceCheck] = Field(
+        default_factory=list, description="Each answer sentence with its citations and support."
+    )
     engine: str = "extractive"
-    query: str = Field("", description="What was searched: the question, with context for follow-ups.")
+    model: str = Field("", description="The generating model (empty for the extractive engine).")
+    prompt: str = Field("", description="Prompt template id and version, e.g. grounded_answer.v2.")
+    query: str = Field("", description="What was searched: the question, rewritten as a standalone one for follow-ups.")
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage.")
 
     def to_json(self) -> str:
@@ -70,6 +85,11 @@ class Answer(BaseModel):
     @classmethod
     def from_json(cls, data: str) -> Answer:
         return cls.model_validate_json(data)
+
+    @property
+    def unverified(self) -> list[SentenceCheck]:
+        """The sentences no cited passage was found to support."""
+        return [s for s in self.sentences if not s.verified]
 
     def citation(self, marker: int) -> Citation | None:
         return next((c for c in self.citations if c.marker == marker), None)

@@ -14,7 +14,7 @@ import random
 import re
 from collections import Counter
 
-from assistant.testset import TestCase
+from assistant.evaluation.testset import TestCase
 from index import NewsIndex
 from index.splitter import sentence_spans
 

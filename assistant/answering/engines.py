@@ -1,0 +1,82 @@
+"""The answer-engine seam: one small protocol, and a registry keyed by the ``answer.engine`` setting.
+
+An engine drafts an answer from the question and the numbered passages: it yields text as it is
+written (tokens, or the whole answer at once) and ends with a :class:`Draft`. Citations are then
+attached and checked by :mod:`assistant.answering.citations`, whatever the engine did with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from index import ConfigurationError, Hit, Passage
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+
+@dataclass(frozen=True)
+class DraftRequest:
+    """What an engine drafts from: the question (standalone), the numbered passages ([1] is
+    ``hits[0]``), and a read-only view of all passages of an article (for neighbouring text)."""
+
+    question: str
+    hits: Sequence[Hit]
+    passages_of: Callable[[str], list[Passage]] = lambda article_id: []
+
+
+@dataclass
+class Draft:
+    """A drafted answer: text with [n] markers into ``hits`` (the request's hits, plus any passages
+    the engine brought in, numbered after them). ``known`` gives, per sentence, the exact
+    supporting sentence (article offsets) per hit index when the engine knows it."""
+
+    text: str
+    hits: list[Hit]
+    sentences: list[tuple[str, list[int]]] | None = None  # the engine's own sentence split, when it has one
+    known: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
+
+
+class AnswerEngine(Protocol):
+    """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer."""
+
+    name: str
+    model: str
+    prompt: str
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        """Yield the answer's text as it is written, then one :class:`Draft`."""
+        ...
+
+
+EngineFactory = Callable[["Settings", Callable[[list[str]], object]], AnswerEngine]
+_REGISTRY: dict[str, EngineFactory] = {}
+
+
+def register(name: str) -> Callable[[EngineFactory], EngineFactory]:
+    def add(factory: EngineFactory) -> EngineFactory:
+        _REGISTRY[name] = factory
+        return factory
+
+    return add
+
+
+def _load_builtins() -> None:
+    # importing the modules registers their engines; heavy imports stay inside the factories
+    from assistant.answering import extractive, generation  # noqa: F401
+
+
+def engine_names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def create_engine(settings: Settings, embed: Callable[[list[str]], object]) -> AnswerEngine:
+    """The engine the settings name; ``embed`` embeds texts with the index's model."""
+    _load_builtins()
+    name = str(settings.answer.engine)
+    if name not in _REGISTRY:
+        raise ConfigurationError(f"answer.engine {name!r} is unknown; valid engines: {', '.join(engine_names())}")
+    return _REGISTRY[name](settings, embed)

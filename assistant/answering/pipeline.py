@@ -1,0 +1,145 @@
+"""Answering as a pipeline of stages that emits events:
+
+    rewrite the question → retrieve → draft (an engine) → attach citations → verify → Answer
+
+:meth:`Pipeline.stream` yields the events as they happen (:class:`Rewritten`, :class:`Retrieved`,
+:class:`Token` …, then :class:`Finished` with the verified :class:`Answer`); ``ask`` runs it to the
+end. The pipeline reads the index only while retrieving, under the caller's read lock, so a slow
+model never holds up other questions or writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from assistant.answering.answer import Answer, Citation
+from assistant.answering.citations import attach_citations, build_answer, is_refusal, split_sentences
+from assistant.answering.engines import AnswerEngine, Draft, DraftRequest
+from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
+from assistant.settings import Settings, Unsupported
+from index import Filters, Hit, NewsIndex, Passage
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """The standalone question that will be searched (the question itself when not a follow-up)."""
+
+    query: str
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages the answer will be drawn from, numbered as the engine sees them."""
+
+    passages: list[Citation]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer's text as the engine writes it (before citations are checked)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The final, verified answer."""
+
+    answer: Answer
+
+
+Event = Rewritten | Retrieved | Token | Finished
+
+
+class Pipeline:
+    """Runs the answering stages over one index with one engine and one judge."""
+
+    def __init__(
+        self,
+        index: NewsIndex,
+        engine: AnswerEngine,
+        settings: Settings,
+        judge: FaithfulnessJudge,
+        read_lock: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    ) -> None:
+        self.index = index
+        self.engine = engine
+        self.settings = settings
+        self.judge = judge
+        self.read_lock = read_lock
+
+    def rewrite(self, question: str, history: History | None) -> str:
+        rewrite = getattr(self.engine, "rewrite", None)
+        if rewrite is not None and history and is_follow_up(question, history):
+            return str(rewrite(question, history))
+        return rule_rewrite(question, history)
+
+    def retrieve(self, query: str, filters: Filters | None) -> list[Hit]:
+        with self.read_lock():
+            return self.index.search(query, None, self.settings.retrieval, filters)
+
+    def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[Event]:
+        question = question.strip()
+        t0 = time.perf_counter()
+        query = self.rewrite(question, history) if question else question
+        yield Rewritten(query)
+        hits = self.retrieve(query, filters) if question else []
+        t1 = time.perf_counter()
+        yield Retrieved([Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits)])
+        # the engine answers the standalone question; a rule-joined query only widens retrieval
+        request = DraftRequest(question if _rule_joined(query, question) else query, hits, self._passages_of)
+        draft = Draft("", hits)
+        first_token = None
+        for item in self.engine.draft(request):
+            if isinstance(item, Draft):
+                draft = item
+            elif item:
+                first_token = first_token or time.perf_counter()
+                yield Token(item)
+        t2 = time.perf_counter()
+        answer = self.verify(question, query, draft)
+        t3 = time.perf_counter()
+        answer.timings = {
+            "retrieve_ms": _ms(t1 - t0),
+            "first_token_ms": _ms((first_token or t2) - t0),
+            "answer_ms": _ms(t2 - t1),
+            "verify_ms": _ms(t3 - t2),
+            "total_ms": _ms(t3 - t0),
+        }
+        yield Finished(answer)
+
+    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
+        for event in self.stream(question, history, filters):
+            if isinstance(event, Finished):
+                return event.answer
+        raise AssertionError("the pipeline ended without an answer")  # pragma: no cover
+
+    def verify(self, question: str, query: str, draft: Draft) -> Answer:
+        """Attach and check citations; drop unsupported sentences when the settings say so."""
+        fields = {"engine": self.engine.name, "model": self.engine.model, "prompt": self.engine.prompt, "query": query}
+        if not draft.text.strip() or is_refusal(draft.text):
+            return build_answer(question, [], draft.hits, **fields)
+        sentences = draft.sentences or split_sentences(draft.text, len(draft.hits))
+        checked = attach_citations(sentences, draft.hits, self.judge, draft.known)
+        if self.settings.answer.unsupported == Unsupported.REMOVE:
+            checked = [c for c in checked if c.verified]
+        return build_answer(question, checked, draft.hits, **fields)
+
+    def _passages_of(self, article_id: str) -> list[Passage]:
+        with self.read_lock():
+            return self.index.passages_of(article_id)
+
+
+def _rule_joined(query: str, question: str) -> bool:
+    """Whether ``query`` is the rule's "previous question + question" (then the engine gets the
+    question itself: the previous one only widens retrieval)."""
+    return query != question and query.endswith(question)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)

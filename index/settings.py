@@ -1,0 +1,58 @@
+"""The index's typed settings sections. ``assistant.Settings`` holds them as its ``index`` and
+``retrieval`` sections; the index takes them whole, so each default lives here and only here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from index.embedder import DEFAULT_MODEL
+from index.retrieval import Fusion, Mode
+
+
+class Section(BaseModel):
+    """A settings section: unknown fields are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexSettings(Section):
+    directory: Path | None = Field(
+        None, description="Index folder; None means the bundled sample index in the user data folder."
+    )
+    embed_model: str = Field(
+        DEFAULT_MODEL, description="Embedding model: a registry name or a local sentence-transformers folder."
+    )
+    max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
+    overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto",
+        description="FAISS index type: flat (exact search), ivf (approximate: k-means lists, searches nprobe of "
+        "them), or auto: flat up to approximate_above passages, ivf above.",
+    )
+    approximate_above: int = Field(100_000, ge=0, description="Passages above which `auto` switches to IVF.")
+    embed_cache: Path | None = Field(
+        None,
+        description="Folder of an on-disk embedding cache (keyed by model and passage text); None: no cache. "
+        "Makes re-ingesting, and resuming an interrupted ingest, cost a file read per passage.",
+    )
+
+
+class RetrievalSettings(Section):
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    mode: Mode = Field(Mode.HYBRID, description="dense, keyword (BM25) or hybrid (both, fused as `fusion` says).")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates each side hands to the fusion.")
+    fusion: Fusion = Field(
+        Fusion.SCORES,
+        description="How hybrid fuses the two sides: scores (dense_weight × normalised cosine + the rest × "
+        "normalised BM25) or rrf (reciprocal rank fusion).",
+    )
+    dense_weight: float = Field(0.3, ge=0.0, le=1.0, description="Weight of the dense side in score fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank).")
+    per_article: int = Field(2, ge=1, description="Most passages of one article among the top_k.")
+    duplicate_threshold: float = Field(
+        0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
+    )
+    nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")

@@ -1,0 +1,196 @@
+"""The answering pipeline's own logic: sentence splitting, citation attaching and checking,
+refusals, prompt fitting, follow-up rules and backend errors. The judge and the index are real; a
+scripted engine stands in for a model only where the test is about what we do with its text."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import (
+    NOT_IN_ARTICLES,
+    Assistant,
+    ConfigurationError,
+    Draft,
+    DraftRequest,
+    Finished,
+    ModelBackendError,
+    Retrieved,
+    Rewritten,
+    Settings,
+    Token,
+    engine_names,
+)
+from assistant.answering.citations import attach_citations, is_refusal, split_sentences
+from assistant.answering.generation import build_messages, select_evidence
+from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.rewrite import is_follow_up, rule_rewrite
+from assistant.settings import LLMSettings
+from index import Article, Hit, Passage
+from prompts import load_prompt
+
+
+def hit(text: str, title: str = "T", pid: int = 0, start: int = 0) -> Hit:
+    article = Article(text=text, title=title, source="Wire", date="2024-05-01")
+    return Hit(Passage(pid, article.id, start, start + len(text), text), 1.0, article)
+
+
+def test_markers_belong_to_the_sentence_they_stand_in_or_follow() -> None:
+    text = "The vote was 7 to 2 [1]. Work starts in September.[2] It costs money [1, 3] and more. Bad [0][9]."
+    assert split_sentences(text, 3) == [
+        ("The vote was 7 to 2.", [1]),
+        ("Work starts in September.", [2]),
+        ("It costs money and more.", [1, 3]),
+        ("Bad.", []),
+    ]
+    assert split_sentences("No markers at all. Second one", 2) == [("No markers at all.", []), ("Second one", [])]
+
+
+def test_refusals_are_recognised_in_the_shared_phrase_and_in_paraphrase() -> None:
+    assert is_refusal(NOT_IN_ARTICLES)
+    assert is_refusal("The passages do not mention who won.")
+    assert not is_refusal("The council voted 7 to 2 in favour. [1]")
+
+
+def test_citations_are_attached_corrected_and_flagged() -> None:
+    judge = FaithfulnessJudge()
+    hits = [
+        hit("The city council approved the Mill Street bike lanes by a vote of 7 to 2 on Tuesday."),
+        hit("Construction of the lanes is expected to start in September, officials said.", pid=1),
+    ]
+    sentences = [
+        ("The council approved the bike lanes by 7 to 2.", [1]),  # right marker
+        ("Construction is expected to start in September.", [1]),  # wrong marker: [2] supports it
+        ("The lanes will be painted green.", []),  # nothing supports it
+    ]
+    checked = attach_citations(sentences, hits, judge)
+    assert [c.hits for c in checked[:2]] == [[0], [1]]
+    assert checked[0].verified and not checked[0].reattached
+    assert checked[1].verified and checked[1].reattached
+    assert not checked[2].verified and checked[2].hits == []
+    s, e = checked[1].spans[1]
+    assert "September" in hits[1].passage.text[s:e]
+
+
+def test_follow_up_rule() -> None:
+    history = [("What did the Harbourton council approve?", "Bike lanes. [1]")]
+    assert is_follow_up("When will construction of it start?", history)
+    assert is_follow_up("And what did his sister say?", history)
+    assert not is_follow_up("And what did Kim Yo-jong say?", history)
+    assert rule_rewrite("And what did Kim Yo-jong say?", history) == "What did Kim Yo-jong say?"
+    assert rule_rewrite("Why?", history) == "What did the Harbourton council approve? Why?"
+    assert rule_rewrite("Why?", None) == "Why?"
+
+
+def test_prompt_keeps_its_instructions_and_trims_passages_to_fit() -> None:
+    prompt = load_prompt("grounded_answer")
+    long = " ".join(f"Sentence {i} is about the harbour budget of year {2000 + i}." for i in range(200))
+    hits = [hit(long, title="Budget"), hit("The mayor is Ada Lane. She took office in May.", pid=1)]
+    settings = LLMSettings(context_size=1024, max_tokens=128, evidence_tokens=2000)
+    messages = build_messages(prompt, "Who is the mayor?", hits, settings)
+    system, user = messages[0][1], messages[1][1]
+    assert messages[0][0] == "system" and NOT_IN_ARTICLES in system and "[1]" in system
+    assert "[2] T · Wire · 2024-05-01\nThe mayor is Ada Lane." in user and user.rstrip().endswith("Who is the mayor?")
+    assert len(user) < len(long) / 2 and (len(system) + len(user)) / 3.5 < 1024 - 128
+    assert select_evidence("Who is the mayor?", hits, 8) == {1: "The mayor is Ada Lane."}
+    with pytest.raises(ConfigurationError, match="llm.context_size"):
+        build_messages(prompt, "Who?", hits, LLMSettings(context_size=512, max_tokens=500))
+
+
+def test_bad_engine_settings_fail_fast_with_the_setting_named(tmp_path: Path) -> None:
+    assert {"extractive", "local", "openai"} <= set(engine_names())
+    from assistant.answering.engines import create_engine
+
+    def embed(texts: list[str]) -> None:
+        return None
+
+    with pytest.raises(ConfigurationError, match="llm.model_path"):
+        create_engine(Settings(answer={"engine": "local"}), embed)
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        create_engine(Settings(answer={"engine": "local"}, llm={"model_path": tmp_path / "none.gguf"}), embed)
+    (tmp_path / "fake.gguf").write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(ConfigurationError, match="not a GGUF"):
+        create_engine(Settings(answer={"engine": "local"}, llm={"model_path": tmp_path / "fake.gguf"}), embed)
+    with pytest.raises(ConfigurationError, match="llm.base_url"):
+        create_engine(Settings(answer={"engine": "openai"}), embed)
+
+
+def test_an_endpoint_that_is_down_gives_a_clear_error_within_seconds() -> None:
+    from assistant.answering.engines import create_engine
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    settings = Settings(answer={"engine": "openai"}, llm={"base_url": f"http://127.0.0.1:{port}/v1", "model": "m"})
+    engine = create_engine(settings, lambda texts: None)
+    started = time.monotonic()
+    with pytest.raises(ModelBackendError, match="llm.base_url"):
+        list(engine.draft(DraftRequest("Who?", [hit("Ada Lane is mayor.")])))
+    assert time.monotonic() - started < 10
+
+
+class ScriptedEngine:
+    """Writes a fixed answer a few characters at a time (a stand-in for a model's text)."""
+
+    name, model, prompt = "scripted", "script", "none"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        for i in range(0, len(self.text), 8):
+            yield self.text[i : i + 8]
+        yield Draft(self.text, list(request.hits))
+
+
+@pytest.mark.slow
+def test_pipeline_streams_events_and_verifies_a_scripted_draft(seed_bot: Assistant) -> None:
+    draft = (
+        "The US tried to contact North Korea through various channels since mid-February, particularly in "
+        "New York. North Korea agreed to talks in Paris. [1]"
+    )
+    bot = Assistant(seed_bot.index, seed_bot.settings, ScriptedEngine(draft))
+    events = list(bot.stream("What channels did the US use?"))
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [Rewritten, Retrieved] and kinds[-1] is Finished
+    assert sum(k is Token for k in kinds) > 5
+    answer = events[-1].answer
+    first, second = answer.sentences
+    assert first.verified and first.markers == [1] and first.reattached
+    assert not second.verified and answer.unverified == [second]
+    assert "New York" in answer.citations[0].passage
+    assert answer.engine == "scripted" and answer.model == "script" and answer.timings["first_token_ms"] > 0
+
+    strict = Assistant(seed_bot.index, Settings(answer={"unsupported": "remove"}), ScriptedEngine(draft))
+    kept = strict.ask("What channels did the US use?")
+    assert "Paris" not in kept.text and all(s.verified for s in kept.sentences)
+    refusing = Assistant(seed_bot.index, seed_bot.settings, ScriptedEngine("The passages do not say."))
+    refusal = refusing.ask("Who won the World Cup?")
+    assert not refusal.answered and refusal.text == NOT_IN_ARTICLES and refusal.related
+
+
+@pytest.mark.slow
+def test_extractive_engine_completes_a_topic_sentence_with_the_fact_asked(tmp_path: Path) -> None:
+    story = Article(
+        title="Oil giant's unit sold",
+        text=(
+            "A little-known firm has bought the main production unit of Petrova Oil at an auction. "
+            "The buyer, Baikal Amber Holdings, paid 9 billion dollars. "
+            "Analysts said the sale ends a long dispute."
+        ),
+    )
+    quiz = Article(
+        title="Weekly news quiz",
+        text="Who bought the main production unit of Petrova Oil? Test yourself with our weekly quiz.",
+    )
+    bot = Assistant.open(tmp_path / "idx", create=True)
+    bot.add([story, quiz])
+    answer = bot.ask("Who bought the main production unit of Petrova Oil?")
+    assert "Baikal Amber Holdings" in answer.text, answer.text
+    assert "Test yourself" not in answer.text and "?" not in answer.text
+    refusal = bot.ask("How many workers did the production unit of Petrova Oil employ?")
+    assert not refusal.answered, refusal.text

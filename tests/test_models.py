@@ -1,0 +1,108 @@
+"""Both LLM backends against a real Qwen2.5 GGUF model run by llama.cpp: ``local`` (llama.cpp's
+server inside the process) and ``openai`` (a real OpenAI-compatible llama.cpp server on 127.0.0.1,
+started and stopped by a fixture). The model comes from ../shared/tools/test-models."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Answer, Assistant, Finished, ModelBackendError, Settings, Token
+from tests.conftest import SHARED
+
+pytestmark = [pytest.mark.slow, pytest.mark.model]
+CHANNELS = "particularly in New York"
+
+
+@pytest.fixture(scope="session")
+def qwen_path() -> Path:
+    tool = SHARED / "tools" / "test-models"
+    done = subprocess.run([str(tool), "qwen-0.5b"], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        pytest.fail(f"test-models could not provide qwen-0.5b: {done.stderr[-500:]}")
+    return Path(done.stdout.strip().split("\t")[1])
+
+
+@pytest.fixture(scope="module")
+def local_bot(seed_bot: Assistant, qwen_path: Path) -> Iterator[Assistant]:
+    settings = Settings(answer={"engine": "local"}, llm={"model_path": qwen_path, "threads": 2})
+    bot = Assistant(seed_bot.index, settings)
+    try:
+        yield bot
+    finally:
+        bot.close()
+
+
+@pytest.fixture(scope="module")
+def openai_server(qwen_path: Path) -> Iterator[str]:
+    """A real OpenAI-compatible server (llama.cpp's, from xllamacpp) on a port we choose."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import xllamacpp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    params = xllamacpp.CommonParams()
+    params.model.path = str(qwen_path)
+    params.n_ctx = 4096
+    params.cpuparams.n_threads = 2
+    params.cpuparams_batch.n_threads = 2
+    params.port = port
+    params.model_alias = "qwen-test"
+    params.verbosity = -1
+    server = xllamacpp.Server(params)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        del server
+
+
+@pytest.fixture(scope="module")
+def openai_bot(seed_bot: Assistant, openai_server: str) -> Assistant:
+    settings = Settings(answer={"engine": "openai"}, llm={"base_url": openai_server, "model": "qwen-test"})
+    return Assistant(seed_bot.index, settings)
+
+
+def assert_verified_channels(answer: Answer) -> None:
+    assert answer.answered, answer.text
+    assert "New York" in answer.text, answer.text
+    assert answer.sentences and all(s.verified for s in answer.sentences), answer.sentences
+    assert any(CHANNELS in c.passage for c in answer.citations)
+    for s in answer.sentences:
+        assert s.markers and all(answer.citation(n) is not None for n in s.markers)
+
+
+@pytest.mark.parametrize("backend", ["local_bot", "openai_bot"])
+def test_channels_question_gets_a_written_cited_verified_answer(backend: str, request: pytest.FixtureRequest) -> None:
+    bot: Assistant = request.getfixturevalue(backend)
+    events = list(bot.stream("What channels did the US use?"))
+    tokens = [e for e in events if isinstance(e, Token)]
+    answer = events[-1].answer
+    assert isinstance(events[-1], Finished) and len(tokens) > 3  # streamed, piece by piece
+    assert_verified_channels(answer)
+    assert answer.engine == backend.removesuffix("_bot") and answer.model and answer.prompt == "grounded_answer.v2"
+    assert bot.info()["prompt"] == "grounded_answer.v2"
+
+    follow = bot.ask("And what did Kim Yo-jong say?", history=[(answer.question, answer.text)])
+    assert follow.answered, follow.text
+    assert "Kim Yo-jong" in follow.query
+    assert any("Kim Yo-jong" in c.passage for c in follow.citations), follow.citations
+    assert all(s.markers for s in follow.sentences if s.verified)
+
+
+def test_local_model_refuses_what_the_articles_do_not_say(local_bot: Assistant) -> None:
+    answer = local_bot.ask("Who won the 2022 World Cup?")
+    assert not answer.answered or all(not s.verified for s in answer.sentences), answer.text
+
+
+def test_a_generation_timeout_is_a_clear_error(seed_bot: Assistant, openai_server: str) -> None:
+    settings = Settings(
+        answer={"engine": "openai"}, llm={"base_url": openai_server, "model": "qwen-test", "timeout_s": 0.05}
+    )
+    with pytest.raises(ModelBackendError, match="timeout"):
+        Assistant(seed_bot.index, settings).ask("What channels did the US use?")
