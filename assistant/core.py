@@ -17,7 +17,17 @@ from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.locks import ReadWriteLock
 from assistant.settings import Settings
-from index import Article, Filters, IndexMismatchError, IngestReport, LoadFailure, NewsIndex, load_embedder, load_paths
+from index import (
+    Article,
+    ConfigurationError,
+    Filters,
+    IndexMismatchError,
+    IngestReport,
+    LoadFailure,
+    NewsIndex,
+    load_embedder,
+    load_paths,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +53,7 @@ class Assistant:
         self.index = index
         self.settings = settings
         self.engine = engine or create_engine(settings, index.embedder.embed)
+        self._engines: dict[str, AnswerEngine] = {self.engine.name: self.engine}
         # the web UI calls from worker threads: writes are exclusive, questions read side by side
         self._lock = ReadWriteLock()
         self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(), self._lock.reading)
@@ -149,16 +160,46 @@ class Assistant:
         }
 
     # ---- questions -----------------------------------------------------------------------
-    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
-        """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
-        ``filters`` limits the articles searched (source, date range, article ids)."""
-        return self._pipeline.ask(question, history, filters)
+    @property
+    def engines(self) -> list[str]:
+        """The engines this assistant can answer with: the configured one, and extractive."""
+        return sorted({self.engine.name, "extractive"})
 
-    def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[Event]:
+    def _engine(self, name: str | None) -> AnswerEngine:
+        if name is None or name == self.engine.name:
+            return self.engine
+        if name not in self.engines:
+            raise ConfigurationError(f"engine {name!r} is not configured here; choose one of {self.engines}")
+        if name not in self._engines:  # the instant, no-model engine is always available
+            self._engines[name] = create_engine(
+                self.settings.model_copy(update={"answer": self.settings.answer.model_copy(update={"engine": name})}),
+                self.index.embedder.embed,
+            )
+        return self._engines[name]
+
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        engine: str | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
+        ``filters`` limits the articles searched (source, date range, article ids); ``engine`` picks
+        one of :attr:`engines` for this question (default: the configured one)."""
+        return self._pipeline.ask(question, history, filters, self._engine(engine))
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        engine: str | None = None,
+    ) -> Iterator[Event]:
         """Answer ``question`` step by step: yields ``Rewritten`` (the standalone question),
         ``Retrieved`` (the passages), ``Token`` (answer text as it is written) and last ``Finished``
         (the verified ``Answer``)."""
-        return self._pipeline.stream(question, history, filters)
+        return self._pipeline.stream(question, history, filters, self._engine(engine))
 
     def close(self) -> None:
         """Stop the engine's model server, if it runs one."""

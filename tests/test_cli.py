@@ -71,3 +71,26 @@ def test_eval_generate_and_compare(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\n{"id": 3}\n')
     bad = cli("eval", str(tmp_path / "bad.jsonl"), check=False)
     assert bad.returncode == 2 and "line 2: question" in bad.stderr
+
+
+@pytest.mark.slow
+def test_engine_errors_name_the_setting_without_a_traceback(tmp_path: Path, seed_path: Path) -> None:
+    index = tmp_path / "idx"
+    cli("ingest", str(seed_path), index=index)
+    missing = cli("ask", "Who?", "--engine", "local", "--model", str(tmp_path / "none.gguf"), index=index, check=False)
+    assert missing.returncode == 2 and "llm.model_path" in missing.stderr and "Traceback" not in missing.stderr
+    down = cli(
+        "ask",
+        "Who?",
+        "--engine",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        index=index,
+        check=False,
+    )
+    assert down.returncode == 2 and "llm.base_url" in down.stderr and "Traceback" not in down.stderr
+    info = json.loads(cli("info", index=index).stdout)
+    assert info["engine"] == "extractive" and info["prompt"] == ""

@@ -9,6 +9,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,3 +107,54 @@ def test_a_generation_timeout_is_a_clear_error(seed_bot: Assistant, openai_serve
     )
     with pytest.raises(ModelBackendError, match="timeout"):
         Assistant(seed_bot.index, settings).ask("What channels did the US use?")
+
+
+@pytest.mark.e2e
+def test_browser_sees_tokens_stream_in_before_the_verified_answer(local_bot: Assistant, chromium: Any) -> None:
+    from ui.app import launch
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = launch(local_bot, port=port, block=False)
+    page = chromium.new_page()
+    try:
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+        box = page.locator("#question textarea")
+        box.wait_for(timeout=30_000)
+        assert "local" in page.content() and "extractive" in page.locator("#engine").inner_text()
+        # record every text the answer bubble shows, as it changes
+        page.evaluate(
+            """() => { window.seen = []; new MutationObserver(() => {
+                 const bots = document.querySelectorAll('.message.bot, [data-testid=bot]');
+                 if (bots.length) window.seen.push(bots[bots.length - 1].innerText); })
+               .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+        )
+        box.fill("What channels did the US use?")
+        box.press("Enter")
+        page.locator("#sources h3", has_text="Retrieved for").wait_for(timeout=60_000)  # sources before the answer
+        page.locator("#sources mark").first.wait_for(timeout=120_000)  # the verified answer's sources
+        seen = [t.strip() for t in page.evaluate("window.seen") if t.strip() and t.strip() != "…"]
+        final = seen[-1]
+        assert "New York" in final and "[1]" in final
+        partial = [t for t in seen if t != final and "New York" not in t]
+        assert len(set(partial)) >= 2, seen  # text grew piece by piece before the answer was complete
+        link = page.locator(".message.bot a[href^='#src-'], [data-testid=bot] a[href^='#src-']").first
+        target = link.get_attribute("href")
+        assert target and page.locator(target).count() == 1 and "New York" in page.locator(target).inner_text()
+    finally:
+        page.close()
+        demo.close()
+
+
+def test_cli_answers_with_the_local_engine(tmp_path: Path, seed_path: Path, qwen_path: Path) -> None:
+    from tests.test_cli import cli
+
+    index = tmp_path / "idx"
+    cli("ingest", str(seed_path), index=index)
+    out = cli(
+        "ask", "What channels did the US use?", "--engine", "local", "--model", str(qwen_path), "--json", index=index
+    )
+    answer = Answer.from_json(out.stdout)
+    assert answer.engine == "local" and answer.model == qwen_path.name
+    assert_verified_channels(answer)

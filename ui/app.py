@@ -169,6 +169,7 @@ def respond_stream(
     history: list[dict[str, Any]] | None,
     filters: Filters | None = None,
     answers: list[Answer] | None = None,
+    engine: str | None = None,
 ) -> Iterator[tuple[list, str, str, list[Answer]]]:
     """Chat handler, streaming: (history, sources panel, input box, answers so far) after the
     question is echoed, when passages are retrieved, per token, and with the verified answer."""
@@ -182,7 +183,7 @@ def respond_stream(
     history += [{"role": "user", "content": _escape(message)}, {"role": "assistant", "content": "…"}]
     yield history, render_all_sources(answers), "", answers
     query, written = message, ""
-    for event in assistant.stream(message, pairs, filters):
+    for event in assistant.stream(message, pairs, filters, engine=engine or None):
         if isinstance(event, Rewritten):
             query = event.query
         elif isinstance(event, Retrieved):
@@ -248,6 +249,12 @@ def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, st
     return result.markdown() + f"\n\nRun folder: `{run_dir}`", result.html(), str(result.report_path)
 
 
+def _engine_label(info: dict[str, Any]) -> str:
+    if info["engine"] == "extractive":
+        return "extractive (sentences copied from the articles, no model)"
+    return f"{info['engine']} · {info['model']} · prompt {info['prompt']}"
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The UI for ``assistant``: a Chat tab (chat, sources panel, article upload, filters) and an
     Evaluate tab (run a test set, show its report)."""
@@ -261,7 +268,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         gr.Markdown(
             "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
-            "cites its passage; open the sources on the right to check it."
+            "cites its passage; open the sources on the right to check it.\n\n"
+            f"Answers by: **{html.escape(_engine_label(info))}** · {info['articles']} articles"
         )
         with gr.Tab("Chat"):
             with gr.Row():
@@ -269,6 +277,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
                     question = gr.Textbox(
                         label="Question", placeholder="What channels did the US use?", elem_id="question"
+                    )
+                    engine = gr.Radio(
+                        assistant.engines,
+                        value=assistant.engine.name,
+                        label="Answer engine",
+                        visible=len(assistant.engines) > 1,
+                        elem_id="engine",
                     )
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
@@ -312,8 +327,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             since: str = "",
             until: str = "",
             answers: list[Answer] | None = None,
+            engine: str | None = None,
         ) -> Iterator[tuple[list, str, str, list[Answer]]]:
-            yield from respond_stream(assistant, message, history, parse_filters(only, since, until), answers)
+            filters = parse_filters(only, since, until)
+            yield from respond_stream(assistant, message, history, filters, answers, engine)
 
         def on_upload(paths: list[str] | None) -> str:
             return add_files(assistant, paths)
@@ -325,7 +342,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for trigger in (question.submit, ask.click):
             trigger(
                 on_chat,
-                [question, chatbot, only_sources, since, until, answers],
+                [question, chatbot, only_sources, since, until, answers, engine],
                 [chatbot, sources, question, answers],
                 api_name="chat",
             )

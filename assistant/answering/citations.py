@@ -43,12 +43,7 @@ MAX_UNCOVERED = 0.34
 def verifies(verdict: Verdict) -> bool:
     """Whether a judge's verdict is strong enough to verify an answer sentence."""
     f = verdict.features
-    return (
-        verdict.supported
-        and f["novel_numbers"] == 0
-        and f["novel_names"] == 0
-        and f["uncovered"] <= MAX_UNCOVERED
-    )
+    return verdict.supported and f["novel_numbers"] == 0 and f["novel_names"] == 0 and f["uncovered"] <= MAX_UNCOVERED
 
 
 def marker(n: int) -> str:

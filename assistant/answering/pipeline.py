@@ -73,8 +73,9 @@ class Pipeline:
         self.judge = judge
         self.read_lock = read_lock
 
-    def rewrite(self, question: str, history: History | None) -> str:
-        rewrite = getattr(self.engine, "rewrite", None)
+    def rewrite(self, question: str, history: History | None, engine: AnswerEngine | None = None) -> str:
+        """The standalone question: written by the engine when it can (an LLM), else by the rule."""
+        rewrite = getattr(engine or self.engine, "rewrite", None)
         if rewrite is not None and history and is_follow_up(question, history):
             return str(rewrite(question, history))
         return rule_rewrite(question, history)
@@ -83,10 +84,18 @@ class Pipeline:
         with self.read_lock():
             return self.index.search(query, None, self.settings.retrieval, filters)
 
-    def stream(self, question: str, history: History | None = None, filters: Filters | None = None) -> Iterator[Event]:
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        engine: AnswerEngine | None = None,
+    ) -> Iterator[Event]:
+        """Run the stages for ``question`` with ``engine`` (default: the pipeline's)."""
+        engine = engine or self.engine
         question = question.strip()
         t0 = time.perf_counter()
-        query = self.rewrite(question, history) if question else question
+        query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
         hits = self.retrieve(query, filters) if question else []
         t1 = time.perf_counter()
@@ -95,14 +104,14 @@ class Pipeline:
         request = DraftRequest(question if _rule_joined(query, question) else query, hits, self._passages_of)
         draft = Draft("", hits)
         first_token = None
-        for item in self.engine.draft(request):
+        for item in engine.draft(request):
             if isinstance(item, Draft):
                 draft = item
             elif item:
                 first_token = first_token or time.perf_counter()
                 yield Token(item)
         t2 = time.perf_counter()
-        answer = self.verify(question, query, draft)
+        answer = self.verify(question, query, draft, engine)
         t3 = time.perf_counter()
         answer.timings = {
             "retrieve_ms": _ms(t1 - t0),
@@ -113,15 +122,22 @@ class Pipeline:
         }
         yield Finished(answer)
 
-    def ask(self, question: str, history: History | None = None, filters: Filters | None = None) -> Answer:
-        for event in self.stream(question, history, filters):
+    def ask(
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        engine: AnswerEngine | None = None,
+    ) -> Answer:
+        for event in self.stream(question, history, filters, engine):
             if isinstance(event, Finished):
                 return event.answer
         raise AssertionError("the pipeline ended without an answer")  # pragma: no cover
 
-    def verify(self, question: str, query: str, draft: Draft) -> Answer:
+    def verify(self, question: str, query: str, draft: Draft, engine: AnswerEngine | None = None) -> Answer:
         """Attach and check citations; drop unsupported sentences when the settings say so."""
-        fields = {"engine": self.engine.name, "model": self.engine.model, "prompt": self.engine.prompt, "query": query}
+        engine = engine or self.engine
+        fields = {"engine": engine.name, "model": engine.model, "prompt": engine.prompt, "query": query}
         if not draft.text.strip() or is_refusal(draft.text):
             return build_answer(question, [], draft.hits, **fields)
         sentences = draft.sentences or split_sentences(draft.text, len(draft.hits))
