@@ -158,3 +158,28 @@ def test_cli_answers_with_the_local_engine(tmp_path: Path, seed_path: Path, qwen
     answer = Answer.from_json(out.stdout)
     assert answer.engine == "local" and answer.model == qwen_path.name
     assert_verified_channels(answer)
+
+
+def test_a_second_question_is_answered_while_a_model_is_writing(local_bot: Assistant) -> None:
+    """Reads share the lock: while one answer is being generated, another user's question (here
+    an extractive one) is answered, and an article can still be added afterwards."""
+    import threading
+
+    stream = local_bot.stream("What channels did the US use?")
+    events = []
+    for event in stream:  # stop in the middle of the model's answer
+        events.append(event)
+        if isinstance(event, Token):
+            break
+    done = threading.Event()
+    other: list[Answer] = []
+
+    def ask_other() -> None:
+        other.append(local_bot.ask("Who issued a statement about the joint drills?", engine="extractive"))
+        done.set()
+
+    threading.Thread(target=ask_other).start()
+    assert done.wait(60), "the second question waited for the first answer to finish"
+    assert other[0].answered and other[0].engine == "extractive"
+    final = [e for e in stream if isinstance(e, Finished)]
+    assert final and final[0].answer.engine == "local"

@@ -38,6 +38,7 @@ _CSS = """
 .source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .source-card mark {background: #fff3b0; padding: 0 1px;}
 .unverified {color: #9a6700; font-size: 0.85em;}
+.verified {color: #1a7f37; font-size: 0.85em;}
 .turn-sources {margin-bottom: 16px;}
 """
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
@@ -121,13 +122,16 @@ def _escape(text: str) -> str:
 
 def render_answer(answer: Answer, turn: int) -> str:
     """The answer for the chat: each sentence escaped, its [n] linking to its source card, and
-    sentences no passage supports marked as unverified."""
+    each sentence marked verified (✓) or unverified."""
     if not answer.sentences:
         return _escape(answer.text)
     parts = []
     for s in answer.sentences:
         links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
-        flag = "" if s.verified else ' <span class="unverified">(unverified)</span>'
+        if s.verified:
+            flag = ' <span class="verified" title="supported by the cited passage">✓</span>'
+        else:
+            flag = ' <span class="unverified" title="no retrieved passage supports this">(unverified)</span>'
         parts.append(f"{_escape(s.text)} {links}{flag}".strip())
     return " ".join(parts)
 

@@ -41,6 +41,8 @@ W_COSINE, W_KEYWORDS, W_TYPE = 0.7, 0.3, 0.08
 TOPIC_SHARE = 0.3
 _MONTHS = "january february march april may june july august september october november december"
 _ASKS = [  # (question pattern, what a sentence that answers it contains)
+    (re.compile(r"\bscore\b", re.I), re.compile(r"\b\d+\s*[-–]\s*\d+\b")),
+    (re.compile(r"\b(?:which|what) year\b", re.I), re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")),
     (
         re.compile(r"\bhow much\b|\bwhat (?:did|does|will) .* cost\b|\bwhat (?:percentage|share)\b", re.I),
         re.compile(
@@ -67,7 +69,7 @@ _ASKS = [  # (question pattern, what a sentence that answers it contains)
     ),
     (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+ [A-Z][a-z]+(?= \w)")),
 ]
-_UNIT = re.compile(r"\bhow many (\w+)", re.I)
+_UNIT = re.compile(r"\bhow many (\w+(?: \w+)?)", re.I)  # the counted thing: "free channels", "people"
 # "reached out through several channels": the sentence names the kind of thing asked, not which ones
 _VAGUE = re.compile(r"\b(?:several|various|multiple|a number of|a range of|different|numerous|some)\s+(\w+)", re.I)
 

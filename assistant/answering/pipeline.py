@@ -138,9 +138,12 @@ class Pipeline:
         """Attach and check citations; drop unsupported sentences when the settings say so."""
         engine = engine or self.engine
         fields = {"engine": engine.name, "model": engine.model, "prompt": engine.prompt, "query": query}
-        if not draft.text.strip() or is_refusal(draft.text):
+        sentences = draft.sentences
+        if sentences is None:  # written text: "X is Y [1]. The passages do not say when." keeps X
+            written = split_sentences(draft.text, len(draft.hits))
+            sentences = [(text, markers) for text, markers in written if not is_refusal(text)]
+        if not sentences:
             return build_answer(question, [], draft.hits, **fields)
-        sentences = draft.sentences or split_sentences(draft.text, len(draft.hits))
         checked = attach_citations(sentences, draft.hits, self.judge, draft.known)
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]

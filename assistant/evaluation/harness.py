@@ -110,6 +110,8 @@ def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: 
             cited = tuple(c.passage for m in markers if (c := answer.citation(m)) is not None)
             claims.append(Claim(text, cited))
         metrics.update(citation_scores(claims, judge.supports))
+        if answer.sentences:
+            metrics["verified"] = sum(s.verified for s in answer.sentences) / len(answer.sentences)
     return metrics
 
 
@@ -246,6 +248,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     metrics["refusal_rate"] = mean([r["metrics"]["refused"] for r in unanswerable])
     metrics["false_refusal_rate"] = mean([r["metrics"]["refused"] for r in answerable])
     latency = [r["timings"].get("total_ms", 0.0) for r in ok if r.get("timings")]
+    first = [r["timings"]["first_token_ms"] for r in ok if r.get("timings", {}).get("first_token_ms") is not None]
     return {
         "questions": len(rows),
         "errors": len(rows) - len(ok),
@@ -255,6 +258,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "metrics": {k: (round(v, 4) if v is not None else None) for k, v in metrics.items()},
         "applies_to": {name: sum(1 for r in ok if name in r["metrics"]) for name in names if name != "refused"},
         "latency_ms": {"p50": percentile(latency, 0.5), "p95": percentile(latency, 0.95)},
+        "first_token_ms": {"p50": percentile(first, 0.5), "p95": percentile(first, 0.95)},
     }
 
 

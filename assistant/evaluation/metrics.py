@@ -32,6 +32,8 @@ DEFINITIONS: dict[str, str] = {
     "citation_precision": "ALCE citation precision: share of citations that are needed: a citation is precise "
     "if the claim is supported by all its citations and either the citation supports it alone or the "
     "others do not without it.",
+    "verified": "Share of the answer's sentences the answering pipeline verified against the passage it cites "
+    "(the stricter answer-time check: the judge, no new numbers or names, at most a third new words).",
     "refused": "1 if the assistant said the articles don't answer.",
     "refusal_rate": "Share of unanswerable questions (answerable: false) that the assistant refused.",
     "false_refusal_rate": "Share of answerable questions that the assistant refused.",

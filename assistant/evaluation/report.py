@@ -43,7 +43,13 @@ def markdown(config: dict[str, Any], summary: dict[str, Any]) -> str:
         )
         lines.append(f"| {name} | {_fmt(value)} | {count} | {_definition(name)} |")
     latency = summary["latency_ms"]
-    lines += ["", f"Latency per question: p50 {latency['p50']} ms, p95 {latency['p95']} ms.", ""]
+    first = summary.get("first_token_ms", {})
+    lines += [
+        "",
+        f"Latency per question: p50 {latency['p50']} ms, p95 {latency['p95']} ms; "
+        f"first token p50 {first.get('p50')} ms, p95 {first.get('p95')} ms.",
+        "",
+    ]
     return "\n".join(lines)
 
 
