@@ -147,6 +147,8 @@ def ask(
     if streaming:
         typer.echo("\n")  # the checked answer follows what was streamed
     typer.echo(answer.text)
+    if answer.draft:
+        typer.secho(f"the model wrote, and no passage supports: {answer.draft}", fg=typer.colors.YELLOW, err=True)
     for s in answer.unverified:
         typer.secho(f"unverified (no passage supports it): {s.text}", fg=typer.colors.YELLOW, err=True)
     shown = answer.citations or answer.related

@@ -53,6 +53,7 @@ def test_markers_belong_to_the_sentence_they_stand_in_or_follow() -> None:
 def test_refusals_are_recognised_in_the_shared_phrase_and_in_paraphrase() -> None:
     assert is_refusal(NOT_IN_ARTICLES)
     assert is_refusal("The passages do not mention who won.")
+    assert is_refusal("The population is not mentioned in the given passages.")
     assert not is_refusal("The council voted 7 to 2 in favour. [1]")
 
 
@@ -93,8 +94,8 @@ def test_prompt_keeps_its_instructions_and_trims_passages_to_fit() -> None:
     settings = LLMSettings(context_size=1024, max_tokens=128, evidence_tokens=2000)
     messages = build_messages(prompt, "Who is the mayor?", hits, settings)
     system, user = messages[0][1], messages[1][1]
-    assert messages[0][0] == "system" and NOT_IN_ARTICLES in system and "[1]" in system
-    assert "[2] T · Wire · 2024-05-01\nThe mayor is Ada Lane." in user and user.rstrip().endswith("Who is the mayor?")
+    assert messages[0][0] == "system" and "articles don't say" in system and "[1]" in system
+    assert "[2] T · Wire · 2024-05-01\nThe mayor is Ada Lane." in user and user.rstrip().endswith("Question: Who is the mayor?\nAnswer:")
     assert len(user) < len(long) / 2 and (len(system) + len(user)) / 3.5 < 1024 - 128
     assert select_evidence("Who is the mayor?", hits, 8) == {1: "The mayor is Ada Lane."}
     with pytest.raises(ConfigurationError, match="llm.context_size"):
@@ -171,6 +172,10 @@ def test_pipeline_streams_events_and_verifies_a_scripted_draft(seed_bot: Assista
     refusing = Assistant(seed_bot.index, seed_bot.settings, ScriptedEngine("The passages do not say."))
     refusal = refusing.ask("Who won the World Cup?")
     assert not refusal.answered and refusal.text == NOT_IN_ARTICLES and refusal.related
+    invented = Assistant(seed_bot.index, seed_bot.settings, ScriptedEngine("Pyongyang sent 40 envoys to Paris. [1]"))
+    unsupported = invented.ask("How many envoys did North Korea send?")
+    assert not unsupported.answered and unsupported.text == NOT_IN_ARTICLES
+    assert unsupported.draft.startswith("Pyongyang sent 40 envoys")
 
 
 @pytest.mark.slow

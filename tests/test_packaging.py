@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_prompts_are_versioned_files() -> None:
     prompt = load_prompt("grounded_answer")
-    assert prompt.id == "grounded_answer.v2" and "{question}" in prompt.text
+    assert prompt.id == "grounded_answer.v3" and "{question}" in prompt.text
     with pytest.raises(KeyError, match="available"):
         load_prompt("grounded_answer", 99)
 
@@ -67,6 +67,6 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         "from assistant.answering.judge import Calibration; print(Calibration.load().threshold > 0)",
     )
     module, has_samples, prompt, calibration = out.split()
-    assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v2"
+    assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v3"
     assert calibration == "True", "the judge's calibration ships in the wheel"
     assert "ingest" in run(str(venv / "bin" / "assistant"), "--help")

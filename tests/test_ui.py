@@ -61,3 +61,42 @@ def test_chat_and_upload_handlers(tmp_path: Path, seed_path: Path) -> None:
     assert "✓ museum.txt: 1 added" in report and "✗ broken.pdf" in report
     assert bot.index.article("upload:museum.txt") is not None
     assert "holds 2 articles" in report
+
+
+def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards() -> None:
+    from assistant import SentenceCheck
+    from ui.app import render_answer
+
+    text = "See ![chart](http://127.0.0.1:9/x.png) and <img src=x> or [click](javascript:alert(1))."
+    answer = Answer(
+        question="q",
+        text=text + " [1]",
+        answered=True,
+        sentences=[
+            SentenceCheck(text=text, markers=[1], verified=True),
+            SentenceCheck(text="Made up.", verified=False),
+        ],
+    )
+    shown = render_answer(answer, turn=3)
+    assert "![" not in shown and "<img" not in shown and "](javascript" not in shown
+    assert "](#src-3-1)" in shown and "(unverified)" in shown and "✓" in shown
+
+
+@pytest.mark.slow
+def test_a_failing_model_is_reported_in_the_chat(seed_bot: Assistant) -> None:
+    from collections.abc import Iterator
+
+    from assistant import Draft, DraftRequest, ModelBackendError
+    from ui.app import respond_stream
+
+    class Down:
+        name, model, prompt = "down", "none", "none"
+
+        def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+            yield "The"
+            raise ModelBackendError("cannot reach the model endpoint (setting llm.base_url)")
+
+    bot = Assistant(seed_bot.index, seed_bot.settings, Down())
+    *_, (history, _, _, answers) = respond_stream(bot, "What channels did the US use?", [])
+    assert "Could not answer" in history[-1]["content"] and "llm.base\\_url" in history[-1]["content"]
+    assert answers == []

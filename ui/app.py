@@ -86,6 +86,11 @@ def render_sources(answer: Answer | None, turn: int = 0) -> str:
     rows = [f"<h3>{heading}</h3>"]
     if answer.query and answer.query != answer.question:
         rows.append(f'<p class="meta">Searched for: <em>{html.escape(answer.query)}</em></p>')
+    if answer.draft:
+        rows.append(
+            "<details><summary>What the model wrote (no passage supports it)</summary>"
+            f'<p class="unverified">{html.escape(answer.draft)}</p></details>'
+        )
     for i, c in enumerate(cards, start=1):
         label = f"[{c.marker}]" if answer.answered else f"{i}."
         rows.append(_card(c, label, anchor(turn, c.marker) if turn and answer.answered else ""))
@@ -187,19 +192,23 @@ def respond_stream(
     history += [{"role": "user", "content": _escape(message)}, {"role": "assistant", "content": "…"}]
     yield history, render_all_sources(answers), "", answers
     query, written = message, ""
-    for event in assistant.stream(message, pairs, filters, engine=engine or None):
-        if isinstance(event, Rewritten):
-            query = event.query
-        elif isinstance(event, Retrieved):
-            yield history, render_retrieved(query, event.passages), "", answers
-        elif isinstance(event, Token):
-            written += event.text
-            history[-1] = {"role": "assistant", "content": _escape(written)}
-            yield history, gr_noop(), "", answers
-        elif isinstance(event, Finished):
-            answers.append(event.answer)
-            history[-1] = {"role": "assistant", "content": render_answer(event.answer, len(answers))}
-            yield history, render_all_sources(answers), "", answers
+    try:
+        for event in assistant.stream(message, pairs, filters, engine=engine or None):
+            if isinstance(event, Rewritten):
+                query = event.query
+            elif isinstance(event, Retrieved):
+                yield history, render_retrieved(query, event.passages), "", answers
+            elif isinstance(event, Token):
+                written += event.text
+                history[-1] = {"role": "assistant", "content": _escape(written)}
+                yield history, gr_noop(), "", answers
+            elif isinstance(event, Finished):
+                answers.append(event.answer)
+                history[-1] = {"role": "assistant", "content": render_answer(event.answer, len(answers))}
+                yield history, render_all_sources(answers), "", answers
+    except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
+        history[-1] = {"role": "assistant", "content": _escape(f"Could not answer: {e}")}
+        yield history, render_all_sources(answers), "", answers
 
 
 def gr_noop() -> Any:

@@ -73,6 +73,9 @@ class Answer(BaseModel):
     sentences: list[SentenceCheck] = Field(
         default_factory=list, description="Each answer sentence with its citations and support."
     )
+    draft: str = Field(
+        "", description="When a written draft was refused because no passage supports any of its sentences: the draft."
+    )
     engine: str = "extractive"
     model: str = Field("", description="The generating model (empty for the extractive engine).")
     prompt: str = Field("", description="Prompt template id and version, e.g. grounded_answer.v2.")

@@ -27,23 +27,25 @@ _CLAIM = re.compile(r"(.+?(?:\s*\[\d+\])+)(?=\s|$)|(.+?)$", re.S)
 # how a model says "not in the passages" when it does not copy the phrase exactly
 _REFUSAL = re.compile(
     r"articles don'?t say|none of the (?:loaded )?articles|(?:passages|articles|context) (?:do(?:es)? not|don'?t) "
-    r"(?:say|mention|answer|contain|provide|specify|state)|not (?:mentioned|stated|specified) in the "
-    r"(?:passages|articles)|no information (?:about|on)",
+    r"(?:say|mention|answer|contain|provide|specify|state)|not (?:mentioned|stated|specified|given|provided) in the "
+    r"(?:given |provided )?(?:passages?|articles?|context)|no information (?:about|on)",
     re.I,
 )
 
 
-# At answer time a sentence must also be mostly made of the passage's words: the lexical judge
-# alone scores a claim where none of its features fires as supported ("The lanes will be painted
-# green" against a passage about bike lanes), so a sentence whose content words are more than a
-# third new, or that brings a number or name the passage lacks, is not verified.
+# At answer time a sentence is verified by what the lexical judge can see reliably: no number or
+# name the passage lacks, no negation the passage's closest sentence lacks (or the other way round),
+# and at most a third of its content words new. The judge's own decision is not used here: its
+# WordNet-antonym rule rejects correct paraphrases ("used … to try" against "tried
+# unsuccessfully"), and a claim where none of its features fires gets the same passing score
+# whatever it says ("The lanes will be painted green" against a passage about bike lanes).
 MAX_UNCOVERED = 0.34
 
 
 def verifies(verdict: Verdict) -> bool:
     """Whether a judge's verdict is strong enough to verify an answer sentence."""
     f = verdict.features
-    return verdict.supported and f["novel_numbers"] == 0 and f["novel_names"] == 0 and f["uncovered"] <= MAX_UNCOVERED
+    return f["novel_numbers"] == 0 and f["novel_names"] == 0 and f["negation"] == 0 and f["uncovered"] <= MAX_UNCOVERED
 
 
 def marker(n: int) -> str:
@@ -170,13 +172,27 @@ def attach_citations(
     return out
 
 
-def build_answer(question: str, checked: Sequence[Checked], hits: Sequence[Hit], **fields: object) -> Answer:
+def numbered(hits: Sequence[Hit], first: int = 1) -> list[Citation]:
+    """The hits as citations numbered from ``first`` (what was retrieved, or nearest to a refusal)."""
+    return [Citation.from_hit(first + i, hit) for i, hit in enumerate(hits)]
+
+
+def build_answer(
+    question: str, checked: Sequence[Checked], hits: Sequence[Hit], draft: str = "", **fields: object
+) -> Answer:
     """The :class:`Answer` for checked sentences: cited passages numbered 1..k in order of first use,
     each sentence followed by its markers; the uncited retrieved passages go to ``related``. With no
     sentences, the answer is the shared refusal with the nearest passages as ``related``."""
     if not checked:
-        related = [Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits[:3])]
-        return Answer(question=question, text=NOT_IN_ARTICLES, answered=False, related=related, **fields)  # type: ignore[arg-type]
+        related = numbered(hits[:3])
+        return Answer(
+            question=question,
+            text=NOT_IN_ARTICLES,
+            answered=False,
+            related=related,
+            draft=draft,
+            **fields,  # type: ignore[arg-type]
+        )
     numbers: dict[int, int] = {}
     support: dict[int, list[tuple[int, int]]] = {}
     parts, sentences = [], []

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from assistant.answering.answer import Answer, Citation
-from assistant.answering.citations import attach_citations, build_answer, is_refusal, split_sentences
+from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
 from assistant.answering.engines import AnswerEngine, Draft, DraftRequest
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
@@ -99,7 +99,7 @@ class Pipeline:
         yield Rewritten(query)
         hits = self.retrieve(query, filters) if question else []
         t1 = time.perf_counter()
-        yield Retrieved([Citation.from_hit(i + 1, hit) for i, hit in enumerate(hits)])
+        yield Retrieved(numbered(hits))
         # the engine answers the standalone question; a rule-joined query only widens retrieval
         request = DraftRequest(question if _rule_joined(query, question) else query, hits, self._passages_of)
         draft = Draft("", hits)
@@ -135,7 +135,8 @@ class Pipeline:
         raise AssertionError("the pipeline ended without an answer")  # pragma: no cover
 
     def verify(self, question: str, query: str, draft: Draft, engine: AnswerEngine | None = None) -> Answer:
-        """Attach and check citations; drop unsupported sentences when the settings say so."""
+        """Attach and check citations; drop unsupported sentences when the settings say so; refuse
+        when no sentence is supported at all."""
         engine = engine or self.engine
         fields = {"engine": engine.name, "model": engine.model, "prompt": engine.prompt, "query": query}
         sentences = draft.sentences
@@ -145,6 +146,10 @@ class Pipeline:
         if not sentences:
             return build_answer(question, [], draft.hits, **fields)
         checked = attach_citations(sentences, draft.hits, self.judge, draft.known)
+        if not any(c.verified for c in checked):
+            # nothing the engine wrote is in the passages (small models answer unanswerable questions
+            # anyway): say the articles don't say, and keep the draft for whoever wants to see it
+            return build_answer(question, [], draft.hits, draft=draft.text, **fields)
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]
         return build_answer(question, checked, draft.hits, **fields)
