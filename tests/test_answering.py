@@ -95,7 +95,9 @@ def test_prompt_keeps_its_instructions_and_trims_passages_to_fit() -> None:
     messages = build_messages(prompt, "Who is the mayor?", hits, settings)
     system, user = messages[0][1], messages[1][1]
     assert messages[0][0] == "system" and "articles don't say" in system and "[1]" in system
-    assert "[2] T · Wire · 2024-05-01\nThe mayor is Ada Lane." in user and user.rstrip().endswith("Question: Who is the mayor?\nAnswer:")
+    assert "[2] T · Wire · 2024-05-01\nThe mayor is Ada Lane." in user and user.rstrip().endswith(
+        "Question: Who is the mayor?\nAnswer:"
+    )
     assert len(user) < len(long) / 2 and (len(system) + len(user)) / 3.5 < 1024 - 128
     assert select_evidence("Who is the mayor?", hits, 8) == {1: "The mayor is Ada Lane."}
     with pytest.raises(ConfigurationError, match="llm.context_size"):

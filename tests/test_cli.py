@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,24 +74,22 @@ def test_eval_generate_and_compare(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "line 2: question" in bad.stderr
 
 
+def cli_in_process(*args: str) -> Any:
+    """The CLI in this process (no cold start): for checks of its messages and exit codes."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
 @pytest.mark.slow
-def test_engine_errors_name_the_setting_without_a_traceback(tmp_path: Path, seed_path: Path) -> None:
-    index = tmp_path / "idx"
-    cli("ingest", str(seed_path), index=index)
-    missing = cli("ask", "Who?", "--engine", "local", "--model", str(tmp_path / "none.gguf"), index=index, check=False)
-    assert missing.returncode == 2 and "llm.model_path" in missing.stderr and "Traceback" not in missing.stderr
-    down = cli(
-        "ask",
-        "Who?",
-        "--engine",
-        "openai",
-        "--model",
-        "m",
-        "--base-url",
-        "http://127.0.0.1:9/v1",
-        index=index,
-        check=False,
-    )
-    assert down.returncode == 2 and "llm.base_url" in down.stderr and "Traceback" not in down.stderr
-    info = json.loads(cli("info", index=index).stdout)
+def test_engine_errors_name_the_setting_without_a_traceback(seed_bot: Any, tmp_path: Path) -> None:
+    index = ["--index", str(seed_bot.index.directory)]
+    missing = cli_in_process("ask", "Who?", *index, "--engine", "local", "--model", str(tmp_path / "none.gguf"))
+    assert missing.exit_code == 2 and "llm.model_path" in missing.stderr and missing.exception is not None
+    endpoint = ["--engine", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1"]
+    down = cli_in_process("ask", "Who?", *index, *endpoint)
+    assert down.exit_code == 2 and "llm.base_url" in down.stderr and "Traceback" not in down.output
+    info = json.loads(cli_in_process("info", *index).stdout)
     assert info["engine"] == "extractive" and info["prompt"] == ""

@@ -147,14 +147,12 @@ def test_browser_sees_tokens_stream_in_before_the_verified_answer(local_bot: Ass
         demo.close()
 
 
-def test_cli_answers_with_the_local_engine(tmp_path: Path, seed_path: Path, qwen_path: Path) -> None:
-    from tests.test_cli import cli
+def test_cli_answers_with_the_local_engine(seed_bot: Assistant, qwen_path: Path) -> None:
+    from tests.test_cli import cli_in_process
 
-    index = tmp_path / "idx"
-    cli("ingest", str(seed_path), index=index)
-    out = cli(
-        "ask", "What channels did the US use?", "--engine", "local", "--model", str(qwen_path), "--json", index=index
-    )
+    engine = ["--engine", "local", "--model", str(qwen_path), "--index", str(seed_bot.index.directory)]
+    out = cli_in_process("ask", "What channels did the US use?", *engine, "--json")
+    assert out.exit_code == 0, out.output
     answer = Answer.from_json(out.stdout)
     assert answer.engine == "local" and answer.model == qwen_path.name
     assert_verified_channels(answer)
