@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index import ConfigurationError, Hit, Passage
 
@@ -25,6 +25,7 @@ class DraftRequest:
     question: str
     hits: Sequence[Hit]
     passages_of: Callable[[str], list[Passage]] = lambda article_id: []
+    vector: Any = None  # the question's embedding when the pipeline has it (it embeds it for retrieval)
 
 
 @dataclass

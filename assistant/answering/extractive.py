@@ -142,7 +142,11 @@ class ExtractiveEngine:
 
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         hits = list(request.hits)
-        extract = self.select(request.question, hits, request.passages_of) if request.question else Extract([], 0)
+        extract = (
+            self.select(request.question, hits, request.passages_of, request.vector)
+            if request.question
+            else Extract([], 0)
+        )
         draft = compose(extract, hits)
         yield draft.text
         yield draft
@@ -161,15 +165,23 @@ class ExtractiveEngine:
         return out
 
     def select(
-        self, question: str, hits: list[Hit], passages_of: Callable[[str], list[Passage]] = lambda _: []
+        self,
+        question: str,
+        hits: list[Hit],
+        passages_of: Callable[[str], list[Passage]] = lambda _: [],
+        question_vector: np.ndarray | None = None,
     ) -> Extract:
         """The sentences that answer ``question``; passages brought in for a quote's speaker are
         appended to ``hits`` (the engine's own copy)."""
         cands = self.candidates(hits)
         if not cands:
             return Extract([], 0.0)
-        vectors = self.embed([question] + [c.text for c in cands])
-        cosines = vectors[1:] @ vectors[0]
+        if question_vector is None:
+            vectors = self.embed([question] + [c.text for c in cands])
+            question_vector, vectors = vectors[0], vectors[1:]
+        else:
+            vectors = self.embed([c.text for c in cands])
+        cosines = vectors @ question_vector
         wanted = keywords(question)
         words = {id(c): keywords(c.text) for c in cands}
         # a question word that many candidate sentences share ("North Korea") tells less than a rare one

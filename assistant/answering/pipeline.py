@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
@@ -80,9 +81,9 @@ class Pipeline:
             return str(rewrite(question, history))
         return rule_rewrite(question, history)
 
-    def retrieve(self, query: str, filters: Filters | None) -> list[Hit]:
+    def retrieve(self, query: str, filters: Filters | None, vector: Any = None) -> list[Hit]:
         with self.read_lock():
-            return self.index.search(query, None, self.settings.retrieval, filters)
+            return self.index.search(query, None, self.settings.retrieval, filters, vector=vector)
 
     def stream(
         self,
@@ -97,11 +98,14 @@ class Pipeline:
         t0 = time.perf_counter()
         query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
-        hits = self.retrieve(query, filters) if question else []
+        # embedded once: for retrieval, and for the engine when it answers the searched question
+        vector = self.index.embedder.embed([query])[0] if question else None
+        hits = self.retrieve(query, filters, vector) if question else []
         t1 = time.perf_counter()
         yield Retrieved(numbered(hits))
         # the engine answers the standalone question; a rule-joined query only widens retrieval
-        request = DraftRequest(question if _rule_joined(query, question) else query, hits, self._passages_of)
+        joined = _rule_joined(query, question)
+        request = DraftRequest(question if joined else query, hits, self._passages_of, None if joined else vector)
         draft = Draft("", hits)
         first_token = None
         for item in engine.draft(request):
