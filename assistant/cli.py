@@ -1,4 +1,4 @@
-"""The ``assistant`` command line: ingest, remove, ask, serve, info, eval, testset."""
+"""The ``assistant`` command line: ingest, remove, check, ask, serve, info, eval, testset."""
 
 from __future__ import annotations
 
@@ -65,6 +65,25 @@ def _llm_sections(engine: str | None, model: str | None, base_url: str | None) -
     return sections
 
 
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _settings_problem(error: Exception) -> str:
+    """A pydantic validation error as one line: ``index: overlap_tokens (120) must be … ; …``."""
+    errors = getattr(error, "errors", None)
+    if errors is None:
+        return str(error)
+    parts = []
+    for e in errors():
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        value = e.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+        parts.append(f"{where}: {e.get('msg', '')}{got}".removeprefix(": ").replace("Value error, ", ""))
+    return "invalid settings: " + "; ".join(parts)
+
+
 def _open(index: Path | None, create: bool = False, **sections: Any):  # type: ignore[no-untyped-def]
     from pydantic import ValidationError
 
@@ -75,39 +94,96 @@ def _open(index: Path | None, create: bool = False, **sections: Any):  # type: i
     _quiet_environment()
     try:
         settings = Settings.from_env(**{k: v for k, v in sections.items() if v})
+    except ValidationError as e:  # checked before any work starts
+        raise _fail(_settings_problem(e)) from e
+    try:
         return Assistant.open(index, settings, create=create, progress=True)
-    except (AssistantError, ValidationError) as e:
-        typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from e
+    except AssistantError as e:
+        raise _fail(str(e)) from e
 
 
-@app.command()
+NoWaitOption = Annotated[
+    bool,
+    typer.Option("--no-wait", help="Fail at once when another process is writing to the index, instead of waiting."),
+]
+
+
+def _waiting(message: str) -> None:
+    typer.secho(message, fg=typer.colors.YELLOW, err=True)
+
+
+@app.command(
+    epilog="Exit status: 0 every file was ingested; 3 some files failed (the rest was ingested); "
+    "1 nothing could be ingested; 2 bad settings, or the index is busy (--no-wait) or damaged; "
+    "130 interrupted (what was finished is saved: run the same command again to continue)."
+)
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Article files or folders (txt, md, html, json, jsonl, pdf).")],
     index: IndexOption = None,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
+    from index import AssistantError
+
     bot = _open(index, create=True)
-    report = bot.add(paths, progress=True)
+    try:
+        report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting)
+    except KeyboardInterrupt:
+        typer.secho(
+            f"interrupted; index {bot.index.directory} keeps what was finished (run the same command to continue)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    except AssistantError as e:
+        raise _fail(str(e)) from e
     for failure in report.failures:
         typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
     typer.echo(f"{report.summary()}; index {bot.index.directory} now holds {bot.index.manifest.articles} articles")
-    if report.failures and not (report.added or report.replaced or report.unchanged):
-        raise typer.Exit(1)
+    if report.failures:
+        raise typer.Exit(3 if (report.added or report.replaced or report.unchanged) else 1)
 
 
 @app.command()
 def remove(
     ids: Annotated[list[str], typer.Argument(help="Article ids (or record ids, URLs, paths).")],
     index: IndexOption = None,
+    no_wait: NoWaitOption = False,
 ) -> None:
     """Remove articles and their passages from the index."""
+    from index import AssistantError
+
     bot = _open(index)
-    removed = bot.remove(ids)
+    try:
+        removed = bot.remove(ids, wait=not no_wait, on_wait=_waiting)
+    except AssistantError as e:
+        raise _fail(str(e)) from e
     typer.echo(f"removed {len(removed)} article(s): {' '.join(removed) or '-'}")
     if len(removed) < len(ids):
         typer.secho(f"{len(ids) - len(removed)} id(s) not found in the index", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(1)
+
+
+@app.command()
+def check(index: IndexOption = None) -> None:
+    """Verify the index: every file against the checksum its manifest recorded, and the passages
+    against the vectors and keyword index. Exit status 0 when sound, 1 when damaged."""
+    from index import AssistantError, PassageStore
+
+    _quiet_environment()
+    from assistant.settings import Settings
+
+    directory = index or Settings.from_env().index_dir()
+    try:
+        store = PassageStore.load(directory)  # checks sizes, checksums and consistency
+    except AssistantError as e:
+        raise _fail(str(e), 1) from e
+    checked = len(store.manifest.files)
+    note = "" if checked else " (made before checksums were recorded: the next save records them)"
+    typer.echo(
+        f"index {directory} ({store.generation}) is sound: {checked} file(s) match their checksums{note}; "
+        f"{len(store.articles)} articles, {len(store.spans)} passages"
+    )
 
 
 @app.command()

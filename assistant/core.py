@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from assistant.answering.engines import AnswerEngine, create_engine
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
-from assistant.locks import ReadWriteLock
 from assistant.settings import Settings
 from index import (
     Article,
@@ -54,9 +53,8 @@ class Assistant:
         self.settings = settings
         self.engine = engine or create_engine(settings, index.embedder.embed)
         self._engines: dict[str, AnswerEngine] = {self.engine.name: self.engine}
-        # the web UI calls from worker threads: writes are exclusive, questions read side by side
-        self._lock = ReadWriteLock()
-        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(), self._lock.reading)
+        # questions read a pinned generation while writers (threads or processes) publish new ones
+        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge())
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -109,19 +107,30 @@ class Assistant:
         return bot
 
     # ---- articles ------------------------------------------------------------------------
-    def add(self, items: Iterable[str | Path | Article | LoadFailure], progress: bool = False) -> IngestReport:
+    def add(
+        self,
+        items: Iterable[str | Path | Article | LoadFailure],
+        progress: bool = False,
+        wait: bool | float = True,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> IngestReport:
         """Add articles from paths (files, folders) or ``Article`` objects (``LoadFailure`` items are
-        just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped."""
+        just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped.
+        Takes the index's write lock: while another process writes, waits (``wait`` True), waits at
+        most ``wait`` seconds, or fails at once (False) with ``IndexBusyError``; ``on_wait`` hears
+        whom it waits for. Questions keep being answered meanwhile."""
+        limits = self.settings.index.limits()
 
         def expand() -> Iterable[Article | LoadFailure]:
             for item in items:
-                if isinstance(item, Article | LoadFailure):
+                if isinstance(item, Article):
+                    yield limits.check(item, item.key)
+                elif isinstance(item, LoadFailure):
                     yield item
                 else:
-                    yield from load_paths([item])
+                    yield from load_paths([item], limits)
 
-        with self._lock.writing():
-            report = self.index.add(expand(), progress=progress)
+        report = self.index.add(expand(), progress=progress, wait=wait, on_wait=on_wait)
         log.info("ingest: %s", report.summary())
         return report
 
@@ -130,16 +139,18 @@ class Assistant:
         temporary path, so uploading a changed file of the same name replaces the old one."""
         resolved = str(Path(file).resolve())
         items: list[Article | LoadFailure] = []
-        for item in load_paths([file]):
+        for item in load_paths([file], self.settings.index.limits()):
             if isinstance(item, Article) and item.key == resolved:
                 item = dataclasses.replace(item, key=f"upload:{name}")
             items.append(item)
         return self.add(items)
 
-    def remove(self, ids: Iterable[str]) -> list[str]:
-        """Remove articles by id (or by record id, URL or path); returns the ids removed."""
-        with self._lock.writing():
-            return self.index.remove(ids)
+    def remove(
+        self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None
+    ) -> list[str]:
+        """Remove articles by id (or by record id, URL or path); returns the ids removed. The
+        write lock is taken as in :meth:`add`."""
+        return self.index.remove(ids, wait=wait, on_wait=on_wait)
 
     def info(self) -> dict[str, Any]:
         """Index statistics (folder, counts, embedding model, chunk settings) and the answer engine,

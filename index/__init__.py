@@ -5,13 +5,15 @@ from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import (
     AssistantError,
     ConfigurationError,
+    IndexBusyError,
+    IndexChangedError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
     ModelBackendError,
     UnreadableArticleError,
 )
-from index.loaders import SUPPORTED_SUFFIXES, LoadFailure, article_from_record, load_file, load_paths
+from index.loaders import SUPPORTED_SUFFIXES, Limits, LoadFailure, article_from_record, load_file, load_paths
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Fusion, Mode
@@ -33,10 +35,13 @@ __all__ = [
     "ConfigurationError",
     "Embedder",
     "Hit",
+    "IndexBusyError",
+    "IndexChangedError",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IngestReport",
+    "Limits",
     "LoadFailure",
     "Manifest",
     "ModelBackendError",

@@ -22,6 +22,14 @@ class IndexMismatchError(AssistantError):
     """The index on disk was built with other settings (model, chunking) than the ones in use."""
 
 
+class IndexChangedError(AssistantError):
+    """Another process published a new generation of the index while this one was writing."""
+
+
+class IndexBusyError(AssistantError):
+    """Another process holds the index's write lock (and waiting was not asked for)."""
+
+
 class IndexCorruptError(AssistantError):
     """An index file is missing, truncated or unreadable."""
 

@@ -1,13 +1,19 @@
 """Articles from files: .txt, .md, .html/.htm, .json, .jsonl and .pdf, from files or folders.
 
 Loading never stops at a bad file: each problem is reported as a :class:`LoadFailure` naming the
-file (and line for JSONL) and the reason, and the remaining files are still read.
+file (and line for JSONL) and the reason, and the remaining files are still read. JSONL files are
+read line by line (a bad line is reported with its number, the others kept); other files are read
+whole, up to :class:`Limits`. Folders are walked following symbolic links, reporting loops and
+folders that cannot be listed.
 """
 
 from __future__ import annotations
 
+import errno
+import gzip
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +36,24 @@ _ID_FIELDS = ("id", "doc_id", "article_id")
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Size limits on input: a file read whole (JSONL files are streamed and exempt), and the
+    text of one article (a record, or a whole file)."""
+
+    max_file_bytes: int = 100_000_000
+    max_article_chars: int = 1_000_000
+
+    def check(self, article: Article, location: str) -> Article | LoadFailure:
+        if len(article.text) > self.max_article_chars:
+            return LoadFailure(
+                location,
+                f"the article has {len(article.text):,} characters, over the limit of {self.max_article_chars:,} "
+                "(setting index.max_article_chars)",
+            )
+        return article
+
+
+@dataclass(frozen=True)
 class LoadFailure:
     """A file or record that could not be read, and why."""
 
@@ -48,22 +72,39 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    if path.suffix.lower() == ".gz":
-        import gzip
+def _check_size(path: Path, limits: Limits) -> None:
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise UnreadableArticleError(
+            f"the file has {size / 1e6:,.1f} MB, over the limit of {limits.max_file_bytes / 1e6:,.1f} MB "
+            "(setting index.max_file_mb; JSONL files are read line by line and have no limit)"
+        )
 
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
+
+def _decode(data: bytes, where: str = "") -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise UnreadableArticleError(f"not UTF-8 text ({e.reason} at byte {e.start})") from e
+        raise UnreadableArticleError(f"not UTF-8 text ({e.reason} at byte {e.start}{where})") from e
     if "\x00" in text:
         raise UnreadableArticleError("binary content, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_text(path: Path, limits: Limits) -> str:
+    _check_size(path, limits)
+    if path.suffix.lower() != ".gz":
+        return _decode(path.read_bytes())
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read(limits.max_file_bytes + 1)
+    except (OSError, EOFError) as e:
+        raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
+    if len(data) > limits.max_file_bytes:
+        raise UnreadableArticleError(
+            f"the file unpacks to over {limits.max_file_bytes / 1e6:,.1f} MB (setting index.max_file_mb)"
+        )
+    return _decode(data)
 
 
 def _first(record: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -123,10 +164,10 @@ def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
     )
 
 
-def _load_html(path: Path) -> Article:
+def _load_html(path: Path, limits: Limits) -> Article:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(_read_text(path), with_metadata=True, include_comments=False)
+    doc = trafilatura.bare_extraction(_read_text(path, limits), with_metadata=True, include_comments=False)
     if doc is None or not (doc.text or "").strip():
         raise UnreadableArticleError("no article text found in the HTML page")
     title = (doc.title or "").strip()
@@ -146,10 +187,12 @@ def _load_html(path: Path) -> Article:
     )
 
 
-def _load_pdf(path: Path) -> Article:
+def _load_pdf(path: Path, limits: Limits) -> Article:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    _check_size(path, limits)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:
         reader = PdfReader(str(path))
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
@@ -168,67 +211,121 @@ def _load_pdf(path: Path) -> Article:
     )
 
 
-def _load_records(path: Path) -> Iterator[Article | LoadFailure]:
-    raw = _read_text(path)
-    if _suffix(path) in (".json", ".json.gz"):
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise UnreadableArticleError(f"invalid JSON at line {e.lineno}: {e.msg}") from e
-        records = data if isinstance(data, list) else [data]
-        locations = [f"{path}[{i}]" for i in range(len(records))]
-    else:
-        records, locations = [], []
-        for number, line in enumerate(raw.split("\n"), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                yield LoadFailure(f"{path}:{number}", f"invalid JSON: {e.msg}")
-                continue
-            locations.append(f"{path}:{number}")
-    for record, location in zip(records, locations, strict=True):
-        try:
-            yield article_from_record(record, fallback_key=location)
-        except UnreadableArticleError as e:
-            yield LoadFailure(location, str(e))
+def _load_json(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
+    try:
+        data = json.loads(_read_text(path, limits))
+    except json.JSONDecodeError as e:
+        raise UnreadableArticleError(f"invalid JSON at line {e.lineno}: {e.msg}") from e
+    records = data if isinstance(data, list) else [data]
+    for i, record in enumerate(records):
+        yield _record(record, f"{path}[{i}]", limits)
 
 
-def load_file(path: Path) -> Iterator[Article | LoadFailure]:
+def _load_jsonl(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
+    """One record per line, read and decoded line by line: a bad line costs only itself."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    max_line = 4 * limits.max_article_chars + 100_000  # UTF-8 bytes, with room for the other fields
+    try:
+        with opener(path, "rb") as f:
+            for number, raw in enumerate(f, start=1):
+                location = f"{path}:{number}"
+                if len(raw) > max_line:
+                    yield LoadFailure(location, f"the line has {len(raw):,} bytes, over the limit of {max_line:,}")
+                    continue
+                try:
+                    line = _decode(raw, " of the line")
+                except UnreadableArticleError as e:
+                    yield LoadFailure(location, str(e))
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as e:
+                    yield LoadFailure(location, f"invalid JSON: {e.msg}")
+                    continue
+                yield _record(record, location, limits)
+    except (gzip.BadGzipFile, EOFError) as e:
+        raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
+
+
+def _record(record: Any, location: str, limits: Limits) -> Article | LoadFailure:
+    try:
+        return limits.check(article_from_record(record, fallback_key=location), location)
+    except UnreadableArticleError as e:
+        return LoadFailure(location, str(e))
+
+
+def load_file(path: Path, limits: Limits | None = None) -> Iterator[Article | LoadFailure]:
     """Articles in one file (JSON/JSONL files may hold many), or failures naming what went wrong."""
+    limits = limits or Limits()
     suffix = _suffix(path)
     try:
         if suffix not in SUPPORTED_SUFFIXES:
             raise UnreadableArticleError(
                 f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
             )
-        if suffix in (".json", ".jsonl", ".json.gz", ".jsonl.gz"):
-            yield from _load_records(path)
+        if suffix in (".jsonl", ".jsonl.gz"):
+            yield from _load_jsonl(path, limits)
+        elif suffix in (".json", ".json.gz"):
+            yield from _load_json(path, limits)
         elif suffix in (".html", ".htm"):
-            yield _load_html(path)
+            yield limits.check(_load_html(path, limits), str(path))
         elif suffix == ".pdf":
-            yield _load_pdf(path)
+            yield limits.check(_load_pdf(path, limits), str(path))
         else:
-            text, title = _plain(_read_text(path), "")
+            text, title = _plain(_read_text(path, limits), "")
             if not text:
                 raise UnreadableArticleError("the file is empty")
-            yield Article(text=text, title=title, key=str(path), metadata={"path": str(path)})
+            yield limits.check(Article(text=text, title=title, key=str(path), metadata={"path": str(path)}), str(path))
     except UnreadableArticleError as e:
         yield LoadFailure(str(path), str(e))
     except OSError as e:
         yield LoadFailure(str(path), e.strerror or str(e))
 
 
-def load_paths(paths: Iterable[str | Path]) -> Iterator[Article | LoadFailure]:
+def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | LoadFailure]:
+    """Supported files under ``folder``, sorted, following symbolic links; a link back into a
+    folder already walked, a link loop or a folder that cannot be listed is reported."""
+    try:
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        yield LoadFailure(str(folder), f"cannot list the folder ({e.strerror or e})")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            info = entry.stat()  # follows links
+        except OSError as e:
+            reason = "a symbolic link loop" if e.errno == errno.ELOOP else f"unreadable ({e.strerror or e})"
+            yield LoadFailure(str(path), reason)
+            continue
+        if entry.is_dir():
+            key = (info.st_dev, info.st_ino)
+            if key in seen:
+                yield LoadFailure(str(path), "a symbolic link loop (links back to a folder already read); skipped")
+                continue
+            seen.add(key)
+            yield from _walk(path, seen)
+        elif entry.is_file() and _suffix(path) in SUPPORTED_SUFFIXES:
+            yield path
+
+
+def load_paths(paths: Iterable[str | Path], limits: Limits | None = None) -> Iterator[Article | LoadFailure]:
     """Articles from files and folders (folders are searched recursively for supported files)."""
     for raw in paths:
-        path = Path(raw).expanduser().resolve()
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and _suffix(p) in SUPPORTED_SUFFIXES)
-            for file in files:
-                yield from load_file(file)
-        elif path.exists():
-            yield from load_file(path)
+        try:
+            path = Path(raw).expanduser().resolve()
+            is_dir, exists = path.is_dir(), path.exists()
+        except (RuntimeError, OSError) as e:  # Python reports a link loop as RuntimeError
+            yield LoadFailure(str(raw), "a symbolic link loop" if "loop" in str(e).lower() else str(e))
+            continue
+        if is_dir:
+            info = path.stat()
+            for item in _walk(path, {(info.st_dev, info.st_ino)}):
+                yield from load_file(item, limits) if isinstance(item, Path) else [item]
+        elif exists:
+            yield from load_file(path, limits)
         else:
             yield LoadFailure(str(path), "no such file or folder")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fu
 from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
+from index.writelock import WriteLock
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +57,23 @@ class IngestReport:
         )
 
 
-def _batches(items: Iterable[Article | LoadFailure], size: int) -> Iterator[list[Article | LoadFailure]]:
-    batch: list[Article | LoadFailure] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 class NewsIndex:
     """Articles split into passages, embedded, and stored in a FAISS index on disk."""
 
     def __init__(self, store: PassageStore, embedder: Embedder, settings: IndexSettings) -> None:
-        self.store = store
+        self._store = store
         self.settings = settings
         self.embedder = embedder
         # passages (not queries) are embedded through the disk cache when one is given
         self.passage_embedder: Embedder = (
             CachedEmbedder(embedder, settings.embed_cache) if settings.embed_cache else embedder
         )
+        self._loading = threading.Lock()
+
+    @property
+    def store(self) -> PassageStore:
+        """The generation this index answers from (replaced whole, never changed in place)."""
+        return self._store
 
     @staticmethod
     def _chunk_settings(max_tokens: int, overlap_tokens: int) -> dict[str, object]:
@@ -102,42 +101,94 @@ class NewsIndex:
         or chunking than the one given.
         """
         settings = settings or IndexSettings()
-        chunk = cls._chunk_settings(settings.max_tokens, settings.overlap_tokens)
         if PassageStore.exists(directory):
-            manifest = PassageStore.read_manifest(directory)
-            expected = {
-                "format_version": FORMAT_VERSION,
-                "embed_model": embedder.name,
-                "embed_fingerprint": embedder.fingerprint,
-                "chunk": chunk,
-            }
-            found = {name: getattr(manifest, name) for name in expected}
-            diffs = [
-                f"{name}: index has {found[name]!r}, settings have {expected[name]!r}"
-                for name in expected
-                if found[name] != expected[name]
-            ]
-            if diffs:
-                raise IndexMismatchError(
-                    f"index {directory} was built with other settings ({'; '.join(diffs)}). "
-                    f"Use the settings it was built with, or rebuild it: remove {directory} and run "
-                    f"`assistant ingest --index {directory} PATH...` again."
-                )
+            cls._check_compatible(directory, PassageStore.read_manifest(directory), embedder, settings)
             store = PassageStore.load(directory)
         elif not create:
             raise IndexNotFoundError(
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
             )
         else:
-            manifest = Manifest(
-                embed_model=embedder.name,
-                embed_fingerprint=embedder.fingerprint,
-                dimension=embedder.dimension,
-                chunk=chunk,
-                package_version=PACKAGE_VERSION,
-            )
-            store = PassageStore(directory, manifest)
+            store = cls._empty_store(directory, embedder, settings)
         return cls(store, embedder, settings)
+
+    @classmethod
+    def _empty_store(cls, directory: Path, embedder: Embedder, settings: IndexSettings) -> PassageStore:
+        manifest = Manifest(
+            embed_model=embedder.name,
+            embed_fingerprint=embedder.fingerprint,
+            dimension=embedder.dimension,
+            chunk=cls._chunk_settings(settings.max_tokens, settings.overlap_tokens),
+            package_version=PACKAGE_VERSION,
+        )
+        return PassageStore(directory, manifest)
+
+    @classmethod
+    def _check_compatible(
+        cls, directory: Path, manifest: Manifest, embedder: Embedder, settings: IndexSettings
+    ) -> None:
+        expected = {
+            "format_version": FORMAT_VERSION,
+            "embed_model": embedder.name,
+            "embed_fingerprint": embedder.fingerprint,
+            "chunk": cls._chunk_settings(settings.max_tokens, settings.overlap_tokens),
+        }
+        found = {name: getattr(manifest, name) for name in expected}
+        diffs = [
+            f"{name}: index has {found[name]!r}, settings have {expected[name]!r}"
+            for name in expected
+            if found[name] != expected[name]
+        ]
+        if diffs:
+            raise IndexMismatchError(
+                f"index {directory} was built with other settings ({'; '.join(diffs)}). "
+                f"Use the settings it was built with, or rebuild it: remove {directory} and run "
+                f"`assistant ingest --index {directory} PATH...` again."
+            )
+
+    def _load_live(self) -> PassageStore:
+        store = PassageStore.load(self.directory)
+        self._check_compatible(self.directory, store.manifest, self.embedder, self.settings)
+        return store
+
+    def refresh(self) -> bool:
+        """Switch to the newest generation on disk when another writer (or process) published one
+        since this index was loaded; True when it switched. Cheap when nothing changed (one read of
+        ``CURRENT``); questions already running keep the generation they started with."""
+        if PassageStore.current_generation(self.directory) in (None, self._store.generation):
+            return False
+        with self._loading:
+            if PassageStore.current_generation(self.directory) in (None, self._store.generation):
+                return False
+            self._store = self._load_live()
+        log.info("switched to %s of %s", self._store.generation, self.directory)
+        return True
+
+    def snapshot(self) -> NewsIndex:
+        """This index pinned to its current generation: one question reads one generation
+        throughout, even when a writer publishes a new one meanwhile."""
+        return copy.copy(self)
+
+    @contextmanager
+    def writing(self, wait: bool | float = True, on_wait: Callable[[str], None] | None = None) -> Iterator[IndexWriter]:
+        """Take the index's write lock (see :class:`WriteLock`; ``wait`` and ``on_wait`` as there)
+        and yield a writer over a private copy of the newest generation. Readers keep answering
+        from the generation they have; each save publishes a new one, which this index (and any
+        other process) switches to on :meth:`refresh`."""
+        with WriteLock(self.directory, wait, on_wait):
+            live = PassageStore.current_generation(self.directory)
+            if live is None:
+                base = self._empty_store(self.directory, self.embedder, self.settings)
+            elif live == self._store.generation:
+                base = self._store.copy()
+            else:
+                base = self._load_live()
+            writer = IndexWriter(self, base)
+            try:
+                yield writer
+            finally:
+                if not writer.unsaved and base.generation == PassageStore.current_generation(self.directory):
+                    self._store = base  # published: no need to read it back from disk
 
     @property
     def directory(self) -> Path:
@@ -153,98 +204,30 @@ class NewsIndex:
         items: Iterable[Article | LoadFailure],
         progress: bool = False,
         total: int | None = None,
-        batch_articles: int = 32,
+        wait: bool | float = True,
+        on_wait: Callable[[str], None] | None = None,
+        batch_passages: int = 128,
         save_every: int = 5000,
-        save_seconds: float = 120.0,
     ) -> IngestReport:
-        """Add articles (and record load failures), streaming: one batch of texts and vectors is in
-        flight at a time. Saves atomically every ``save_every`` articles or ``save_seconds`` of work,
-        on Ctrl-C, and at the end. Articles already in the index are skipped by content id, so an
-        ingest that was interrupted or killed continues where its last save left off when run again.
-        """
-        from tqdm import tqdm
+        """Add articles under the write lock: see :meth:`IndexWriter.add`."""
+        with self.writing(wait, on_wait) as writer:
+            return writer.add(items, progress, total, batch_passages, save_every)
 
-        report = IngestReport()
-        started = last_save = time.perf_counter()
-        bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
-        unsaved = 0
-        try:
-            for batch in _batches(items, batch_articles):
-                unsaved += self._add_batch(batch, report)
-                bar.update(len(batch))
-                bar.set_postfix(passages=report.passages, refresh=False)
-                if unsaved and (unsaved >= save_every or time.perf_counter() - last_save >= save_seconds):
-                    self._save()
-                    unsaved, last_save = 0, time.perf_counter()
-        except KeyboardInterrupt:
-            if unsaved:
-                log.warning("interrupted: saving the %d articles indexed since the last save", unsaved)
-                self._save()
-            raise
-        finally:
-            bar.close()
-        if unsaved or not PassageStore.exists(self.directory):
-            self._save()
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _save(self) -> None:
-        if self.settings.vector_index != "auto":
-            kind = VectorIndex(self.settings.vector_index)
-        else:
-            kind = VectorIndex.IVF if len(self.store.spans) > self.settings.approximate_above else VectorIndex.FLAT
-        self.store.use_vector_index(kind)
-        self.store.save(PACKAGE_VERSION)
-
-    def _add_batch(self, batch: list[Article | LoadFailure], report: IngestReport) -> int:
-        todo: list[Article] = []
-        seen: set[str] = set()
-        for item in batch:
-            if isinstance(item, LoadFailure):
-                log.warning("skipped %s", item)
-                report.failures.append(item)
-            elif item.id in self.store.articles or item.id in seen:
-                report.unchanged.append(item.id)
-            else:
-                seen.add(item.id)
-                todo.append(item)
-        spans = [self.split(article) for article in todo]
-        texts = [indexed_text(a.title, a.text[s:e]) for a, sp in zip(todo, spans, strict=True) for s, e in sp]
-        vectors = self.passage_embedder.embed(texts)
-        row = 0
-        for article, article_spans in zip(todo, spans, strict=True):
-            old = self.store.keys.get(article.key)
-            if old is not None:
-                self.store.remove(old)
-                report.replaced.append((old, article.id))
-            else:
-                report.added.append(article.id)
-            self.store.add(article, article_spans, vectors[row : row + len(article_spans)])
-            row += len(article_spans)
-        report.passages += len(texts)
-        return len(todo)
-
-    def remove(self, ids: Iterable[str]) -> list[str]:
+    def remove(
+        self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None
+    ) -> list[str]:
         """Remove articles by id (or by key: record id, URL or path); returns the ids removed."""
-        removed = []
-        for ref in ids:
-            article = self.article(ref)
-            if article is not None and self.store.remove(article.id):
-                removed.append(article.id)
-        if removed:
-            self._save()
-        return removed
+        with self.writing(wait, on_wait) as writer:
+            return writer.remove(ids)
 
     # ---- reading -------------------------------------------------------------------------
     def article(self, ref: str) -> Article | None:
         """An article by its content id, or by its key (record id, URL or file path)."""
-        if ref in self.store.articles:
-            return self.store.articles[ref]
-        aid = self.store.keys.get(ref)
-        return self.store.articles[aid] if aid else None
+        return _article(self._store, ref)
 
     def passages_of(self, article_id: str) -> list[Passage]:
-        return [self.store.passage(pid) for pid in self.store.by_article.get(article_id, [])]
+        store = self._store
+        return [store.passage(pid) for pid in store.by_article.get(article_id, [])]
 
     def search(
         self,
@@ -298,3 +281,120 @@ class NewsIndex:
     @property
     def manifest(self) -> Manifest:
         return self.store.manifest
+
+
+def _article(store: PassageStore, ref: str) -> Article | None:
+    if ref in store.articles:
+        return store.articles[ref]
+    aid = store.keys.get(ref)
+    return store.articles[aid] if aid else None
+
+
+class IndexWriter:
+    """Changes to one index under its write lock, made on a private copy and published by saving
+    (see :meth:`NewsIndex.writing`)."""
+
+    def __init__(self, index: NewsIndex, store: PassageStore) -> None:
+        self.index = index
+        self.store = store
+        self.unsaved = 0  # articles added or removed since the last save
+
+    def add(
+        self,
+        items: Iterable[Article | LoadFailure],
+        progress: bool = False,
+        total: int | None = None,
+        batch_passages: int = 128,
+        save_every: int = 5000,
+        save_seconds: float = 120.0,
+    ) -> IngestReport:
+        """Add articles (and record load failures), streaming: each article is split as it
+        arrives and embedded in batches of ``batch_passages``. Saves every ``save_every`` articles
+        or ``save_seconds`` of work, at the end, and on Ctrl-C (with every article already read
+        and split, even while a later one is still being read). Articles already in the index are
+        skipped by content id, so an interrupted ingest continues where its last save left off.
+        """
+        from tqdm import tqdm
+
+        report = IngestReport()
+        started = last_save = time.perf_counter()
+        bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
+        pending: list[tuple[Article, list[tuple[int, int]]]] = []
+        seen: set[str] = set()
+
+        def flush() -> None:
+            texts = [indexed_text(a.title, a.text[s:e]) for a, spans in pending for s, e in spans]
+            parts = []
+            for start in range(0, len(texts), batch_passages):
+                parts.append(self.index.passage_embedder.embed(texts[start : start + batch_passages]))
+                report.passages += len(parts[-1])
+                bar.set_postfix(passages=report.passages)
+            vectors = np.vstack(parts) if parts else np.zeros((0, self.store.manifest.dimension), np.float32)
+            row = 0
+            for article, spans in pending:
+                self._put(article, spans, vectors[row : row + len(spans)], report)
+                row += len(spans)
+            pending.clear()
+
+        try:
+            for item in items:
+                if isinstance(item, LoadFailure):
+                    log.debug("skipped %s", item)
+                    report.failures.append(item)
+                elif item.id in self.store.articles or item.id in seen:
+                    report.unchanged.append(item.id)
+                else:
+                    seen.add(item.id)
+                    pending.append((item, self.index.split(item)))
+                    if sum(len(spans) for _, spans in pending) >= batch_passages:
+                        flush()
+                bar.update(1)
+                if self.unsaved and (self.unsaved >= save_every or time.perf_counter() - last_save >= save_seconds):
+                    self.save()
+                    last_save = time.perf_counter()
+            flush()
+        except KeyboardInterrupt:
+            flush()
+            if self.unsaved:
+                log.warning("interrupted: saving the %d articles indexed since the last save", self.unsaved)
+                self.save()
+            raise
+        finally:
+            bar.close()
+        if self.unsaved or self.store.generation is None:
+            self.save()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _put(self, article: Article, spans: list[tuple[int, int]], vectors: np.ndarray, report: IngestReport) -> None:
+        old = self.store.keys.get(article.key)
+        if old is not None:
+            self.store.remove(old)
+            report.replaced.append((old, article.id))
+        else:
+            report.added.append(article.id)
+        self.store.add(article, spans, vectors)
+        self.unsaved += 1
+
+    def remove(self, ids: Iterable[str]) -> list[str]:
+        """Remove articles by id (or by key: record id, URL or path) and save; the ids removed."""
+        removed = []
+        for ref in ids:
+            article = _article(self.store, ref)
+            if article is not None and self.store.remove(article.id):
+                removed.append(article.id)
+                self.unsaved += 1
+        if removed:
+            self.save()
+        return removed
+
+    def save(self) -> None:
+        """Publish the changes as a new generation (the vector index type chosen by the settings)."""
+        settings = self.index.settings
+        if settings.vector_index != "auto":
+            kind = VectorIndex(settings.vector_index)
+        else:
+            kind = VectorIndex.IVF if len(self.store.spans) > settings.approximate_above else VectorIndex.FLAT
+        self.store.use_vector_index(kind)
+        self.store.save(PACKAGE_VERSION)
+        self.unsaved = 0

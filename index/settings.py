@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.embedder import DEFAULT_MODEL
+from index.loaders import Limits
 from index.retrieval import Fusion, Mode
 
 
@@ -38,6 +39,23 @@ class IndexSettings(Section):
         description="Folder of an on-disk embedding cache (keyed by model and passage text); None: no cache. "
         "Makes re-ingesting, and resuming an interrupted ingest, cost a file read per passage.",
     )
+    max_file_mb: float = Field(
+        100.0, gt=0, description="Largest file read whole (txt, md, html, json, pdf); JSONL is streamed, no limit."
+    )
+    max_article_chars: int = Field(
+        1_000_000, ge=1000, description="Longest article text (a record or a file); longer ones are skipped."
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IndexSettings:
+        if self.overlap_tokens >= self.max_tokens:
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) must be smaller than max_tokens ({self.max_tokens})"
+            )
+        return self
+
+    def limits(self) -> Limits:
+        return Limits(int(self.max_file_mb * 1_000_000), self.max_article_chars)
 
 
 class RetrievalSettings(Section):

@@ -27,21 +27,24 @@ _ABBREVIATIONS = frozenset(
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*")
 _OPENERS = "\"'“‘([¡¿"
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_VISIBLE = re.compile(r"\S")
+_LONGEST_WORD = 64  # how far back a full stop's word is looked for (abbreviations are short)
 
 
 def _is_boundary(text: str, end_punct: re.Match[str]) -> bool:
     after = end_punct.end()
     if after >= len(text) or not text[after].isspace():
         return False
-    rest = text[after:].lstrip()
-    if not rest:
+    visible = _VISIBLE.search(text, after)  # never copies the rest of the text: linear time overall
+    if visible is None:
         return True
-    nxt = rest[0]
+    nxt = visible.group()
     if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
         return False
     if text[end_punct.start()] == ".":
         word_start = end_punct.start()
-        while word_start > 0 and not text[word_start - 1].isspace():
+        floor = max(0, word_start - _LONGEST_WORD)
+        while word_start > floor and not text[word_start - 1].isspace():
             word_start -= 1
         word = text[word_start : end_punct.start()].lstrip("\"'“‘([").lower()
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):

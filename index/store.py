@@ -3,15 +3,26 @@
 Layout of an index directory::
 
     CURRENT            name of the live generation, replaced atomically (os.replace)
+    LOCK               the write lock (see index.writelock): who writes, since when
     gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl, keyword/ (BM25)
 
-A save writes a whole new generation into a temporary folder, syncs it, renames it into place and
-only then points CURRENT at it, so a process killed at any moment leaves the previous generation
-loadable. Older generations are deleted after the switch.
+A save writes a whole new generation into a temporary folder (named for the writing process),
+syncs it, renames it into place and only then points CURRENT at it, so a process killed at any
+moment leaves the previous generation loadable. A save publishes only onto the generation the
+store was loaded from: if CURRENT names another one, someone else wrote meanwhile and the save is
+refused (:class:`IndexChangedError`) rather than dropping their articles.
+
+The manifest records the size and SHA-256 of every other file of its generation; loading checks
+both, so a damaged file (even one of the same size) is found before a question is answered from
+it. A reader holds a shared lock on the manifest while it loads, and garbage collection skips a
+generation someone is loading and a temporary folder of a live process.
 """
 
 from __future__ import annotations
 
+import copy
+import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -25,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexCorruptError, IndexNotFoundError
+from index.errors import IndexChangedError, IndexCorruptError, IndexNotFoundError
 from index.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.keyword import KeywordIndex
 from index.records import Article, Passage, indexed_text
@@ -91,6 +102,51 @@ class Manifest:
     passages: int = 0
     updated: str = ""
     extra: dict[str, object] = field(default_factory=dict)
+    # every other file of the generation (path relative to it) -> [size in bytes, sha256 hex]
+    files: dict[str, list[object]] = field(default_factory=dict)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def generation_files(gen: Path) -> dict[str, list[object]]:
+    """Size and SHA-256 of every file of a generation folder except its manifest."""
+    return {
+        str(path.relative_to(gen)): [path.stat().st_size, file_digest(path)]
+        for path in sorted(gen.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def verify_generation(gen: Path, manifest: Manifest, checksums: bool = True) -> list[str]:
+    """Problems with a generation's files against its manifest: missing, other size, other
+    checksum (only sizes when ``checksums`` is False). Empty when all is well, or when the
+    manifest predates checksums."""
+    problems = []
+    for name, (size, digest) in manifest.files.items():
+        path = gen / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif path.stat().st_size != size:
+            problems.append(f"{name} has {path.stat().st_size} bytes, the manifest says {size}")
+        elif checksums and file_digest(path) != digest:
+            problems.append(f"{name} does not match its checksum (its content changed)")
+    return problems
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
@@ -130,6 +186,7 @@ class PassageStore:
         self.by_article: dict[str, list[int]] = {}
         self.vectors = new_vector_index(VectorIndex.FLAT, manifest.dimension)
         self.next_id = 0
+        self.generation: str | None = None  # the generation it was loaded from or last saved as
         self._keyword: KeywordIndex | None = None  # None: stale, rebuilt on the next keyword search or save
 
     # ---- reading -------------------------------------------------------------------------
@@ -137,9 +194,20 @@ class PassageStore:
     def exists(directory: Path) -> bool:
         return (directory / _CURRENT).is_file()
 
+    @staticmethod
+    def current_generation(directory: Path) -> str | None:
+        """The name of the live generation (None when there is no index)."""
+        try:
+            return (directory / _CURRENT).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
     @classmethod
     def read_manifest(cls, directory: Path) -> Manifest:
-        gen = cls._live_generation(directory)
+        return cls._manifest(cls._live_generation(directory))
+
+    @staticmethod
+    def _manifest(gen: Path) -> Manifest:
         try:
             return Manifest(**json.loads((gen / "manifest.json").read_text()))
         except (OSError, ValueError, TypeError) as e:
@@ -160,11 +228,37 @@ class PassageStore:
 
     @classmethod
     def load(cls, directory: Path) -> PassageStore:
+        """The live generation, checked against its manifest's sizes and checksums. A generation
+        replaced (and collected) while it was being opened is retried with the new one."""
+        for _ in range(3):
+            name = cls.current_generation(directory)
+            try:
+                lease = (directory / (name or _CURRENT) / "manifest.json").open("rb")
+            except (FileNotFoundError, NotADirectoryError):
+                if name and cls.current_generation(directory) != name:
+                    continue  # collected between reading CURRENT and opening it: take the newer one
+                cls._live_generation(directory)  # says what is missing
+                raise
+            with lease:
+                fcntl.flock(lease, fcntl.LOCK_SH)  # garbage collection leaves it alone meanwhile
+                if cls.current_generation(directory) != name:
+                    continue
+                return cls._load_generation(directory, cls._live_generation(directory))
+        raise IndexChangedError(f"index {directory} changed three times while it was being opened; try again")
+
+    @classmethod
+    def _load_generation(cls, directory: Path, gen: Path) -> PassageStore:
         import faiss
 
-        manifest = cls.read_manifest(directory)
-        gen = cls._live_generation(directory)
+        manifest = cls._manifest(gen)
+        problems = verify_generation(gen, manifest)
+        if problems:
+            raise IndexCorruptError(
+                f"index {directory} ({gen.name}) is damaged: {'; '.join(problems)}. Nothing was answered from it; "
+                f"rebuild it (remove {directory} and run `assistant ingest` again)"
+            )
         store = cls(directory, manifest)
+        store.generation = gen.name
         try:
             store.vectors = faiss.read_index(str(gen / "vectors.faiss"))
             with (gen / "articles.jsonl").open(encoding="utf-8") as f:
@@ -193,6 +287,19 @@ class PassageStore:
                 raise IndexCorruptError(f"keyword index of {directory} ({gen.name}) does not match its passages")
         store.next_id = max(store.spans, default=-1) + 1
         return store
+
+    def copy(self) -> PassageStore:
+        """An independent copy to change (readers keep using this one meanwhile)."""
+        import faiss
+
+        other = copy.copy(self)
+        other.manifest = copy.deepcopy(self.manifest)
+        other.articles = dict(self.articles)
+        other.keys = dict(self.keys)
+        other.spans = dict(self.spans)
+        other.by_article = dict(self.by_article)  # lists are replaced, never changed in place
+        other.vectors = faiss.clone_index(self.vectors)
+        return other
 
     # ---- changing ------------------------------------------------------------------------
     def add(self, article: Article, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
@@ -296,7 +403,14 @@ class PassageStore:
         self.manifest.vector_index = vector_index_kind(self.vectors).value
         self.manifest.package_version = package_version or self.manifest.package_version
         self.manifest.updated = datetime.now(UTC).isoformat(timespec="seconds")
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.directory))
+        live = self.current_generation(self.directory)
+        if live != self.generation:
+            raise IndexChangedError(
+                f"index {self.directory} changed while this process was writing to it (it now holds {live}, "
+                f"this process started from {self.generation or 'no index'}); nothing was overwritten. "
+                "Run the command again: it starts from the newer index."
+            )
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=self.directory))
         try:
             faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
             _write_lines(
@@ -304,11 +418,12 @@ class PassageStore:
             )
             _write_lines(tmp / "passages.jsonl", (json.dumps([pid, *span]) for pid, span in self.spans.items()))
             self.keyword_index().save(tmp / "keyword")
-            _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
             for path in tmp.rglob("*"):  # files written by faiss and bm25s
                 if path.is_file():
                     with path.open("rb+") as f:
                         os.fsync(f.fileno())
+            self.manifest.files = generation_files(tmp)
+            _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
             _fsync_dir(tmp)
             gen = self.directory / f"gen-{self._next_generation():06d}"
             tmp.rename(gen)
@@ -318,6 +433,7 @@ class PassageStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        self.generation = gen.name
         self._collect_garbage(keep=gen.name)
 
     def _next_generation(self) -> int:
@@ -325,6 +441,20 @@ class PassageStore:
         return max(numbers, default=0) + 1
 
     def _collect_garbage(self, keep: str) -> None:
+        """Delete older generations nobody is loading, and temporary folders of dead processes."""
         for path in self.directory.iterdir():
-            if path.is_dir() and path.name != keep and (path.name.startswith("gen-") or path.name.startswith(".tmp-")):
-                shutil.rmtree(path, ignore_errors=True)
+            if not path.is_dir() or path.name == keep:
+                continue
+            if path.name.startswith("gen-"):
+                try:
+                    with (path / "manifest.json").open("rb") as f:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a reader loads it
+                        shutil.rmtree(path, ignore_errors=True)
+                except BlockingIOError:
+                    log.info("keeping %s: another process is loading it", path.name)
+                except FileNotFoundError:
+                    shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith(".tmp-"):
+                owner = path.name.split("-")[1]
+                if not (owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner))):
+                    shutil.rmtree(path, ignore_errors=True)

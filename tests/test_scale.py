@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from index import Article, CachedEmbedder, Filters, IndexSettings, Mode, NewsIndex, PassageStore, RetrievalSettings
+from index.news_index import IndexWriter
 from index.store import Manifest, VectorIndex
 from tests.processes import kill_when
 from tests.test_retrieval import bbc_articles
@@ -51,7 +52,7 @@ INGEST = textwrap.dedent("""
     from index import NewsIndex, load_embedder
     from tests.test_retrieval import bbc_articles
     index = NewsIndex.open(Path(sys.argv[2]), load_embedder("all-MiniLM-L6-v2"), create=True)
-    index.add(bbc_articles(), batch_articles=4, save_every=8)
+    index.add(bbc_articles(), batch_passages=8, save_every=8)
 """)
 
 
@@ -76,7 +77,7 @@ def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(t
     saved_ids = set(PassageStore.load(directory).articles)
 
     index = NewsIndex.open(directory, embedder)
-    report = index.add(articles, batch_articles=4)
+    report = index.add(articles, batch_passages=8)
     assert saved_ids <= set(report.unchanged) and set(report.added) == set(unique) - saved_ids
     reloaded = NewsIndex.open(directory, embedder)
     store = reloaded.store
@@ -96,9 +97,9 @@ def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # typ
 
     index = NewsIndex.open(tmp_path / "index", embedder, create=True)
     with pytest.raises(KeyboardInterrupt):
-        index.add(interrupted(), batch_articles=2, save_every=1000)
+        index.add(interrupted(), batch_passages=4, save_every=1000)
     assert PassageStore.read_manifest(tmp_path / "index").articles == 4
-    report = NewsIndex.open(tmp_path / "index", embedder).add(articles, batch_articles=2)
+    report = NewsIndex.open(tmp_path / "index", embedder).add(articles, batch_passages=4)
     assert (len(report.unchanged), len(report.added)) == (4, 2)
 
 
@@ -120,7 +121,7 @@ def synthetic_store(directory: Path, n: int, dimension: int = 32) -> tuple[Passa
 def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     store, vectors = synthetic_store(tmp_path / "index", 12_000)
     index = NewsIndex(store, embedder, IndexSettings(vector_index="auto", approximate_above=11_000))
-    index._save()
+    IndexWriter(index, store).save()
     loaded = PassageStore.load(tmp_path / "index")
     assert loaded.manifest.vector_index == VectorIndex.IVF
     assert isinstance(loaded.vectors, faiss.IndexIVFFlat)
@@ -134,7 +135,7 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     assert loaded.vectors.ntotal == 11_999
 
     exact = NewsIndex(loaded, embedder, IndexSettings(vector_index="flat"))
-    exact._save()
+    IndexWriter(exact, loaded).save()
     assert PassageStore.load(tmp_path / "index").manifest.vector_index == VectorIndex.FLAT
     hits = exact.search("", 2, RetrievalSettings(mode=Mode.DENSE), Filters(sources=("odd",)), vector=vectors[3])
     assert hits[0].passage.id == 3

@@ -63,9 +63,12 @@ def test_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
     store.add(article(0), [(0, 16)], unit(0))
     store.save()
     gen = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text()
-    (gen / "vectors.faiss").write_bytes((gen / "vectors.faiss").read_bytes()[:40])
-    with pytest.raises(IndexCorruptError, match="unreadable"):
+    good = (gen / "vectors.faiss").read_bytes()
+    (gen / "vectors.faiss").write_bytes(good[:40])
+    with pytest.raises(IndexCorruptError, match="vectors.faiss has 40 bytes"):
         PassageStore.load(tmp_path / "idx")
+    (gen / "vectors.faiss").write_bytes(good)
+    assert PassageStore.load(tmp_path / "idx").vectors.ntotal == 1
     (gen / "passages.jsonl").unlink()
     with pytest.raises(IndexCorruptError, match="lacks passages.jsonl"):
         PassageStore.load(tmp_path / "idx")
@@ -98,6 +101,21 @@ WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.parametrize("name", ["vectors.faiss", "keyword/ids.npy", "articles.jsonl"])
+def test_same_size_damage_is_found_by_checksum(tmp_path: Path, name: str) -> None:
+    store = new_store(tmp_path / "idx")
+    for n in range(3):
+        store.add(article(n), [(0, 16)], unit(n))
+    store.save()
+    path = tmp_path / "idx" / store.generation / name  # type: ignore[operator]
+    data = bytearray(path.read_bytes())
+    at = len(data) - 64 if len(data) > 128 else 0
+    data[at : at + 64] = bytes(min(64, len(data)))  # 64 zero bytes, same size as before
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=f"{name} does not match its checksum"):
+        PassageStore.load(tmp_path / "idx")
+
+
 @pytest.mark.parametrize("where", ["after-vectors", "after-rename"])
 def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: Path, where: str) -> None:
     directory = tmp_path / "idx"
@@ -116,5 +134,5 @@ def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: P
     loaded.add(article(9), [(0, 16)], unit(9))
     loaded.save()
     assert PassageStore.load(directory).manifest.articles == 4
-    leftovers = [p.name for p in directory.iterdir() if p.name != "CURRENT"]
+    leftovers = [p.name for p in directory.iterdir() if p.name not in ("CURRENT", "LOCK")]
     assert len(leftovers) == 1, f"stale generations or temp folders were not cleaned: {leftovers}"

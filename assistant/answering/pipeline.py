@@ -4,16 +4,14 @@
 
 :meth:`Pipeline.stream` yields the events as they happen (:class:`Rewritten`, :class:`Retrieved`,
 :class:`Token` …, then :class:`Finished` with the verified :class:`Answer`); ``ask`` runs it to the
-end. The pipeline reads the index only while retrieving, under the caller's read lock, so a slow
-model never holds up other questions or writers.
+end. Each question reads one generation of the index (the newest when it starts), so writers never
+hold up questions and a question never sees half of a change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +21,7 @@ from assistant.answering.engines import AnswerEngine, Draft, DraftRequest
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
 from assistant.settings import Settings, Unsupported
-from index import Filters, Hit, NewsIndex, Passage
+from index import Filters, Hit, NewsIndex
 
 
 @dataclass(frozen=True)
@@ -66,13 +64,11 @@ class Pipeline:
         engine: AnswerEngine,
         settings: Settings,
         judge: FaithfulnessJudge,
-        read_lock: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     ) -> None:
         self.index = index
         self.engine = engine
         self.settings = settings
         self.judge = judge
-        self.read_lock = read_lock
 
     def rewrite(self, question: str, history: History | None, engine: AnswerEngine | None = None) -> str:
         """The standalone question: written by the engine when it can (an LLM), else by the rule."""
@@ -81,9 +77,10 @@ class Pipeline:
             return str(rewrite(question, history))
         return rule_rewrite(question, history)
 
-    def retrieve(self, query: str, filters: Filters | None, vector: Any = None) -> list[Hit]:
-        with self.read_lock():
-            return self.index.search(query, None, self.settings.retrieval, filters, vector=vector)
+    def retrieve(
+        self, query: str, filters: Filters | None, vector: Any = None, index: NewsIndex | None = None
+    ) -> list[Hit]:
+        return (index or self.index).search(query, None, self.settings.retrieval, filters, vector=vector)
 
     def stream(
         self,
@@ -96,16 +93,18 @@ class Pipeline:
         engine = engine or self.engine
         question = question.strip()
         t0 = time.perf_counter()
+        self.index.refresh()  # a writer may have published a newer generation since the last question
+        index = self.index.snapshot()  # and this question reads one generation throughout
         query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
         # embedded once: for retrieval, and for the engine when it answers the searched question
         vector = self.index.embedder.embed([query])[0] if question else None
-        hits = self.retrieve(query, filters, vector) if question else []
+        hits = self.retrieve(query, filters, vector, index) if question else []
         t1 = time.perf_counter()
         yield Retrieved(numbered(hits))
         # the engine answers the standalone question; a rule-joined query only widens retrieval
         joined = _rule_joined(query, question)
-        request = DraftRequest(question if joined else query, hits, self._passages_of, None if joined else vector)
+        request = DraftRequest(question if joined else query, hits, index.passages_of, None if joined else vector)
         draft = Draft("", hits)
         first_token = None
         for item in engine.draft(request):
@@ -157,10 +156,6 @@ class Pipeline:
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]
         return build_answer(question, checked, draft.hits, **fields)
-
-    def _passages_of(self, article_id: str) -> list[Passage]:
-        with self.read_lock():
-            return self.index.passages_of(article_id)
 
 
 def _rule_joined(query: str, question: str) -> bool:
