@@ -11,7 +11,7 @@ from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
 from assistant.answering.judge import FaithfulnessJudge, Verdict
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
-from assistant.core import Assistant, sample_articles_path, sample_testset_path
+from assistant.core import ArticlePage, ArticleRow, Assistant, sample_articles_path, sample_testset_path
 from assistant.evaluation import (
     EvaluationError,
     RunResult,
@@ -25,6 +25,7 @@ from assistant.evaluation import (
 )
 from assistant.settings import (
     AnswerSettings,
+    APISettings,
     Engine,
     IndexSettings,
     LLMSettings,
@@ -40,6 +41,8 @@ from index import (
     AssistantError,
     ConfigurationError,
     Filters,
+    IndexBusyError,
+    IndexChangedError,
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
@@ -52,10 +55,13 @@ from index.news_index import PACKAGE_VERSION as __version__
 
 __all__ = [
     "NOT_IN_ARTICLES",
+    "APISettings",
     "Answer",
     "AnswerEngine",
     "AnswerSettings",
     "Article",
+    "ArticlePage",
+    "ArticleRow",
     "Assistant",
     "AssistantError",
     "Citation",
@@ -68,6 +74,8 @@ __all__ = [
     "FaithfulnessJudge",
     "Filters",
     "Finished",
+    "IndexBusyError",
+    "IndexChangedError",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",

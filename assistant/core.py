@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,27 @@ def sample_articles_path() -> Path:
 def sample_testset_path() -> Path:
     """The shipped test set over the bundled sample articles."""
     return Path(str(resources.files("assistant") / "samples" / "testset.jsonl"))
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """One article of the collection, as the Articles tab and the HTTP API list it."""
+
+    id: str
+    title: str
+    source: str
+    date: str
+    url: str
+    key: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """A page of :meth:`Assistant.articles`: ``total`` matching articles, ``rows`` of them."""
+
+    total: int
+    rows: list[ArticleRow]
 
 
 class Assistant:
@@ -134,7 +156,7 @@ class Assistant:
         log.info("ingest: %s", report.summary())
         return report
 
-    def add_upload(self, file: str | Path, name: str) -> IngestReport:
+    def add_upload(self, file: str | Path, name: str, on_wait: Callable[[str], None] | None = None) -> IngestReport:
         """Add an uploaded file: its articles are keyed ``upload:<name>`` rather than by the upload's
         temporary path, so uploading a changed file of the same name replaces the old one."""
         resolved = str(Path(file).resolve())
@@ -143,7 +165,7 @@ class Assistant:
             if isinstance(item, Article) and item.key == resolved:
                 item = dataclasses.replace(item, key=f"upload:{name}")
             items.append(item)
-        return self.add(items)
+        return self.add(items, on_wait=on_wait)
 
     def remove(
         self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None
@@ -152,9 +174,28 @@ class Assistant:
         write lock is taken as in :meth:`add`."""
         return self.index.remove(ids, wait=wait, on_wait=on_wait)
 
+    def articles(self, query: str = "", offset: int = 0, limit: int = 20) -> ArticlePage:
+        """The articles whose title, source, date, id or key contains ``query`` (any case), newest
+        first, ``limit`` of them from ``offset``."""
+        self.index.refresh()
+        store = self.index.store
+        needle = query.strip().lower()
+        found = [
+            a
+            for a in store.articles.values()
+            if not needle or any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
+        ]
+        found.sort(key=lambda a: (a.date, a.title), reverse=True)
+        rows = [
+            ArticleRow(a.id, a.title, a.source, a.date, a.url, a.key, len(store.by_article.get(a.id, ())))
+            for a in found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
+        ]
+        return ArticlePage(len(found), rows)
+
     def info(self) -> dict[str, Any]:
         """Index statistics (folder, counts, embedding model, chunk settings) and the answer engine,
-        model and prompt version."""
+        model and prompt version (of the newest generation on disk)."""
+        self.index.refresh()
         m = self.index.manifest
         return {
             "engine": self.engine.name,

@@ -115,6 +115,22 @@ class LLMSettings(Section):
 class UISettings(Section):
     host: str = Field("127.0.0.1", description="Address the web UI binds to.")
     port: int = Field(7860, ge=0, le=65535, description="Port of the web UI (0 picks a free one).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the web UI and the HTTP API answer besides the loopback names and the bind "
+        "address (others get 400: no DNS rebinding).",
+    )
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest file the web UI accepts as an upload.")
+
+
+class APISettings(Section):
+    host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of the HTTP API (0 picks a free one).")
+    api_key_env: str = Field(
+        "ASSISTANT_API_KEY",
+        description="Environment variable with the bearer key clients must send; required when the API binds "
+        "beyond loopback, optional (checked when set) on loopback.",
+    )
 
 
 class Settings(Section):
@@ -125,6 +141,7 @@ class Settings(Section):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
+    api: APISettings = Field(default_factory=APISettings)
 
     def index_dir(self) -> Path:
         return self.index.directory or sample_index_dir()

@@ -11,7 +11,7 @@ def test_public_api_is_exactly_all() -> None:
         "cli",
         "core",
         "evaluation",
-        "locks",
+        "http",
         "settings",
     }
     assert public == set(assistant.__all__) - {"__version__"}

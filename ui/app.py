@@ -1,19 +1,24 @@
 """The Gradio chat app: a thin adapter over the public ``assistant`` API.
 
 ``build_app(assistant)`` returns the ``gr.Blocks``; ``launch`` serves it on 127.0.0.1 with sharing
-and analytics off. Article text always goes through ``html.escape`` before it reaches the page.
+and analytics off, behind a Content-Security-Policy that loads nothing from another origin and a
+check of the ``Host`` header (see :mod:`assistant.http`). Article text is never rendered: in the
+chat every character that Markdown or HTML would act on is escaped, so the only links there are our
+own citation links; the sources panel and the Articles tab escape it as HTML.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import (
     Answer,
+    ArticlePage,
     Assistant,
     AssistantError,
     Citation,
@@ -28,6 +33,7 @@ from assistant import (
     sample_testset_path,
     use_offline_environment,
 )
+from assistant.http import Server, allowed_hosts, harden
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -41,7 +47,8 @@ _CSS = """
 .verified {color: #1a7f37; font-size: 0.85em;}
 .turn-sources {margin-bottom: 16px;}
 """
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+_PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
+ARTICLES_PER_PAGE = 20
 
 
 def _meta(c: Citation) -> str:
@@ -121,8 +128,11 @@ def render_retrieved(query: str, passages: list[Citation]) -> str:
 
 
 def _escape(text: str) -> str:
-    """Article or model text made inert in the chat's Markdown: no HTML, no links, no images."""
-    return _MARKDOWN.sub(r"\\\1", html.escape(text, quote=False))
+    """Article or model text made inert in the chat's Markdown: every ASCII punctuation mark is
+    backslash-escaped (no emphasis, link, image, autolink or code) and ``& < >`` become entities
+    (no HTML), so the text reads exactly as written."""
+    escaped = _PUNCTUATION.sub(r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_answer(answer: Answer, turn: int) -> str:
@@ -226,22 +236,76 @@ def respond(
     return final[0], final[1], final[2]
 
 
-def add_files(assistant: Assistant, files: list[str] | None) -> str:
-    """Upload handler: add each file and report its result, one line per file."""
+def header_text(info: dict[str, Any]) -> str:
+    return (
+        "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
+        "cites its passage; open the sources on the right to check it.\n\n"
+        f"Answers by: **{html.escape(_engine_label(info))}** · "
+        f"<span id='article-count'>{info['articles']} articles loaded</span>"
+    )
+
+
+def add_files(
+    assistant: Assistant,
+    files: list[str] | None,
+    step: Callable[[int, int, str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> str:
+    """Upload handler: add each file and report its result, one line per file. ``step`` hears
+    (files done, files, name) before each file; ``on_wait`` that another writer holds the index."""
+    limit = assistant.settings.ui.max_upload_mb
     lines = []
-    for file in files or []:
+    files = files or []
+    for i, file in enumerate(files):
         name = Path(file).name
-        report = assistant.add_upload(file, name)
-        if report.failures:
-            lines.extend(f"- ✗ {html.escape(name)}: {html.escape(f.reason)}" for f in report.failures)
+        if step is not None:
+            step(i, len(files), name)
+        size = Path(file).stat().st_size / 1e6
+        if size > limit:
+            lines.append(f"- ✗ {_escape(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
+            continue
+        try:
+            report = assistant.add_upload(file, name, on_wait=on_wait)
+        except AssistantError as e:
+            lines.append(f"- ✗ {_escape(name)}: {_escape(str(e))}")
+            continue
+        lines.extend(f"- ✗ {_escape(name)}: {_escape(f.reason)}" for f in report.failures)
         if report.added or report.replaced or report.unchanged:
             lines.append(
-                f"- ✓ {html.escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+                f"- ✓ {_escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
                 f"{len(report.unchanged)} already indexed ({report.passages} passages)"
             )
     info = assistant.info()
     lines.append(f"\nThe index holds {info['articles']} articles, {info['passages']} passages.")
     return "\n".join(lines)
+
+
+def article_rows(page: ArticlePage) -> list[list[Any]]:
+    """Table rows (id, title, source, date, passages); cells are shown as plain text."""
+    return [[r.id, r.title, r.source, r.date, r.passages] for r in page.rows]
+
+
+def list_articles(assistant: Assistant, query: str = "", page: float | None = 1) -> tuple[list[list[Any]], str, int]:
+    """The Articles tab: (rows of the page, a status line, the page shown, clamped to the pages)."""
+    first = assistant.articles(query or "", 0, 0)
+    pages = max(1, math.ceil(first.total / ARTICLES_PER_PAGE))
+    number = min(max(int(page or 1), 1), pages)
+    shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
+    what = f"matching “{_escape(query)}”" if query else "in the index"
+    return article_rows(shown), f"{shown.total} articles {what} · page {number} of {pages}", number
+
+
+def delete_articles(assistant: Assistant, ids: str) -> str:
+    """Remove the articles named (ids, record ids, URLs or paths, separated by spaces, commas or lines)."""
+    wanted = [x for x in re.split(r"[\s,]+", ids or "") if x]
+    if not wanted:
+        return "Type or pick the id of an article to delete."
+    try:
+        removed = assistant.remove(wanted)
+    except AssistantError as e:
+        return f"Could not delete: {_escape(str(e))}"
+    missing = len(wanted) - len(removed)
+    return f"Deleted {len(removed)} article(s)." + (f" {missing} id(s) were not in the index." if missing else "")
 
 
 def eval_runs_dir() -> Path:
@@ -279,11 +343,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     info = assistant.info()
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
-        gr.Markdown(
-            "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
-            "cites its passage; open the sources on the right to check it.\n\n"
-            f"Answers by: **{html.escape(_engine_label(info))}** · {info['articles']} articles"
-        )
+        header = gr.Markdown(header_text(info), elem_id="header")
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -318,6 +378,25 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     elem_id="upload-report",
                 )
 
+        with gr.Tab("Articles"):
+            with gr.Row():
+                article_query = gr.Textbox(label="Search titles, sources, dates, ids", elem_id="article-query", scale=3)
+                article_page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="article-page", scale=1)
+            article_table = gr.Dataframe(
+                headers=["id", "title", "source", "date", "passages"],
+                datatype=["str", "str", "str", "str", "number"],
+                interactive=False,
+                wrap=True,
+                elem_id="article-table",
+            )
+            article_status = gr.Markdown(elem_id="article-status")
+            with gr.Row():
+                delete_ids = gr.Textbox(
+                    label="Article ids to delete (click a row to pick it)", elem_id="delete-ids", scale=3
+                )
+                delete = gr.Button("Delete", variant="stop", elem_id="delete", scale=1)
+            delete_status = gr.Markdown(elem_id="delete-status")
+
         with gr.Tab("Evaluate"):
             gr.Markdown(
                 "Run a test set (JSONL or CSV: `question`, optional `reference_answer`, "
@@ -345,8 +424,31 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             filters = parse_filters(only, since, until)
             yield from respond_stream(assistant, message, history, filters, answers, engine)
 
-        def on_upload(paths: list[str] | None) -> str:
-            return add_files(assistant, paths)
+        def on_upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
+            def step(done: int, total: int, name: str) -> None:
+                progress((done, total), desc=f"Adding {name}", unit="files")
+
+            def waiting(message: str) -> None:
+                progress(0, desc=f"Waiting: {message}")
+
+            return add_files(assistant, paths, step, waiting), header_text(assistant.info())
+
+        def on_articles(query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
+            return list_articles(assistant, query, page)
+
+        def on_delete(ids: str, query: str, page: float | None) -> tuple[str, list[list[Any]], str, int, str, str]:
+            status = delete_articles(assistant, ids)
+            rows, line, number = list_articles(assistant, query, page)
+            return status, rows, line, number, "", header_text(assistant.info())
+
+        def on_pick(rows: Any, event: gr.SelectData) -> str:
+            row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+            try:
+                return str(rows.iloc[row, 0]) if hasattr(rows, "iloc") else str(rows[row][0])
+            except (IndexError, KeyError, TypeError):
+                return ""
+
+        on_pick.__annotations__["event"] = gr.SelectData  # resolved, so Gradio passes the event
 
         def ask_json(question: str) -> str:
             """Answer one question; returns the Answer as JSON."""
@@ -371,24 +473,54 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             [eval_summary, eval_report, eval_file],
             api_visibility="private",
         )
-        files.upload(on_upload, files, report, api_name="upload")
+        files.upload(on_upload, files, [report, header], api_name="upload", concurrency_id="writes")
+        listing = [article_query, article_page]
+        listed = [article_table, article_status, article_page]
+        article_query.submit(lambda q: on_articles(q, 1), article_query, listed, api_visibility="private")
+        article_page.submit(on_articles, listing, listed, api_visibility="private")
+        delete.click(
+            on_delete,
+            [delete_ids, *listing],
+            [delete_status, article_table, article_status, article_page, delete_ids, header],
+            api_visibility="private",
+            concurrency_id="writes",
+        )
+        article_table.select(on_pick, article_table, delete_ids, api_visibility="private")
+        # every page load shows the collection as it is now (another process may have changed it)
+        demo.load(
+            lambda: (header_text(assistant.info()), *on_articles("", 1)),
+            None,
+            [header, *listed],
+            api_visibility="private",
+        )
         gr.api(ask_json, api_name="ask")
     return demo
 
 
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the app on ``host:port`` (never shared publicly)."""
+def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Server:
+    """Serve the app on ``host:port`` (never shared publicly), hardened as :func:`harden` says;
+    with ``block`` False, return the running :class:`Server` (``url``, ``close()``)."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    settings = assistant.settings.ui
     demo = build_app(assistant)
-    # questions run side by side (the assistant's lock lets reads share and keeps writes exclusive)
+    # questions run side by side: each reads its own generation of the index, writers make a new one
     demo.queue(default_concurrency_limit=4)
-    demo.launch(
+    app = gr.mount_gradio_app(
+        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        demo,
+        path="",
         server_name=host,
-        server_port=port or None,
-        share=False,
-        inbrowser=False,
-        prevent_thread_lock=not block,
+        server_port=port,
         allowed_paths=[str(eval_runs_dir())],  # the report file offered for download
         css=_CSS,
         show_error=True,
+        max_file_size=int(settings.max_upload_mb * 1_000_000),
     )
-    return demo
+    harden(app, allowed_hosts(host, settings.allowed_hosts))
+    server = Server(app, host, port).start()
+    if block:
+        print(f"News assistant at {server.url} (Ctrl-C stops it)")
+        server.wait()
+    return server
