@@ -1,4 +1,4 @@
-"""The ``assistant`` command line: ingest, remove, check, ask, serve, info, eval, testset."""
+"""The ``assistant`` command line: ingest, remove, check, ask, serve, api, info, eval, testset."""
 
 from __future__ import annotations
 
@@ -250,6 +250,28 @@ def serve(
     from ui.app import launch
 
     launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
+
+
+@app.command()
+def api(
+    index: IndexOption = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: 8000).")] = None,
+) -> None:
+    """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""
+    from assistant.api import serve_api
+    from index import AssistantError
+
+    bot = _open(index, **_llm_sections(engine, model, base_url))
+    try:
+        serve_api(bot, host, port)
+    except AssistantError as e:
+        raise _fail(str(e)) from e
+    finally:
+        bot.close()
 
 
 @app.command()

@@ -21,6 +21,7 @@ from index import (
     Article,
     ConfigurationError,
     Filters,
+    Hit,
     IndexMismatchError,
     IngestReport,
     LoadFailure,
@@ -212,6 +213,11 @@ class Assistant:
         }
 
     # ---- questions -----------------------------------------------------------------------
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The passages retrieval finds for ``query`` (the newest generation), best first."""
+        self.index.refresh()
+        return self.index.search(query, k, self.settings.retrieval, filters)
+
     @property
     def engines(self) -> list[str]:
         """The engines this assistant can answer with: the configured one, and extractive."""

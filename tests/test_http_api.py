@@ -1,0 +1,109 @@
+"""The OpenAI-compatible HTTP API, driven by the official ``openai`` client against the real server."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Article, Assistant, ConfigurationError
+from tests.test_e2e import free_port
+
+pytestmark = pytest.mark.e2e
+KEY = "test-key-123"
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[tuple[str, Assistant]]:
+    from assistant.api import create_api
+    from assistant.http import Server, allowed_hosts, harden
+
+    bot = Assistant.build([seed_path], tmp_path_factory.mktemp("api") / "index")
+    app = create_api(bot, api_key=KEY)
+    harden(app, allowed_hosts("127.0.0.1"))
+    server = Server(app, "127.0.0.1", free_port()).start()
+    try:
+        yield f"{server.url}v1", bot
+    finally:
+        server.close()
+
+
+def client(url: str, key: str = KEY) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=url, api_key=key, max_retries=0, timeout=120)
+
+
+def test_chat_completion_answers_with_citations(api: Any) -> None:
+    url, _ = api
+    reply = client(url).chat.completions.create(
+        model="extractive", messages=[{"role": "user", "content": "What channels did the US use?"}]
+    )
+    content = reply.choices[0].message.content or ""
+    assert "New York" in content and "[1]" in content and "Sources:" in content
+    extra = reply.model_extra["news_assistant"]  # type: ignore[index]
+    assert extra["answered"] and extra["citations"][0]["passage"] and extra["sentences"][0]["verified"]
+    assert [m.id for m in client(url).models.list().data] == ["extractive"]
+
+
+def test_streaming_chat_sends_chunks_and_the_answer_last(api: Any) -> None:
+    url, _ = api
+    stream = client(url).chat.completions.create(
+        model="extractive",
+        messages=[
+            {"role": "user", "content": "What channels did the US use?"},
+            {"role": "assistant", "content": "Through New York. [1]"},
+            {"role": "user", "content": "And who said so?"},
+        ],
+        stream=True,
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop" and text.strip()
+    assert "news_assistant" in (chunks[-1].model_extra or {})
+
+
+def test_errors_are_openai_shaped_and_a_key_is_required(api: Any) -> None:
+    import openai
+
+    url, _ = api
+    with pytest.raises(openai.AuthenticationError):
+        client(url, "wrong").models.list()
+    with pytest.raises(openai.NotFoundError, match="choose one of"):
+        client(url).chat.completions.create(model="gpt-9", messages=[{"role": "user", "content": "Hi?"}])
+
+
+def test_search_and_the_article_collection(api: Any) -> None:
+    url, bot = api
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(urllib.request.Request(url + path, data, headers, method=method), timeout=60) as r:
+            return json.loads(r.read())
+
+    found = call("POST", "/search", {"query": "channels New York", "k": 2})
+    assert len(found["data"]) >= 1 and "New York" in " ".join(h["text"] for h in found["data"])
+    record = {"id": "ferry-1", "title": "Ferry", "text": "The harbour council approved a new ferry on Monday."}
+    added = call("POST", "/articles", {"articles": [record, {"title": "no text"}]})
+    assert len(added["added"]) == 1 and added["failures"][0]["location"] == "articles[1]"
+    listed = call("GET", "/articles?q=ferry")
+    assert listed["total"] == 1 and listed["data"][0]["title"] == "Ferry" and listed["data"][0]["passages"] == 1
+    assert call("DELETE", "/articles/ferry-1")["removed"] == [added["added"][0]]
+    assert bot.index.article("ferry-1") is None
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        call("DELETE", "/articles/ferry-1")
+    assert missing.value.code == 404
+
+
+def test_the_api_will_not_listen_beyond_loopback_without_a_key(seed_bot: Assistant, monkeypatch: Any) -> None:
+    from assistant.api import serve_api
+
+    monkeypatch.delenv("ASSISTANT_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="ASSISTANT_API_KEY"):
+        serve_api(seed_bot, host="0.0.0.0", port=free_port(), block=False)
+    assert Article  # the public record type the API accepts fields of
