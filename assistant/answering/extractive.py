@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -136,9 +138,29 @@ class ExtractiveEngine:
     model = ""
     prompt = ""
 
+    CACHED_SENTENCES = 20_000  # vectors of recently read sentences (≈ 30 MB with MiniLM)
+
     def __init__(self, settings: AnswerSettings, embed: Callable[[list[str]], np.ndarray]) -> None:
         self.embed = embed
         self.settings = settings
+        # questions about the same stories read the same sentences: embed each once (LRU)
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of candidate sentences, from the cache where it has them."""
+        with self._cache_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = self.embed(missing) if missing else None
+        with self._cache_lock:
+            for text, vector in zip(missing, fresh if fresh is not None else [], strict=True):
+                self._vectors[text] = vector
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in found:
+                self._vectors.move_to_end(t)
+            while len(self._vectors) > self.CACHED_SENTENCES:
+                self._vectors.popitem(last=False)
+        return np.vstack([found[t] for t in texts])
 
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         hits = list(request.hits)
@@ -177,10 +199,8 @@ class ExtractiveEngine:
         if not cands:
             return Extract([], 0.0)
         if question_vector is None:
-            vectors = self.embed([question] + [c.text for c in cands])
-            question_vector, vectors = vectors[0], vectors[1:]
-        else:
-            vectors = self.embed([c.text for c in cands])
+            question_vector = self.embed([question])[0]
+        vectors = self.sentence_vectors([c.text for c in cands])
         cosines = vectors @ question_vector
         wanted = keywords(question)
         words = {id(c): keywords(c.text) for c in cands}
