@@ -39,20 +39,24 @@ def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
     assert "1 added" in ingest.stdout and ingest.stderr.count("broken.pdf") == 1, "each problem printed once"
     answer = cli("ask", "What channels did the US use?", index=index).stdout
     assert "New York" in answer and "Sources:" in answer and "[1]" in answer
-    data = json.loads(cli("ask", "What channels did the US use?", "--json", "--index", str(index)).stdout)
+    # the rest in this process (the installed command's cold start was checked above)
+    at, q = ["--index", str(index)], "What channels did the US use?"
+    data = json.loads(cli_in_process("ask", q, "--json", *at).stdout)
     assert data["answered"] and data["citations"][0]["title"]
-    keyword = json.loads(cli("ask", "What channels did the US use?", "--json", "--mode", "keyword", index=index).stdout)
+    keyword = json.loads(cli_in_process("ask", q, "--json", "--mode", "keyword", *at).stdout)
     assert keyword["answered"] and "New York" in keyword["text"]
-    other = json.loads(cli("ask", "What channels did the US use?", "--json", "--source", "Nobody", index=index).stdout)
+    other = json.loads(cli_in_process("ask", q, "--json", "--source", "Nobody", *at).stdout)
     assert not other["answered"] and other["related"] == []
-    bad = cli("ask", "x?", "--mode", "fuzzy", index=index, check=False)
-    assert bad.returncode == 2 and "fuzzy" in bad.stderr
-    info = json.loads(cli("info", index=index).stdout)
+    bad = cli_in_process("ask", "x?", "--mode", "fuzzy", *at)
+    assert bad.exit_code == 2 and "fuzzy" in bad.stderr
+    info = json.loads(cli_in_process("info", *at).stdout)
     assert info["articles"] == 1 and info["embed_model"] == "all-MiniLM-L6-v2"
-    missing = cli("remove", "no-such-id", index=index, check=False)
-    assert missing.returncode == 1 and "not found" in missing.stderr
-    assert "removed 1" in cli("remove", data["citations"][0]["article_id"], index=index).stdout
-    assert json.loads(cli("info", index=index).stdout)["articles"] == 0
+    checked = cli_in_process("check", *at)
+    assert checked.exit_code == 0 and "is sound" in checked.stdout
+    missing = cli_in_process("remove", "no-such-id", *at)
+    assert missing.exit_code == 1 and "not found" in missing.stderr
+    assert "removed 1" in cli_in_process("remove", data["citations"][0]["article_id"], *at).stdout
+    assert json.loads(cli_in_process("info", *at).stdout)["articles"] == 0
 
 
 @pytest.mark.slow
@@ -66,13 +70,13 @@ def test_eval_generate_and_compare(tmp_path: Path) -> None:
     """On the sample index: a generated test set is evaluated, a bad one is refused line by line."""
     made = cli("testset", "generate", str(tmp_path / "cloze.jsonl"), "--count", "5")
     assert "made 5 question(s)" in made.stdout and "skipped" in made.stdout
-    run = cli("eval", str(tmp_path / "cloze.jsonl"), "--out", str(tmp_path / "run"))
+    run = cli_in_process("eval", str(tmp_path / "cloze.jsonl"), "--out", str(tmp_path / "run"))
     assert "| hit@10 |" in run.stdout and (tmp_path / "run" / "report.html").is_file()
-    same = cli("eval", "--compare", str(tmp_path / "run"), str(tmp_path / "run")).stdout
+    same = cli_in_process("eval", "--compare", str(tmp_path / "run"), str(tmp_path / "run")).stdout
     assert "0 question(s) changed" in same
     (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\n{"id": 3}\n')
-    bad = cli("eval", str(tmp_path / "bad.jsonl"), check=False)
-    assert bad.returncode == 2 and "line 2: question" in bad.stderr
+    bad = cli_in_process("eval", str(tmp_path / "bad.jsonl"))
+    assert bad.exit_code == 2 and "line 2: question" in bad.stderr
 
 
 def cli_in_process(*args: str) -> Any:
