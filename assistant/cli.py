@@ -49,6 +49,12 @@ BaseUrlOption = Annotated[
 ]
 
 
+HostOption = Annotated[
+    str | None,
+    typer.Option(help="Address to bind (default: 127.0.0.1; beyond loopback the API needs a key)."),
+]
+
+
 def _llm_sections(engine: str | None, model: str | None, base_url: str | None) -> dict[str, Any]:
     """Settings sections for the engine options (empty when none is given)."""
     sections: dict[str, Any] = {}
@@ -242,7 +248,7 @@ def serve(
     engine: EngineOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    host: HostOption = None,
     port: Annotated[int | None, typer.Option(help="Port (default: 7860).")] = None,
 ) -> None:
     """Start the chat web UI."""
@@ -258,7 +264,7 @@ def api(
     engine: EngineOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default: 127.0.0.1).")] = None,
+    host: HostOption = None,
     port: Annotated[int | None, typer.Option(help="Port (default: 8000).")] = None,
 ) -> None:
     """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""

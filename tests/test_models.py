@@ -181,3 +181,32 @@ def test_a_second_question_is_answered_while_a_model_is_writing(local_bot: Assis
     assert other[0].answered and other[0].engine == "extractive"
     final = [e for e in stream if isinstance(e, Finished)]
     assert final and final[0].answer.engine == "local"
+
+
+@pytest.mark.e2e
+def test_the_http_api_streams_a_local_models_words_then_the_checked_answer(local_bot: Assistant) -> None:
+    from openai import OpenAI
+
+    from assistant.api import create_api
+    from assistant.http import Server
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = Server(create_api(local_bot), "127.0.0.1", port).start()
+    try:
+        client = OpenAI(base_url=f"{server.url}v1", api_key="none", max_retries=0, timeout=180)
+        assert {m.id for m in client.models.list().data} == {"extractive", "local"}
+        chunks = list(
+            client.chat.completions.create(
+                model="local", messages=[{"role": "user", "content": "What channels did the US use?"}], stream=True
+            )
+        )
+        words = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+        assert len(words) > 3, "the model's words arrive as they are written"
+        last = chunks[-1].model_extra["news_assistant"]  # type: ignore[index]
+        assert chunks[-1].choices[0].finish_reason == "stop" and last["engine"] == "local"
+        assert last["answered"] and any(s["verified"] for s in last["sentences"])
+        assert "New York" in "".join(words)
+    finally:
+        server.close()
