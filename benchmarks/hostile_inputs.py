@@ -104,19 +104,21 @@ def main() -> None:
         ],
     )
     t0 = time.perf_counter()
-    server.ask("What did the orchard council approve?")
+    server.ask("What did the harbour council approve in district 7?")  # other stories: no cached sentences
     alone = time.perf_counter() - t0
     upload = threading.Thread(target=server.add_upload, args=(big, "big.jsonl"))
     upload.start()
     time.sleep(1.0)
     t0 = time.perf_counter()
-    server.ask("What did the orchard council approve?")
+    server.ask("What did the valley council approve in district 3?")
     during = time.perf_counter() - t0
+    still = upload.is_alive()
     upload.join()
     rows.append(
         (
             f"a question while a {big.stat().st_size // 1000} KB upload is indexed",
-            f"answered in {during:.2f} s (alone: {alone:.2f} s); the upload takes no lock questions wait for",
+            f"answered in {during:.2f} s (alone: {alone:.2f} s), upload still running then: {still}; "
+            "questions take no lock an upload holds",
         )
     )
 
