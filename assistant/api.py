@@ -275,6 +275,7 @@ def serve_api(assistant: Assistant, host: str | None = None, port: int | None = 
             f"the API would listen on {host} without a key: set the environment variable {settings.api_key_env} "
             "(clients then send it as a bearer key), or bind to 127.0.0.1"
         )
+    assistant.warm_up()  # the first client does not wait for the models to load
     app = create_api(assistant, key)
     harden(app, allowed_hosts(host, assistant.settings.ui.allowed_hosts))
     server = Server(app, host, port).start()

@@ -259,6 +259,12 @@ class Assistant:
         (the verified ``Answer``)."""
         return self._pipeline.stream(question, history, filters, self._engine(engine))
 
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the embedding model, the judge's
+        word lists) by answering one throwaway question with the extractive engine. Servers call
+        this before they accept requests."""
+        self.ask("What happened?", engine="extractive")
+
     def close(self) -> None:
         """Stop the engine's model server, if it runs one."""
         close = getattr(self.engine, "close", None)

@@ -504,6 +504,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
     from fastapi import FastAPI
 
     settings = assistant.settings.ui
+    assistant.warm_up()  # the first user does not wait for the models to load
     demo = build_app(assistant)
     # questions run side by side: each reads its own generation of the index, writers make a new one
     demo.queue(default_concurrency_limit=4)
