@@ -172,8 +172,7 @@ def remove(
 
 @app.command()
 def check(index: IndexOption = None) -> None:
-    """Verify the index: every file against the checksum its manifest recorded, and the passages
-    against the vectors and keyword index. Exit status 0 when sound, 1 when damaged."""
+    """Verify the index: every file against its recorded checksum, passages against vectors (exit 1: damaged)."""
     from index import AssistantError, PassageStore
 
     _quiet_environment()
