@@ -15,7 +15,8 @@
 ``GET /v1/models``: the engines this assistant answers with.
 ``POST /v1/search``: passages for ``{"query", "k", "filters"}``, best first.
 ``GET /v1/articles?q=&offset=&limit=``, ``POST /v1/articles`` (``{"articles": [records]}``, the
-    JSON fields ``assistant ingest`` reads), ``DELETE /v1/articles/{id}``: the collection.
+    JSON fields ``assistant ingest`` reads), ``DELETE /v1/articles/{id}``: the collection. A write
+    waits up to 30 s while another process writes to the index, then answers 409.
 
 A bearer key (``Authorization: Bearer …``) from the environment variable named by
 ``api.api_key_env`` is required when it is set, and the API refuses to bind beyond loopback
@@ -44,6 +45,7 @@ from index import AssistantError, ConfigurationError, Filters, IndexBusyError, L
 
 EXTRA_FIELD = "news_assistant"
 CHECKED_NOTE = "\n\nChecked against the articles:\n"
+WRITE_WAIT_S = 30.0  # a write waits this long for another writer (an ingest), then answers 409
 
 
 class FilterBody(BaseModel):
@@ -243,7 +245,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
                 items.append(article_from_record(record, fallback_key=f"api:{i}"))
             except AssistantError as e:
                 items.append(LoadFailure(f"articles[{i}]", str(e)))
-        report = assistant.add(items)
+        report = assistant.add(items, wait=WRITE_WAIT_S)
         return {
             "added": report.added,
             "replaced": [list(r) for r in report.replaced],
@@ -255,7 +257,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
 
     @app.delete("/v1/articles/{ref:path}", dependencies=guard)
     def delete(ref: str) -> dict[str, Any]:
-        removed = assistant.remove([ref])
+        removed = assistant.remove([ref], wait=WRITE_WAIT_S)
         if not removed:
             raise HTTPException(404, f"no article {ref!r} in the index")
         return {"removed": removed}

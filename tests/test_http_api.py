@@ -107,3 +107,22 @@ def test_the_api_will_not_listen_beyond_loopback_without_a_key(seed_bot: Assista
     with pytest.raises(ConfigurationError, match="ASSISTANT_API_KEY"):
         serve_api(seed_bot, host="0.0.0.0", port=free_port(), block=False)
     assert Article  # the public record type the API accepts fields of
+
+
+def test_a_write_while_another_process_writes_is_a_409(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.api
+    from index.writelock import WriteLock
+
+    url, bot = api
+    monkeypatch.setattr(assistant.api, "WRITE_WAIT_S", 0.5)
+    record = {"id": "late-1", "title": "Late", "text": "The late ferry left the harbour at midnight."}
+    request = urllib.request.Request(
+        url + "/articles",
+        json.dumps({"articles": [record]}).encode(),
+        {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with WriteLock(bot.index.directory), pytest.raises(urllib.error.HTTPError) as busy:  # held as an ingest would
+        urllib.request.urlopen(request, timeout=60)
+    assert busy.value.code == 409 and "being written by" in json.loads(busy.value.read())["error"]["message"]
+    assert bot.index.article("late-1") is None
