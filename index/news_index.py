@@ -320,6 +320,7 @@ class IndexWriter:
         started = last_save = time.perf_counter()
         bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
         pending: list[tuple[Article, list[tuple[int, int]]]] = []
+        pending_passages = 0
         seen: set[str] = set()
 
         def flush() -> None:
@@ -346,8 +347,10 @@ class IndexWriter:
                 else:
                     seen.add(item.id)
                     pending.append((item, self.index.split(item)))
-                    if sum(len(spans) for _, spans in pending) >= batch_passages:
+                    pending_passages += len(pending[-1][1])
+                    if pending_passages >= batch_passages:
                         flush()
+                        pending_passages = 0
                 bar.update(1)
                 if self.unsaved and (self.unsaved >= save_every or time.perf_counter() - last_save >= save_seconds):
                     self.save()

@@ -287,10 +287,12 @@ def article_rows(page: ArticlePage) -> list[list[Any]]:
 
 def list_articles(assistant: Assistant, query: str = "", page: float | None = 1) -> tuple[list[list[Any]], str, int]:
     """The Articles tab: (rows of the page, a status line, the page shown, clamped to the pages)."""
-    first = assistant.articles(query or "", 0, 0)
-    pages = max(1, math.ceil(first.total / ARTICLES_PER_PAGE))
-    number = min(max(int(page or 1), 1), pages)
+    number = max(int(page or 1), 1)
     shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
+    pages = max(1, math.ceil(shown.total / ARTICLES_PER_PAGE))
+    if number > pages:  # past the end (after deletes, or a typed page number): show the last page
+        number = pages
+        shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
     what = f"matching “{_escape(query)}”" if query else "in the index"
     return article_rows(shown), f"{shown.total} articles {what} · page {number} of {pages}", number
 
