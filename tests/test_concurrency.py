@@ -129,8 +129,7 @@ def test_concurrent_ingests_and_a_killed_writer_lose_nothing(tmp_path: Path) -> 
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "env": env}
     procs = [subprocess.Popen([*run, str(f)], **pipes) for f in files]  # type: ignore[call-overload]
     outputs = [p.communicate(timeout=300) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], outputs
-    assert any("waiting" in err for _, err in outputs), "a writer that had to wait says so"
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs  # (the waiting message: the lock test)
     store = PassageStore.load(directory)
     expected = {f"{name}-{i}" for name in ("harbour", "valley", "market") for i in range(12)}
     assert expected <= set(store.keys), f"lost: {sorted(expected - set(store.keys))}"
