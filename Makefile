@@ -7,7 +7,7 @@ CODE    := assistant index prompts ui tests benchmarks
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup setup-test run test lint chromium wordnet clean
+.PHONY: setup setup-test run test lint chromium wordnet clean train-judge
 .DEFAULT_GOAL := run
 
 # constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
@@ -41,6 +41,11 @@ chromium:
 wordnet:
 	@test -f /usr/share/wordnet/data.noun || { apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null; } \
 	  || echo "warning: wordnet-base not installed; the faithfulness judge runs without synonyms and antonyms"
+
+## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
+train-judge: $(BIN)/.runtime wordnet
+	$(BIN)/pip install -q -c constraints.txt -e '.[train]'
+	$(BIN)/python benchmarks/train_judge.py
 
 lint: $(BIN)/.test
 	$(BIN)/ruff format $(CODE) && $(BIN)/ruff check $(CODE)

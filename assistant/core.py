@@ -77,7 +77,7 @@ class Assistant:
         self.engine = engine or create_engine(settings, index.embedder.embed)
         self._engines: dict[str, AnswerEngine] = {self.engine.name: self.engine}
         # questions read a pinned generation while writers (threads or processes) publish new ones
-        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge())
+        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(settings.answer.judge))
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod

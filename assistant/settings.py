@@ -58,10 +58,22 @@ class Unsupported(StrEnum):
     REMOVE = "remove"  # dropped from the answer
 
 
+class JudgeMethod(StrEnum):
+    """How faithfulness is judged in evaluations."""
+
+    MODEL = "model"  # the trained claim-support model shipped with the package (onnxruntime)
+    LEXICAL = "lexical"  # word rules + WordNet: the fallback
+
+
 class AnswerSettings(Section):
     engine: Engine = Field(Engine.EXTRACTIVE, description="Answer engine: extractive (no model), openai or local.")
     unsupported: Unsupported = Field(
         Unsupported.FLAG, description="What to do with an answer sentence no retrieved passage supports."
+    )
+    judge: JudgeMethod = Field(
+        JudgeMethod.MODEL,
+        description="Faithfulness judge of evaluations: model (the trained claim-support model shipped with the "
+        "package) or lexical (word rules; the fallback).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     min_relevance: float = Field(

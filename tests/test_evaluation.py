@@ -109,35 +109,6 @@ def test_citation_metrics_follow_alce() -> None:
     assert citation_scores([], supports) == {}, "a refusal has no claims"
 
 
-# ---- the judge -----------------------------------------------------------------------------
-PASSAGE = (
-    "The city council voted 7 to 2 on Tuesday to build protected bike lanes along Mill Street. "
-    "The project will cost 3.2 million dollars. Councillor Dana Okafor proposed the plan. "
-    "Prices rose sharply last year."
-)
-
-
-@pytest.mark.parametrize(
-    ("claim", "supported"),
-    [
-        ("The council voted 7 to 2 to build protected bike lanes on Mill Street.", True),
-        ("The project will cost 3.2 million dollars.", True),
-        ("The project will cost 5.9 million dollars.", False),  # number changed
-        ("Councillor Maria Lopez proposed the plan.", False),  # name changed
-        ("The council did not vote to build bike lanes along Mill Street.", False),  # negation added
-        ("Prices fell sharply last year.", False),  # antonym
-    ],
-)
-def test_the_judge_on_fixed_pairs(claim: str, supported: bool) -> None:
-    judge = FaithfulnessJudge()
-    assert judge.wordnet is not None, "WordNet (Debian wordnet-base) is installed by `make test`"
-    assert judge.supports(PASSAGE, claim) is supported, judge.judge(PASSAGE, claim)
-
-
-def test_the_judge_refuses_empty_input() -> None:
-    assert FaithfulnessJudge().supports("", "Anything.") is False
-
-
 # ---- synthetic test sets -------------------------------------------------------------------
 def test_cloze_blanks_a_number_or_a_name() -> None:
     question, answer = cloze("The project will cost 3.2 million dollars, the council said.")  # type: ignore[misc]

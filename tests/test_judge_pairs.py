@@ -26,17 +26,23 @@ def test_every_kind_of_pair_is_made_and_labelled() -> None:
         {"id": "b", "topic": "local", "text": OTHER, "source": "made-up"},
     ]
     made: dict[str, list[dict[str, object]]] = {}
-    for seed in range(40):
+    for seed in range(120):
         rng = random.Random(seed)
         for pair in pairs(pool[0], Perturber(rng, pool), rng):
             made.setdefault(str(pair["kind"]), []).append(pair)
-    supported = {"sentence", "clause", "merged"}
-    assert supported <= set(made) and {"entity", "number", "negation", "swap", "added", "related"} <= set(made)
+    supported = {"sentence", "clause", "merged", "paraphrase"}
+    negative = {"entity", "number", "date", "antonym", "cohyponym", "negation", "swap", "added", "related"}
+    assert supported <= set(made) and negative <= set(made), (supported | negative) - set(made)
+    assert set(made) <= supported | negative
     for kind, rows in made.items():
         assert all(r["label"] == (1 if kind in supported else 0) for r in rows), kind
         assert all(r["claim"] != "" and r["passage"] for r in rows)
     assert all(r["claim"] in str(r["passage"]) for r in made["sentence"])
     assert all(" not " in str(r["claim"]) or "not" not in str(r["claim"]) for r in made["negation"])
+    for r in made["paraphrase"] + made["cohyponym"]:
+        assert r["claim"] not in str(r["passage"]), "a word was replaced"
+    assert all("Monday" not in str(r["claim"]) or "March" not in str(r["claim"]) for r in made["date"])
+    assert all(len(str(r["passage"]).split()) <= 90 or str(r["passage"]).count(". ") == 0 for r in made["sentence"])
     numbers = [str(r["claim"]) for r in made["number"]]
     assert all(("2027" not in c or "40" not in c) for c in numbers), "a number changed"
     assert (

@@ -33,7 +33,8 @@ _REFUSAL = re.compile(
 )
 
 
-# At answer time a sentence is verified by what the lexical judge can see reliably: no number or
+# At answer time a sentence is verified by what the lexical judge can see reliably (its features,
+# milliseconds per sentence; the trained model judges evaluations): no number or
 # name the passage lacks, no negation the passage's closest sentence lacks (or the other way round),
 # and at most a third of its content words new. The judge's own decision is not used here: its
 # WordNet-antonym rule rejects correct paraphrases ("used … to try" against "tried
@@ -150,11 +151,11 @@ def attach_citations(
     for i, (text, markers) in enumerate(sentences):
         verdicts = {}
         for h in [m - 1 for m in markers]:
-            verdicts[h] = judge.judge(hits[h].passage.text, text)
+            verdicts[h] = judge.lexical.judge(hits[h].passage.text, text)
         good = [h for h, v in verdicts.items() if verifies(v)]
         reattached = False
         if not good:
-            others = {h: judge.judge(hit.passage.text, text) for h, hit in enumerate(hits) if h not in verdicts}
+            others = {h: judge.lexical.judge(hit.passage.text, text) for h, hit in enumerate(hits) if h not in verdicts}
             verdicts.update(others)
             best = max(others, key=lambda h: (verifies(others[h]), others[h].score), default=None)
             if best is not None and verifies(others[best]):

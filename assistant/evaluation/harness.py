@@ -68,11 +68,7 @@ def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[
         "model": bot.engine.model,
         "prompt": bot.engine.prompt or "none (the extractive engine copies sentences)",
         "settings": json.loads(bot.settings.model_dump_json()),
-        "judge": {
-            "kind": "offline lexical + WordNet",
-            "wordnet": judge.wordnet is not None,
-            "calibration": judge.calibration.fitted_on,
-        },
+        "judge": judge.describe(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -194,7 +190,7 @@ def evaluate(
 
     testset, run_dir = Path(testset), Path(out)
     cases = load_testset(testset)
-    judge = judge or FaithfulnessJudge()
+    judge = judge or FaithfulnessJudge(bot.settings.answer.judge)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = run_config(bot, testset, judge)
     config_path = run_dir / "run.json"

@@ -1,0 +1,212 @@
+"""The lexical faithfulness judge: the fallback to the trained claim-support model, and the
+features answer-time verification reads (``assistant.answering.citations``).
+
+No model. The claim is aligned to the passage sentences it overlaps most, and checked
+for what a small edit to a true sentence usually breaks:
+
+- numbers and names (capitalised words) in the claim that the passage never mentions;
+- content words that neither occur in the passage nor are WordNet neighbours (synonym, hypernym,
+  similar-to, derivation) of a word of the aligned sentences;
+- words that are WordNet antonyms of a word of the aligned sentences, where the claim does not
+  also use that word (``rose`` against ``fell``);
+- a negation in the claim and not in the aligned sentences, or the other way round;
+- low lexical coverage of the claim by the aligned sentences.
+
+A name is a capitalised word that is not a common word, also at the start of the claim when
+WordNet does not know it as a word ("Biden said" has a name, "Officials said" has none); a
+possessive is its name ("Smith's" is "smith"). A negation flip is only looked for in a claim of at
+least three content words: a short answer ("No", "north") does not restate its sentence's polarity.
+
+The features are combined by a logistic model whose weights were fitted on the claim pairs the
+trained model learns from (``benchmarks/judge_pairs.py``; each feature's weight kept at or below
+zero, and at least ``MIN_WEIGHT`` in size, so every feature counts), with the decision threshold set
+for balanced accuracy on the SummEdits news ``evaluation`` split (``benchmarks/judge_benchmark.py``).
+A negation flip in a long claim decides "unsupported" on its own; an antonym only lowers the score
+(as a rule it rejected a third of correct summaries). WordNet comes from Debian ``wordnet-base``;
+without it the judge still runs, with lower accuracy (the synonym and antonym features are zero).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from assistant.answering.wordnet import wordnet
+from index.splitter import sentence_spans
+from index.text import STOPWORDS, stem
+
+_TOKEN = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)*")
+_NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't".split())
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
+_COMMON = STOPWORDS | {"s", "t", "mr", "mrs", "ms", "also", "new", "year", "years", "people", "time"}
+
+FEATURES = ("novel_numbers", "novel_names", "novel_words", "antonyms", "negation", "uncovered")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The lexical judge's logistic weights per feature, intercept and decision threshold, as fitted
+    by ``benchmarks/judge_benchmark.py --fit-lexical`` and shipped in ``lexical_calibration.json``."""
+
+    coef: dict[str, float]
+    intercept: float
+    threshold: float
+    decisive: tuple[str, ...] = ("negation",)  # any of these found: unsupported, whatever the score
+    fitted_on: str = ""
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Calibration:
+        path = path or Path(str(resources.files("assistant.answering") / "lexical_calibration.json"))
+        data = json.loads(path.read_text())
+        return cls(**{**data, "decisive": tuple(data.get("decisive", ()))})
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's decision on one (passage, claim) pair, with its evidence."""
+
+    supported: bool
+    score: float  # probability of support in [0, 1] (calibrated for the model, logistic for the lexical judge)
+    features: dict[str, float]  # the lexical features (always computed: answer-time verification reads them)
+    evidence: str  # the aligned passage sentences
+    span: tuple[int, int] = (0, 0)  # the passage sentence closest to the claim, as offsets into the passage
+    method: str = "lexical"  # "model" (the trained claim-support model) or "lexical"
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    low: str
+    stem: str
+    number: bool
+    name: bool
+    content: bool
+
+
+def _tokens(text: str, known: Callable[[str], bool] | None = None) -> list[_Token]:
+    """The claim's words; ``known`` tells whether a lower-case word is a dictionary word (a
+    capitalised word at the start of a sentence is a name unless it is)."""
+    out = []
+    matches = list(_TOKEN.finditer(text))
+    for i, m in enumerate(matches):
+        word = m.group(0).replace("’", "'")
+        if word[-2:] in ("'s", "'S") and len(word) > 3:  # possessive: "Smith's" is Smith
+            word = word[:-2]
+        low = word.lower().replace(".", "") if "." in word and word[0].isalpha() else word.lower()
+        if low.endswith("n't"):
+            out.append(_Token("not", "not", "not", False, False, False))
+            low = low[:-3]
+        number = word[0].isdigit() or low in _NUMBER_WORDS
+        value = _NUMBER_WORDS.get(low, low.replace(",", ""))
+        at_start = i == 0 or text[max(0, m.start() - 2) : m.start()].strip() in (".", '"', "“", "?", "!")
+        name = word[0].isupper() and low not in _COMMON and len(low) > 1
+        if name and at_start:
+            following = matches[i + 1].group(0) if i + 1 < len(matches) else ""
+            name = following[:1].isupper() or not (known(low) if known else low in STOPWORDS)
+        content = not number and low not in _COMMON and len(low) > 1
+        out.append(_Token(word, value if number else low, _stem(low), number, name, content))
+    return out
+
+
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    return stem(word)
+
+
+def _negations(tokens: Sequence[_Token]) -> int:
+    return sum(t.low in _NEGATIONS for t in tokens)
+
+
+MIN_WEIGHT = 0.1  # every feature's weight is at most -MIN_WEIGHT: none of them is ignored
+MIN_CONTENT_FOR_NEGATION = 3  # content words a claim needs before a negation flip counts
+
+
+class LexicalJudge:
+    """Decides whether a passage supports a claim from its words (see the module docstring)."""
+
+    def __init__(self, calibration: Calibration | None = None, use_wordnet: bool = True) -> None:
+        self.calibration = calibration or Calibration.load()
+        self.wordnet = wordnet() if use_wordnet else None
+
+    # ---- features ------------------------------------------------------------------------
+    def features(self, passage: str, claim: str) -> tuple[dict[str, float], str, tuple[int, int]]:
+        """The feature values of (passage, claim), the aligned passage sentences and the span of
+        the closest one."""
+        known = self.wordnet.known if self.wordnet is not None else None
+        claim_tokens = _tokens(claim, known)
+        spans = sentence_spans(passage) or [(0, len(passage))]
+        sentences = [passage[s:e] for s, e in spans]
+        sentence_tokens = [_tokens(s, known) for s in sentences]
+        claim_stems = {t.stem for t in claim_tokens if t.content or t.number}
+        overlaps = [len(claim_stems & {t.stem for t in toks}) for toks in sentence_tokens]
+        order = sorted(range(len(sentences)), key=lambda i: -overlaps[i])
+        aligned = sorted(order[:3])
+        near = [t for i in aligned for t in sentence_tokens[i]]
+        near_low = {t.low for t in near}
+        everywhere_stems = {t.stem for toks in sentence_tokens for t in toks}
+        near_content = {t.low for t in near if t.content}
+        near_stems = {t.stem for t in near}
+        wn = self.wordnet
+
+        novel_numbers = sum(1 for t in claim_tokens if t.number and t.low not in near_low)
+        novel_names = sum(1 for t in claim_tokens if t.name and t.stem not in everywhere_stems)
+        novel_words = antonyms = 0
+        for t in claim_tokens:
+            if not t.content or t.number or t.name or t.stem in near_stems:
+                continue
+            if wn is not None and any(wn.antonyms(t.low, w) for w in near_content):
+                antonyms += 1
+            elif wn is not None and any(wn.related(t.low, w) for w in near_content):
+                continue
+            elif t.stem not in everywhere_stems:
+                novel_words += 1
+        best = sentence_tokens[order[0]]
+        content = [t for t in claim_tokens if t.content or t.number]
+        negation = float(
+            len(content) >= MIN_CONTENT_FOR_NEGATION and (_negations(claim_tokens) > 0) != (_negations(best) > 0)
+        )
+        covered = sum(1 for t in content if t.stem in near_stems)
+        uncovered = 1 - covered / len(content) if content else 0.0
+        values = {
+            "novel_numbers": float(novel_numbers),
+            "novel_names": float(novel_names),
+            "novel_words": float(novel_words),
+            "antonyms": float(antonyms),
+            "negation": negation,
+            "uncovered": uncovered,
+        }
+        return values, " ".join(sentences[i] for i in aligned), spans[order[0]]
+
+    # ---- decisions -----------------------------------------------------------------------
+    def score(self, features: dict[str, float]) -> float:
+        """Support probability: a logistic function of the features (high = supported)."""
+        c = self.calibration
+        z = c.intercept + sum(c.coef[name] * features[name] for name in FEATURES)
+        return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def decide(self, features: dict[str, float]) -> tuple[bool, float]:
+        """(supported, score): the score must reach the threshold, and no decisive contradiction
+        (an antonym of, or a negation missing from, the aligned sentences) may be present."""
+        score = self.score(features)
+        contradicted = any(features[name] > 0 for name in self.calibration.decisive)
+        return score >= self.calibration.threshold and not contradicted, score
+
+    def judge(self, passage: str, claim: str) -> Verdict:
+        values, evidence, span = self.features(passage, claim)
+        supported, score = self.decide(values)
+        return Verdict(supported, score, values, evidence, span, "lexical")

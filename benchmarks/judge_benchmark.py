@@ -1,0 +1,255 @@
+"""How faithful is the faithfulness judge? The table in the README, reproduced.
+
+    .venv/bin/python benchmarks/judge_benchmark.py [--fit-lexical] [--bootstrap 2000]
+
+Data (human labels only):
+- SummEdits news (../shared/datasets/summedits-news): 686 ``test`` pairs, reported; the 133
+  ``evaluation`` pairs only choose thresholds (the model's calibration was fitted on them too);
+- ``answers``: sentences of extractive and LLM answers against the passage they cite, and
+  ``summaries``: sentences of small-model summaries of BBC articles against the article, both
+  labelled by hand (``benchmarks/judge_sets.py`` makes them; labels in
+  ``benchmarks/data/judge-labels.jsonl``). Pairs whose text is missing are counted and skipped.
+
+Methods, each with balanced accuracy and ROC AUC and bootstrap 95 % intervals:
+- ``judge (model)``: the shipped claim-support model, its own threshold;
+- ``judge (lexical)``: the lexical fallback, its own threshold;
+- ``no new numbers or names``: supported when the claim brings no number or name the passage lacks;
+- ``token overlap``: share of the claim's content words found in the passage, thresholded. On
+  SummEdits the threshold is chosen on the evaluation split; on a hand-labelled set on one half
+  for the other half and the other way round (two folds, seeded), so no pair picks its own cut.
+
+Speed: ms per (passage, claim) judgement on SummEdits test, and per encoder pair (window,
+sentence), batched, on this machine's threads.
+
+``--fit-lexical`` first refits the lexical judge's weights on claim pairs from
+``benchmarks/judge_pairs.py`` (never SummEdits) and its threshold on the SummEdits evaluation
+split, and writes ``assistant/answering/lexical_calibration.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+
+from assistant.answering import claim_model as cm  # noqa: E402
+from assistant.answering.judge import FaithfulnessJudge  # noqa: E402
+from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge  # noqa: E402
+from benchmarks.judge_sets import LABELS, SETS  # noqa: E402
+from benchmarks.train_judge import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
+from index.text import STOPWORDS, stem  # noqa: E402
+
+SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
+
+
+def overlap(passage: str, claim: str) -> float:
+    """Share of the claim's content words (stemmed, not stop words) that occur in the passage."""
+    words = [stem(w) for w in _words(claim) if w not in STOPWORDS]
+    have = {stem(w) for w in _words(passage)}
+    return sum(w in have for w in words) / len(words) if words else 1.0
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def bootstrap(metric: Callable[[np.ndarray], float], n: int, draws: int, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    values = [metric(rng.integers(0, n, n)) for _ in range(draws)]
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 4000) -> tuple[np.ndarray, float]:
+    """Class-balanced logistic regression, features standardised inside; every weight kept at or
+    below ``-MIN_WEIGHT`` (standardised): each feature is evidence against support, none ignored."""
+    mean, scale = x.mean(0), x.std(0) + 1e-6
+    z = (x - mean) / scale
+    weight = np.where(y == 1, 0.5 / max(1, (y == 1).sum()), 0.5 / max(1, (y == 0).sum()))
+    coef, bias = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ coef + bias)))
+        grad = weight * (p - y)
+        coef -= 0.5 * (z.T @ grad + l2 * coef / len(y))
+        bias -= 0.5 * grad.sum()
+        coef = np.minimum(coef, -MIN_WEIGHT)
+    return coef / scale, bias - float((coef / scale) @ mean)
+
+
+def fit_lexical(evaluation: list[tuple[str, str]], labels: np.ndarray) -> Calibration:
+    pairs = ROOT / "build" / "judge" / "lexical-pairs.jsonl"
+    if not pairs.is_file():
+        pairs.parent.mkdir(parents=True, exist_ok=True)
+        script = ROOT / "benchmarks" / "judge_pairs.py"
+        subprocess.run([sys.executable, str(script), str(pairs), "--articles", "700", "--seed", "1"], check=True)
+    rows = [json.loads(line) for line in pairs.open()]
+    judge = LexicalJudge()
+    x = np.array([[judge.features(r["passage"], r["claim"])[0][f] for f in FEATURES] for r in rows])
+    y = np.array([int(r["label"]) for r in rows])
+    coef, intercept = fit_logistic(x, y)
+    draft = Calibration({f: round(float(c), 4) for f, c in zip(FEATURES, coef, strict=True)}, round(intercept, 4), 0.5)
+    scorer = LexicalJudge(draft)
+    scores = np.array([scorer.score(scorer.features(p, c)[0]) for p, c in evaluation])
+    threshold = best_threshold(scores, labels)
+    return Calibration(
+        draft.coef,
+        draft.intercept,
+        round(threshold, 4),
+        fitted_on=f"weights: {len(rows)} claim pairs from benchmarks/judge_pairs.py (seed 1); threshold: SummEdits "
+        "news, split evaluation (133 pairs)",
+    )
+
+
+def summedits(split: str) -> tuple[list[tuple[str, str]], np.ndarray]:
+    rows = [r for r in json.loads(SUMMEDITS.read_text()) if r["split"] == split]
+    return [(r["doc"], r["summary"]) for r in rows], np.array([int(r["label"]) for r in rows])
+
+
+def labelled(name: str) -> tuple[list[tuple[str, str]], np.ndarray, int]:
+    """A hand-labelled set: its pairs, labels, and how many labels found no text."""
+    labels = {}
+    for line in LABELS.open(encoding="utf-8"):
+        r = json.loads(line)
+        if r["set"] == name:
+            labels[r["key"]] = int(r["label"])
+    texts = {}
+    path = SETS / f"{name}.jsonl"
+    if path.is_file():
+        for line in path.open(encoding="utf-8"):
+            r = json.loads(line)
+            texts[r["key"]] = (r["passage"], r["claim"])
+    keys = [k for k in labels if k in texts]
+    return [texts[k] for k in keys], np.array([labels[k] for k in keys]), len(labels) - len(keys)
+
+
+def evaluate(
+    name: str, items: list[tuple[str, str]], labels: np.ndarray, tune: tuple[list[tuple[str, str]], np.ndarray] | None
+) -> list[dict[str, object]]:
+    """Every method on one set; ``tune`` is the set token overlap's threshold is chosen on (None:
+    two folds of this set)."""
+    model_judge, lexical_judge = FaithfulnessJudge("model"), FaithfulnessJudge("lexical")
+    started = time.perf_counter()
+    model_verdicts = model_judge.judge_many(items)
+    model_ms = 1000 * (time.perf_counter() - started) / len(items)
+    lexical_verdicts = lexical_judge.judge_many(items)
+    rule = np.array([-(v.features["novel_numbers"] + v.features["novel_names"]) for v in lexical_verdicts])
+    over = np.array([overlap(p, c) for p, c in items])
+    if tune is not None:
+        cut = best_threshold(np.array([overlap(p, c) for p, c in tune[0]]), tune[1])
+        over_predicted = (over >= cut).astype(int)
+    else:
+        order = list(range(len(items)))
+        random.Random(0).shuffle(order)
+        halves = [np.array(order[: len(order) // 2]), np.array(order[len(order) // 2 :])]
+        over_predicted = np.zeros(len(items), dtype=int)
+        for a, b in (halves, halves[::-1]):
+            cut = best_threshold(over[a], labels[a])
+            over_predicted[b] = (over[b] >= cut).astype(int)
+    methods = {
+        "judge (model)": (np.array([v.score for v in model_verdicts]), np.array([v.supported for v in model_verdicts])),
+        "judge (lexical)": (
+            np.array([v.score for v in lexical_verdicts]),
+            np.array([v.supported for v in lexical_verdicts]),
+        ),
+        "no new numbers or names": (rule, (rule == 0).astype(int)),
+        "token overlap": (over, over_predicted),
+    }
+    out = []
+    for method, (scores, predicted) in methods.items():
+        predicted = predicted.astype(int)
+        row: dict[str, object] = {
+            "set": name,
+            "method": method,
+            "pairs": len(items),
+            "supported": int(labels.sum()),
+            "balanced_accuracy": balanced_accuracy(predicted, labels),
+            "balanced_accuracy_ci": bootstrap(
+                lambda i, p=predicted: balanced_accuracy(p[i], labels[i]), len(items), DRAWS
+            ),
+            "roc_auc": roc_auc(scores, labels),
+            "roc_auc_ci": bootstrap(lambda i, s=scores: roc_auc(s[i], labels[i]), len(items), DRAWS),
+        }
+        if method == "judge (model)":
+            row["ms_per_judgement"] = model_ms
+        out.append(row)
+    return out
+
+
+DRAWS = 2000
+
+
+def speed(items: list[tuple[str, str]]) -> dict[str, float]:
+    """ms per encoder pair (window, sentence), batched, on a fixed sample of SummEdits windows."""
+    model = cm.shipped_model()
+    pairs = []
+    for passage, claim in items[:60]:
+        for s, e in cm.windows(passage):
+            pairs.append((passage[s:e], cm.claim_sentences(claim)[0]))
+    model.logits(pairs[:8])
+    started = time.perf_counter()
+    model.logits(pairs)
+    return {"encoder_pairs": len(pairs), "ms_per_encoder_pair": 1000 * (time.perf_counter() - started) / len(pairs)}
+
+
+def main() -> None:
+    global DRAWS
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--fit-lexical", action="store_true")
+    parser.add_argument("--bootstrap", type=int, default=DRAWS)
+    parser.add_argument("--sets", nargs="*", default=["summedits", "answers", "summaries"])
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "judge-benchmark.json")
+    args = parser.parse_args()
+    DRAWS = args.bootstrap
+    evaluation = summedits("evaluation")
+    if args.fit_lexical:
+        calibration = fit_lexical(*evaluation)
+        calibration.save(ROOT / "assistant" / "answering" / "lexical_calibration.json")
+        print("lexical calibration:", json.dumps(calibration.__dict__))
+    rows: list[dict[str, object]] = []
+    extra: dict[str, object] = {}
+    for name in args.sets:
+        if name == "summedits":
+            items, labels = summedits("test")
+            rows += evaluate("SummEdits news test", items, labels, evaluation)
+            extra["speed"] = speed(items)
+        else:
+            items, labels, missing = labelled(name)
+            if missing:
+                print(f"{name}: {missing} labelled pairs have no text; run benchmarks/judge_sets.py {name}")
+            if len(items):
+                rows += evaluate(name, items, labels, None)
+    print("| set | pairs (supported) | method | balanced accuracy [95% CI] | ROC AUC [95% CI] |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        lo, hi = r["balanced_accuracy_ci"]  # type: ignore[misc]
+        alo, ahi = r["roc_auc_ci"]  # type: ignore[misc]
+        print(
+            f"| {r['set']} | {r['pairs']} ({r['supported']}) | {r['method']} | "
+            f"{100 * r['balanced_accuracy']:.1f} [{100 * lo:.1f}–{100 * hi:.1f}] | "  # type: ignore[operator]
+            f"{r['roc_auc']:.3f} [{alo:.3f}–{ahi:.3f}] |"
+        )
+    for r in rows:
+        if "ms_per_judgement" in r:
+            print(f"{r['set']}: {r['ms_per_judgement']:.1f} ms per (passage, claim) judgement with the model")
+    if "speed" in extra:
+        print(json.dumps(extra["speed"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"rows": rows, **extra}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
