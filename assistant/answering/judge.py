@@ -4,8 +4,11 @@ Two methods, one interface:
 
 - ``model`` (the default): the trained claim-support cross-encoder shipped with the package
   (:mod:`assistant.answering.claim_model`): the claim is judged sentence by sentence against the
-  passage's best window, and the score is a calibrated probability of support. The model loads
-  on first use, its files checked against their sha256.
+  passage's best window, and the score is a calibrated probability of support. Two lexical
+  findings veto support whatever the model says: a number the passage lacks, and a negation flip
+  (the model misses them too often). The model loads on first use, its files checked against
+  their sha256. A claim of fewer than three content words ("North.", "Liz Cheney") states no
+  relation for the model to check; it gets the lexical verdict (is what it names in the passage?).
 - ``lexical``: the word-matching judge (:mod:`assistant.answering.lexical`), the fallback when
   the model can't be used, and the source of the lexical features every verdict also carries
   (answer-time verification reads those: see ``assistant.answering.citations``).
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.answering.lexical import Calibration, LexicalJudge, Verdict
+from assistant.answering.lexical import MIN_CONTENT_FOR_NEGATION, Calibration, LexicalJudge, Verdict, content_words
 from assistant.settings import JudgeMethod
 
 __all__ = ["Calibration", "FaithfulnessJudge", "JudgeMethod", "Verdict"]
@@ -66,10 +69,17 @@ class FaithfulnessJudge:
             return lexical
         model = self.model
         out = []
-        for (passage, _), verdict, scored in zip(items, lexical, model.score_many(items), strict=True):
-            supported = scored.probability >= model.threshold
+        from assistant.answering.claim_model import VETO_PENALTY, vetoed
+
+        for (passage, claim), verdict, scored in zip(items, lexical, model.score_many(items), strict=True):
+            if content_words(claim) < MIN_CONTENT_FOR_NEGATION:
+                out.append(verdict)  # a bare answer ("North.") states no relation to check: is it named?
+                continue
+            logit = scored.logit - (VETO_PENALTY if vetoed(verdict.features) else 0.0)
+            probability = model.probability(logit)
+            supported = probability >= model.threshold
             evidence = passage[scored.window[0] : scored.window[1]]
-            out.append(Verdict(supported, scored.probability, verdict.features, evidence, verdict.span, "model"))
+            out.append(Verdict(supported, probability, verdict.features, evidence, verdict.span, "model"))
         return out
 
     def judge(self, passage: str, claim: str) -> Verdict:

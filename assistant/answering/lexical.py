@@ -136,6 +136,11 @@ MIN_WEIGHT = 0.1  # every feature's weight is at most -MIN_WEIGHT: none of them 
 MIN_CONTENT_FOR_NEGATION = 3  # content words a claim needs before a negation flip counts
 
 
+def content_words(claim: str) -> int:
+    """How many content words (not stop words; numbers count) a claim has."""
+    return sum(1 for t in _tokens(claim) if t.content or t.number)
+
+
 class LexicalJudge:
     """Decides whether a passage supports a claim from its words (see the module docstring)."""
 
