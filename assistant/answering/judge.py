@@ -1,17 +1,19 @@
 """The faithfulness judge: is this claim supported by this passage?
 
-Two methods, one interface:
+Two methods, one interface (``answer.judge``):
 
-- ``model`` (the default): the trained claim-support cross-encoder shipped with the package
+- ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.lexical`); it
+  measured better than the trained model on every set so far (README, "How faithful is the
+  judge"), and answer-time verification reads its features in any case.
+- ``model``: the trained claim-support cross-encoder shipped with the package
   (:mod:`assistant.answering.claim_model`): the claim is judged sentence by sentence against the
   passage's best window, and the score is a calibrated probability of support. Two lexical
   findings veto support whatever the model says: a number the passage lacks, and a negation flip
   (the model misses them too often). The model loads on first use, its files checked against
   their sha256. A claim of fewer than three content words ("North.", "Liz Cheney") states no
   relation for the model to check; it gets the lexical verdict (is what it names in the passage?).
-- ``lexical``: the word-matching judge (:mod:`assistant.answering.lexical`), the fallback when
-  the model can't be used, and the source of the lexical features every verdict also carries
-  (answer-time verification reads those: see ``assistant.answering.citations``).
+
+Every verdict carries the lexical features (``assistant.answering.citations`` reads them).
 
 Measured on SummEdits news and two hand-labelled sets: see the README ("How faithful is the
 judge?") and ``benchmarks/judge_benchmark.py``.
@@ -30,7 +32,7 @@ __all__ = ["Calibration", "FaithfulnessJudge", "JudgeMethod", "Verdict"]
 class FaithfulnessJudge:
     """Decides whether a passage supports a claim, with the trained model or the lexical rules."""
 
-    def __init__(self, method: JudgeMethod | str = JudgeMethod.MODEL, use_wordnet: bool = True) -> None:
+    def __init__(self, method: JudgeMethod | str = JudgeMethod.LEXICAL, use_wordnet: bool = True) -> None:
         self.method = JudgeMethod(method)
         self.lexical = LexicalJudge(use_wordnet=use_wordnet)
         self._model = None
