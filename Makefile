@@ -44,7 +44,6 @@ wordnet:
 
 ## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
 train-judge: $(BIN)/.runtime wordnet
-	$(BIN)/pip install -q -c constraints.txt -e '.[train]'
 	$(BIN)/python benchmarks/train_judge.py
 
 lint: $(BIN)/.test

@@ -133,7 +133,21 @@ def _load_minilm() -> Embedder:
     return SentenceTransformerEmbedder(_minilm_path(), DEFAULT_MODEL, MINILM_SHA256)
 
 
-EMBEDDERS: dict[str, Callable[[], Embedder]] = {DEFAULT_MODEL: _load_minilm}
+def _load_minilm_onnx(variant: str) -> Callable[[], Embedder]:
+    def load() -> Embedder:
+        from index.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(_minilm_path(), f"{DEFAULT_MODEL}-onnx-{variant}", MINILM_SHA256, variant)
+
+    return load
+
+
+EMBEDDERS: dict[str, Callable[[], Embedder]] = {
+    DEFAULT_MODEL: _load_minilm,
+    # the same model run by onnxruntime (no torch at query time); see index/onnx_embedder.py
+    f"{DEFAULT_MODEL}-onnx-fp32": _load_minilm_onnx("fp32"),
+    f"{DEFAULT_MODEL}-onnx-int8": _load_minilm_onnx("int8"),
+}
 
 
 def load_embedder(model: str) -> Embedder:

