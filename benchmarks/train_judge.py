@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
 from assistant.answering import claim_model as cm  # noqa: E402
+from index.store import file_digest  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
 
@@ -245,8 +246,8 @@ def export(trainer: Trainer, best: Path, out: Path) -> None:
     quantize_dynamic(str(fp32), str(model_file), weight_type=QuantType.QInt8)
     shutil.copyfile(base_model_dir() / "tokenizer.json", out / "tokenizer.json")
     manifest = {
-        "model": {"file": model_file.name, "sha256": cm.sha256(model_file)},
-        "tokenizer": {"file": "tokenizer.json", "sha256": cm.sha256(out / "tokenizer.json")},
+        "model": {"file": model_file.name, "sha256": file_digest(model_file)},
+        "tokenizer": {"file": "tokenizer.json", "sha256": file_digest(out / "tokenizer.json")},
         "max_tokens": trainer.args.max_tokens,
         "window_words": cm.WINDOW_WORDS,
         "calibration": {"scale": 1.0, "bias": 0.0},

@@ -6,7 +6,6 @@ package, on the CPU, with the hub switched off, so nothing ever waits on the net
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -35,14 +34,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _minilm_path() -> Path:
@@ -74,7 +65,9 @@ class SentenceTransformerEmbedder:
         weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
         if not weights:
             raise ModelBackendError(f"no model weights (*.safetensors, *.bin) in {self.model_path}")
-        digest = _sha256(weights[0])
+        from index.store import file_digest
+
+        digest = file_digest(weights[0])
         if self._expected_sha256 and digest != self._expected_sha256:
             raise ModelBackendError(
                 f"weights {weights[0]} have sha256 {digest}, expected the upstream file "

@@ -12,6 +12,7 @@ from assistant.answering import claim_model as cm
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
 from index.errors import ConfigurationError
+from index.store import file_digest
 
 PASSAGE = (
     "The city council voted 7 to 2 on Tuesday to build protected bike lanes along Mill Street. "
@@ -66,13 +67,12 @@ def test_a_short_answer_is_not_a_negation_flip() -> None:
 def test_every_lexical_feature_has_a_weight_and_an_antonym_alone_does_not_decide() -> None:
     calibration = Calibration.load()
     assert set(calibration.coef) == set(FEATURES)
-    assert all(weight < 0 for weight in calibration.coef.values()), calibration.coef
+    assert all(weight <= -MIN_WEIGHT / 10 for weight in calibration.coef.values()), calibration.coef
     assert "antonyms" not in calibration.decisive
     judge = LexicalJudge()
     none_fires = judge.score({f: 0.0 for f in FEATURES})
     uncovered = judge.score({f: 0.0 for f in FEATURES} | {"uncovered": 0.5, "novel_words": 1.0})
     assert uncovered < none_fires, "claims with new words score lower than claims with none"
-    assert MIN_WEIGHT > 0
 
 
 # ---- the trained model ---------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_the_model_judge_is_the_shipped_model_checked_by_sha256() -> None:
     judge = FaithfulnessJudge("model")
     described = judge.describe()
     assert described["method"] == "model"
-    assert described["model_sha256"] == cm.sha256(cm.MODEL_DIR / judge.model.manifest["model"]["file"])
+    assert described["model_sha256"] == file_digest(cm.MODEL_DIR / judge.model.manifest["model"]["file"])
     assert (cm.MODEL_DIR / judge.model.manifest["model"]["file"]).stat().st_size < 50e6
     verdicts = judge.judge_many([(PASSAGE, c) for c, _ in FIXED])
     assert all(0.0 <= v.score <= 1.0 and v.method == "model" for v in verdicts)

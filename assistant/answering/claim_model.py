@@ -18,7 +18,6 @@ How a (passage, claim) pair is scored, the AlignScore/SummaC way:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ import numpy as np
 
 from index.errors import ConfigurationError
 from index.splitter import sentence_spans
+from index.store import file_digest
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -74,14 +74,6 @@ def windows(text: str, max_words: int = WINDOW_WORDS) -> list[tuple[int, int]]:
 def claim_sentences(claim: str) -> list[str]:
     """The sentences of a claim (a one-sentence claim is itself)."""
     return [claim[s:e] for s, e in sentence_spans(claim)] or [claim.strip()]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
@@ -130,7 +122,7 @@ class ClaimModel:
         for key in ("model", "tokenizer"):
             entry = self.manifest[key]
             path = directory / entry["file"]
-            if not path.is_file() or sha256(path) != entry["sha256"]:
+            if not path.is_file() or file_digest(path) != entry["sha256"]:
                 raise ConfigurationError(
                     f"claim-support model file {path} is missing or does not match the sha256 in {manifest_path}"
                 )
