@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -62,8 +63,6 @@ def overlap(passage: str, claim: str) -> float:
 
 
 def _words(text: str) -> list[str]:
-    import re
-
     return re.findall(r"[a-z0-9]+", text.lower())
 
 

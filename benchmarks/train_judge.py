@@ -126,15 +126,13 @@ class Trainer:
 
     def logits(self, pairs: list[tuple[str, str]] | tuple, batch_size: int = 64) -> np.ndarray:
         torch = self.torch
+
+        def run(feed: dict[str, np.ndarray]) -> np.ndarray:
+            return self.model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits.numpy()
+
         self.model.eval()
-        encodings = self.tokenizer.encode_batch(list(pairs))
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros(len(encodings), dtype=np.float32)
         with torch.no_grad():
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                feed = {k: torch.from_numpy(v) for k, v in cm.padded([encodings[i] for i in chunk]).items()}
-                out[chunk] = self.model(**feed).logits[:, 0].numpy()
+            out = cm.batched_logits(self.tokenizer, pairs, run, batch_size)
         self.model.train()
         return out
 

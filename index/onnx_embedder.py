@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import wordpiece_tokenizer
 from index.errors import ConfigurationError, ModelBackendError
 
 MAX_SEQ_LENGTH = 256
@@ -55,12 +56,7 @@ class OnnxEmbedder:
 
     @cached_property
     def _tokenizer(self):  # type: ignore[no-untyped-def]
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        tok.enable_truncation(max_length=MAX_SEQ_LENGTH)
-        tok.no_padding()
-        return tok
+        return wordpiece_tokenizer(self.model_path / "tokenizer.json", MAX_SEQ_LENGTH)
 
     @cached_property
     def _session(self):  # type: ignore[no-untyped-def]
@@ -99,12 +95,7 @@ class OnnxEmbedder:
 
     @cached_property
     def _counter(self):  # type: ignore[no-untyped-def]
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-        tok.no_truncation()
-        tok.no_padding()
-        return tok
+        return wordpiece_tokenizer(self.model_path / "tokenizer.json")
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self._counter.encode_batch(list(texts), add_special_tokens=False)]

@@ -12,8 +12,9 @@ How a (passage, claim) pair is scored, the AlignScore/SummaC way:
 - the claim is cut into sentences;
 - each claim sentence gets the logit of its best window, and the claim the logit of its worst
   sentence (every sentence must be supported somewhere);
-- ``sigmoid(scale * logit + bias)`` is the calibrated probability of support, with ``scale`` and
-  ``bias`` fitted on the SummEdits ``evaluation`` split (see ``benchmarks/train_judge.py``).
+- the judge (``assistant.answering.judge``) applies the lexical vetoes to that logit, and
+  ``sigmoid(scale * logit + bias)`` is the calibrated probability of support, ``scale`` and
+  ``bias`` fitted with the vetoes on the SummEdits ``evaluation`` split (``benchmarks/train_judge.py``).
 """
 
 from __future__ import annotations
@@ -79,12 +80,9 @@ def claim_sentences(claim: str) -> list[str]:
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """The word-piece tokenizer, truncating a (window, claim) pair to ``max_tokens`` (the longer
     side first), unpadded (:func:`padded` pads each batch to its longest)."""
-    from tokenizers import Tokenizer
+    from index.embedder import wordpiece_tokenizer
 
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.enable_truncation(max_length=max_tokens)
-    tokenizer.no_padding()
-    return tokenizer
+    return wordpiece_tokenizer(path, max_tokens)
 
 
 def padded(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
@@ -98,12 +96,28 @@ def padded(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
+def batched_logits(
+    tokenizer: Tokenizer,
+    pairs: Sequence[tuple[str, str]],
+    run: Callable[[dict[str, np.ndarray]], np.ndarray],
+    size: int,
+) -> np.ndarray:
+    """One logit per (window, sentence): encoded, sorted by length, run in padded batches of
+    ``size`` by ``run`` (the ONNX session here, the torch model in training)."""
+    encodings = tokenizer.encode_batch(list(pairs))
+    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+    out = np.zeros(len(encodings), dtype=np.float32)
+    for start in range(0, len(order), size):
+        chunk = order[start : start + size]
+        out[chunk] = run(padded([encodings[i] for i in chunk])).reshape(len(chunk), -1)[:, 0]
+    return out
+
+
 @dataclass(frozen=True)
 class Scored:
-    """A claim's score against a passage: calibrated probability, raw logit, and the window span
-    (offsets into the passage) that supports its weakest sentence best."""
+    """A claim's raw logit against a passage and the window span (offsets into the passage) that
+    supports its weakest sentence best. The judge applies the vetoes, then :meth:`ClaimModel.probability`."""
 
-    probability: float
     logit: float
     window: tuple[int, int]
 
@@ -115,7 +129,7 @@ class ClaimModel:
         manifest_path = directory / "model.json"
         if not manifest_path.is_file():
             raise ConfigurationError(
-                f"claim-support model not found: {manifest_path} is missing (set judge.model=lexical to use "
+                f"claim-support model not found: {manifest_path} is missing (set answer.judge=lexical to use "
                 "the lexical judge)"
             )
         self.manifest = json.loads(manifest_path.read_text())
@@ -145,24 +159,21 @@ class ClaimModel:
         """The model's support logit for each (window, claim sentence); batches of similar length."""
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([(w, c) for w, c in pairs])
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros(len(encodings), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            feed = padded([encodings[i] for i in chunk])
-            result = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
-            out[chunk] = result.reshape(len(chunk), -1)[:, 0]
-        return out
+
+        def run(feed: dict[str, np.ndarray]) -> np.ndarray:
+            return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+
+        return batched_logits(self.tokenizer, pairs, run, batch_size)
 
     def probability(self, logit: float) -> float:
+        """The calibrated probability of support for a (vetoed) claim logit."""
         z = self.scale * logit + self.bias
         return 1 / (1 + math.exp(-max(-50.0, min(50.0, z))))
 
     # ---- (passage, claim) ------------------------------------------------------------------
     def score_many(self, items: Sequence[tuple[str, str]]) -> list[Scored]:
         """Score each (passage, claim): windows × claim sentences in one batched run."""
-        return [Scored(self.probability(logit), logit, span) for logit, span in claim_logits(items, self.logits)]
+        return [Scored(logit, span) for logit, span in claim_logits(items, self.logits)]
 
 
 Logits = Callable[[Sequence[tuple[str, str]]], np.ndarray]
