@@ -18,6 +18,7 @@ from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.settings import Settings
 from index import (
+    DEFAULT_MODEL,
     Article,
     ConfigurationError,
     Filters,
@@ -26,6 +27,8 @@ from index import (
     IngestReport,
     LoadFailure,
     NewsIndex,
+    PassageStore,
+    count_articles,
     load_embedder,
     load_paths,
 )
@@ -97,7 +100,10 @@ class Assistant:
             )
         path = settings.index_dir()
         is_sample = settings.index.directory is None
-        embedder = load_embedder(settings.index.embed_model)
+        # an index opens with the model it was built with unless the settings name one; the sample
+        # index is rebuilt (cheap) when the default model changed
+        recorded = PassageStore.read_manifest(path).embed_model if PassageStore.exists(path) else None
+        embedder = load_embedder(settings.index.embed_model or (None if is_sample else recorded) or DEFAULT_MODEL)
 
         def open_index() -> NewsIndex:
             return NewsIndex.open(path, embedder, settings.index, create=create or is_sample)
@@ -153,7 +159,10 @@ class Assistant:
                 else:
                     yield from load_paths([item], limits)
 
-        report = self.index.add(expand(), progress=progress, wait=wait, on_wait=on_wait)
+        total = None
+        if progress and isinstance(items, list | tuple) and all(isinstance(i, str | Path) for i in items):
+            total = count_articles(items)  # type: ignore[arg-type]
+        report = self.index.add(expand(), progress=progress, total=total, wait=wait, on_wait=on_wait)
         log.info("ingest: %s", report.summary())
         return report
 

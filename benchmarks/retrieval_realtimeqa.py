@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import subprocess
 import sys
@@ -86,6 +87,14 @@ def approximate_search(bot: Assistant, pairs, nprobes=(4, 8, 16, 32, 64)) -> dic
     return out
 
 
+def sample_haystack(ids: set[str], n: int, seed: int = 0) -> set[str]:
+    """``n`` haystack articles: every gold article of a question, then seeded others."""
+    gold = {d for q in questions() for d in q.gold if d in ids}
+    others = sorted(ids - gold)
+    random.Random(seed).shuffle(others)
+    return gold | set(others[: max(n - len(gold), 0)])
+
+
 def directory_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -114,19 +123,30 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE / "embeddings", help="embedding cache folder")
     parser.add_argument("--latency-questions", type=int, default=100, help="questions timed for latency")
     parser.add_argument("--limit", type=int, default=None, help="only the first N haystack articles (smoke runs)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        help="a reduced haystack of N articles: every gold article of the haystack plus seeded others",
+    )
+    parser.add_argument("--embed-model", default=None, help="embedding model (default: the index setting's)")
     parser.add_argument("--date-window", type=int, default=7, help="extra rows with a date filter; 0: none")
     parser.add_argument("--no-ivf", action="store_true", help="skip the IVF-versus-exact comparison")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
 
-    index_dir = args.index or CACHE / ("realtimeqa-full" if args.full else "realtimeqa-3k")
-    settings = Settings(index={"directory": index_dir, "embed_cache": args.cache})
+    name = "realtimeqa-full" if args.full else f"realtimeqa-{args.sample}" if args.sample else "realtimeqa-3k"
+    index_dir = args.index or CACHE / (name + (f"-{args.embed_model}" if args.embed_model else ""))
+    model = {"embed_model": args.embed_model} if args.embed_model else {}
+    settings = Settings(index={"directory": index_dir, "embed_cache": args.cache, **model})
     bot = Assistant.open(settings=settings, create=True)
     bot.index.embedder.embed(["warm up"])  # model load is not ingest time
 
     ids = haystack_ids(args.full)
     if args.limit:
         ids = set(sorted(ids or ())[: args.limit]) if ids else None
+    if args.sample and ids:
+        ids = sample_haystack(ids, args.sample)
     t0 = time.perf_counter()
     report = bot.index.add(corpus_articles(ids), progress=True, total=len(ids) if ids else 26701)
     ingest_s = time.perf_counter() - t0

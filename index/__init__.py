@@ -13,7 +13,15 @@ from index.errors import (
     ModelBackendError,
     UnreadableArticleError,
 )
-from index.loaders import SUPPORTED_SUFFIXES, Limits, LoadFailure, article_from_record, load_file, load_paths
+from index.loaders import (
+    SUPPORTED_SUFFIXES,
+    Limits,
+    LoadFailure,
+    article_from_record,
+    count_articles,
+    load_file,
+    load_paths,
+)
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Fusion, Mode
@@ -54,6 +62,7 @@ __all__ = [
     "load_embedder",
     "load_file",
     "load_paths",
+    "count_articles",
     "sentence_spans",
     "split_passages",
 ]

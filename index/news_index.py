@@ -6,6 +6,7 @@ import copy
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from index.loaders import LoadFailure
 from index.records import Article, Hit, Passage, indexed_text
 from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
 from index.settings import IndexSettings, RetrievalSettings
-from index.splitter import SPLITTER_VERSION, split_passages
+from index.splitter import SPLITTER_VERSION, sentence_spans, split_passages
 from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
 from index.writelock import WriteLock
 
@@ -69,6 +70,26 @@ class NewsIndex:
             CachedEmbedder(embedder, settings.embed_cache) if settings.embed_cache else embedder
         )
         self._loading = threading.Lock()
+        # the last questions' vectors (shared by snapshots): an evaluation's second, deeper search
+        # of a question that was just asked does not embed it again
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
+
+    QUERY_VECTORS = 256
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedding of ``query`` (remembered for the last :attr:`QUERY_VECTORS` queries)."""
+        with self._query_lock:
+            vector = self._query_vectors.get(query)
+            if vector is not None:
+                self._query_vectors.move_to_end(query)
+                return vector
+        vector = self.embedder.embed([query])[0]
+        with self._query_lock:
+            self._query_vectors[query] = vector
+            while len(self._query_vectors) > self.QUERY_VECTORS:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     @property
     def store(self) -> PassageStore:
@@ -229,6 +250,11 @@ class NewsIndex:
         store = self._store
         return [store.passage(pid) for pid in store.by_article.get(article_id, [])]
 
+    def sentence_vectors(self, pid: int) -> np.ndarray | None:
+        """Vectors of passage ``pid``'s sentences stored at ingest (float16, rows in
+        ``sentence_spans`` order), or None when there are none (an index built before them)."""
+        return self._store.sentence_vectors(pid)
+
     def search(
         self,
         query: str,
@@ -255,7 +281,7 @@ class NewsIndex:
         n = max(options.candidates, k)
         dense: list[tuple[int, float]] = []
         if options.mode != Mode.KEYWORD:
-            vector = self.embedder.embed([query])[0] if vector is None else vector
+            vector = self.query_vector(query) if vector is None else vector
             dense = store.search(vector, n, allowed, options.nprobe)
         keyword = store.keyword_index().search(query, n, allowed) if options.mode != Mode.DENSE else []
         if options.mode == Mode.HYBRID and options.fusion == Fusion.RRF:
@@ -281,6 +307,19 @@ class NewsIndex:
     @property
     def manifest(self) -> Manifest:
         return self.store.manifest
+
+
+def embed_passages(embedder: Embedder, titles: list[str], passages: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Vectors of the passages (each with its article's title, as indexed) and of each passage's
+    sentences (float16, rows in :func:`sentence_spans` order; a sentence that two overlapping
+    passages share is embedded once), so that answering never embeds a sentence again."""
+    vectors = embedder.embed([indexed_text(t, p) for t, p in zip(titles, passages, strict=True)])
+    split = [[p[s:e] for s, e in sentence_spans(p)] for p in passages]
+    unique = list(dict.fromkeys(text for texts in split for text in texts))
+    row = {text: i for i, text in enumerate(unique)}
+    embedded = embedder.embed(unique).astype(np.float16)
+    blocks = [embedded[[row[t] for t in texts]] for texts in split]
+    return vectors, blocks
 
 
 def _article(store: PassageStore, ref: str) -> Article | None:
@@ -324,16 +363,20 @@ class IndexWriter:
         seen: set[str] = set()
 
         def flush() -> None:
-            texts = [indexed_text(a.title, a.text[s:e]) for a, spans in pending for s, e in spans]
-            parts = []
-            for start in range(0, len(texts), batch_passages):
-                parts.append(self.index.passage_embedder.embed(texts[start : start + batch_passages]))
-                report.passages += len(parts[-1])
+            passages = [a.text[s:e] for a, spans in pending for s, e in spans]
+            titles = [a.title for a, spans in pending for _ in spans]
+            parts, sentences = [], []
+            for start in range(0, len(passages), batch_passages):
+                end = start + batch_passages
+                vectors, blocks = embed_passages(self.index.passage_embedder, titles[start:end], passages[start:end])
+                parts.append(vectors)
+                sentences.extend(blocks)
+                report.passages += len(vectors)
                 bar.set_postfix(passages=report.passages)
             vectors = np.vstack(parts) if parts else np.zeros((0, self.store.manifest.dimension), np.float32)
             row = 0
             for article, spans in pending:
-                self._put(article, spans, vectors[row : row + len(spans)], report)
+                self._put(article, spans, vectors[row : row + len(spans)], report, sentences[row : row + len(spans)])
                 row += len(spans)
             pending.clear()
 
@@ -369,14 +412,21 @@ class IndexWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _put(self, article: Article, spans: list[tuple[int, int]], vectors: np.ndarray, report: IngestReport) -> None:
+    def _put(
+        self,
+        article: Article,
+        spans: list[tuple[int, int]],
+        vectors: np.ndarray,
+        report: IngestReport,
+        sentences: list[np.ndarray] | None = None,
+    ) -> None:
         old = self.store.keys.get(article.key)
         if old is not None:
             self.store.remove(old)
             report.replaced.append((old, article.id))
         else:
             report.added.append(article.id)
-        self.store.add(article, spans, vectors)
+        self.store.add(article, spans, vectors, sentences)
         self.unsaved += 1
 
     def remove(self, ids: Iterable[str]) -> list[str]:

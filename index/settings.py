@@ -23,8 +23,10 @@ class IndexSettings(Section):
     directory: Path | None = Field(
         None, description="Index folder; None means the bundled sample index in the user data folder."
     )
-    embed_model: str = Field(
-        DEFAULT_MODEL, description="Embedding model: a registry name or a local sentence-transformers folder."
+    embed_model: str | None = Field(
+        None,
+        description="Embedding model: a registry name or a local sentence-transformers folder; None: the one "
+        f"an existing index was built with, {DEFAULT_MODEL} for a new index.",
     )
     max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
     overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")

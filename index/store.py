@@ -4,7 +4,8 @@ Layout of an index directory::
 
     CURRENT            name of the live generation, replaced atomically (os.replace)
     LOCK               the write lock (see index.writelock): who writes, since when
-    gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl, keyword/ (BM25)
+    gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl, keyword/ (BM25),
+                       sentences.f16 + sentences.rows.npy (sentence vectors, when the embedder gives them)
 
 A save writes a whole new generation into a temporary folder (named for the writing process),
 syncs it, renames it into place and only then points CURRENT at it, so a process killed at any
@@ -28,7 +29,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -174,6 +175,35 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
         os.fsync(f.fileno())
 
 
+_SENTENCES = "sentences.f16"
+_SENTENCE_ROWS = "sentences.rows.npy"
+
+
+def _write_sentences(gen: Path, sentences: dict[int, np.ndarray]) -> None:
+    """Sentence vectors as one float16 matrix (streamed, no second copy in memory) and an index
+    of ``(passage id, first row, rows)``."""
+    rows = np.zeros((len(sentences), 3), dtype=np.int64)
+    at = 0
+    with (gen / _SENTENCES).open("wb") as f:
+        for i, (pid, block) in enumerate(sentences.items()):
+            f.write(np.ascontiguousarray(block, dtype=np.float16).tobytes())
+            rows[i] = (pid, at, len(block))
+            at += len(block)
+    np.save(gen / _SENTENCE_ROWS, rows)
+
+
+def _read_sentences(gen: Path, dimension: int) -> dict[int, np.ndarray]:
+    """The sentence vectors of a generation, memory-mapped (read from disk as questions need them)."""
+    rows = np.load(gen / _SENTENCE_ROWS)
+    size = (gen / _SENTENCES).stat().st_size
+    if size == 0:
+        return {}
+    matrix = np.memmap(gen / _SENTENCES, dtype=np.float16, mode="r").reshape(-1, dimension)
+    if len(rows) and int((rows[:, 1] + rows[:, 2]).max()) > len(matrix):
+        raise ValueError("the row index points past the matrix")
+    return {int(pid): matrix[start : start + count] for pid, start, count in rows}
+
+
 class PassageStore:
     """Articles, passages and vectors in memory, with atomic saves to ``directory``."""
 
@@ -185,6 +215,8 @@ class PassageStore:
         self.spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
         self.by_article: dict[str, list[int]] = {}
         self.vectors = new_vector_index(VectorIndex.FLAT, manifest.dimension)
+        # passage id -> float16 vectors of its sentences (rows in sentence_spans order)
+        self.sentences: dict[int, np.ndarray] = {}
         self.next_id = 0
         self.generation: str | None = None  # the generation it was loaded from or last saved as
         self._keyword: KeywordIndex | None = None  # None: stale, rebuilt on the next keyword search or save
@@ -279,6 +311,11 @@ class PassageStore:
                 f"index {directory} ({gen.name}) has {store.vectors.ntotal} vectors for "
                 f"{len(store.spans)} passages; rebuild it"
             )
+        if (gen / _SENTENCES).is_file():
+            try:
+                store.sentences = _read_sentences(gen, manifest.dimension)
+            except (OSError, ValueError) as e:
+                raise IndexCorruptError(f"sentence vectors of {directory} ({gen.name}) are unreadable: {e}") from e
         if manifest.keyword != KEYWORD_SETTINGS:  # derived data: rebuilt with today's settings on first use
             log.info("keyword index of %s was built with %s; rebuilding it", directory, manifest.keyword)
         else:
@@ -299,12 +336,20 @@ class PassageStore:
         other.spans = dict(self.spans)
         other.by_article = dict(self.by_article)  # lists are replaced, never changed in place
         other.vectors = faiss.clone_index(self.vectors)
+        other.sentences = dict(self.sentences)
         return other
 
     # ---- changing ------------------------------------------------------------------------
-    def add(self, article: Article, spans: list[tuple[int, int]], vectors: np.ndarray) -> None:
-        """Add one article with its passage spans and their vectors (one row per span)."""
-        if len(spans) != len(vectors):
+    def add(
+        self,
+        article: Article,
+        spans: list[tuple[int, int]],
+        vectors: np.ndarray,
+        sentences: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        """Add one article with its passage spans and their vectors (one row per span), and
+        optionally each passage's sentence vectors (rows in :func:`sentence_spans` order)."""
+        if len(spans) != len(vectors) or (sentences is not None and len(sentences) != len(spans)):
             raise ValueError(f"{len(spans)} spans but {len(vectors)} vectors")
         ids = np.arange(self.next_id, self.next_id + len(spans), dtype=np.int64)
         self.next_id += len(spans)
@@ -316,6 +361,8 @@ class PassageStore:
         self._keyword = None
         for pid, (start, end) in zip(ids, spans, strict=True):
             self.spans[int(pid)] = (article.id, start, end)
+        for pid, rows in zip(ids, sentences or (), strict=False):
+            self.sentences[int(pid)] = np.asarray(rows, dtype=np.float16)
 
     def remove(self, article_id: str) -> bool:
         """Remove an article and its passages; False if it is not in the store."""
@@ -329,6 +376,7 @@ class PassageStore:
             self.vectors.remove_ids(np.array(pids, dtype=np.int64))
         for pid in pids:
             del self.spans[pid]
+            self.sentences.pop(pid, None)
         self._keyword = None
         return True
 
@@ -363,6 +411,10 @@ class PassageStore:
             self._keyword = KeywordIndex.build(pids, texts)
             self.manifest.keyword = dict(KEYWORD_SETTINGS)
         return self._keyword
+
+    def sentence_vectors(self, pid: int) -> np.ndarray | None:
+        """The stored vectors of passage ``pid``'s sentences (float16), None when there are none."""
+        return self.sentences.get(pid)
 
     def vector(self, pid: int) -> np.ndarray:
         return np.asarray(self.vectors.reconstruct(pid), dtype=np.float32)
@@ -418,6 +470,8 @@ class PassageStore:
             )
             _write_lines(tmp / "passages.jsonl", (json.dumps([pid, *span]) for pid, span in self.spans.items()))
             self.keyword_index().save(tmp / "keyword")
+            if self.sentences:
+                _write_sentences(tmp, self.sentences)
             for path in tmp.rglob("*"):  # files written by faiss and bm25s
                 if path.is_file():
                     with path.open("rb+") as f:

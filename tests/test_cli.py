@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from index.embedder import DEFAULT_MODEL
+
 BIN = Path(sys.executable).parent
 
 
@@ -50,7 +52,7 @@ def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
     bad = cli_in_process("ask", "x?", "--mode", "fuzzy", *at)
     assert bad.exit_code == 2 and "fuzzy" in bad.stderr
     info = json.loads(cli_in_process("info", *at).stdout)
-    assert info["articles"] == 1 and info["embed_model"] == "all-MiniLM-L6-v2"
+    assert info["articles"] == 1 and info["embed_model"] == DEFAULT_MODEL
     checked = cli_in_process("check", *at)
     assert checked.exit_code == 0 and "is sound" in checked.stdout
     missing = cli_in_process("remove", "no-such-id", *at)

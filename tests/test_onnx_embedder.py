@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index import Article, IndexMismatchError, NewsIndex, load_embedder
-from index.embedder import DEFAULT_MODEL
+from index.embedder import MINILM
 
 TEXTS = [
     "The council voted to build protected bike lanes along Mill Street.",
@@ -28,8 +28,8 @@ def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_onnx_vectors_match_sentence_transformers(embedder, onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(onnx_dir))
     reference = embedder.embed(TEXTS)
-    fp32 = load_embedder(f"{DEFAULT_MODEL}-onnx-fp32")
-    int8 = load_embedder(f"{DEFAULT_MODEL}-onnx-int8")
+    fp32 = load_embedder(f"{MINILM}-onnx-fp32")
+    int8 = load_embedder(f"{MINILM}-onnx-int8")
     a, b = fp32.embed(TEXTS), int8.embed(TEXTS)
     assert a.shape == reference.shape == b.shape and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
@@ -42,10 +42,10 @@ def test_onnx_vectors_match_sentence_transformers(embedder, onnx_dir: Path, monk
 
 def test_an_index_built_with_one_variant_refuses_another(tmp_path: Path, onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(onnx_dir))
-    fp32 = load_embedder(f"{DEFAULT_MODEL}-onnx-fp32")
+    fp32 = load_embedder(f"{MINILM}-onnx-fp32")
     index = NewsIndex.open(tmp_path / "idx", fp32, create=True)
     index.add([Article(text=TEXTS[0], title="Bike lanes", key="a")])
     hits = NewsIndex.open(tmp_path / "idx", fp32).search("bike lanes on Mill Street", k=1)
     assert hits and hits[0].passage.article_id
     with pytest.raises(IndexMismatchError, match="onnx-fp32"):
-        NewsIndex.open(tmp_path / "idx", load_embedder(f"{DEFAULT_MODEL}-onnx-int8"))
+        NewsIndex.open(tmp_path / "idx", load_embedder(f"{MINILM}-onnx-int8"))

@@ -26,6 +26,8 @@ class DraftRequest:
     hits: Sequence[Hit]
     passages_of: Callable[[str], list[Passage]] = lambda article_id: []
     vector: Any = None  # the question's embedding when the pipeline has it (it embeds it for retrieval)
+    # passage id -> its sentences' vectors stored at ingest (see NewsIndex.sentence_vectors), None if none
+    sentence_vectors: Callable[[int], Any] = lambda pid: None
 
 
 @dataclass

@@ -117,6 +117,7 @@ class Candidate:
     text: str
     score: float = 0.0
     cosine: float = 0.0
+    row: int = -1  # the sentence's place in its passage (the row of its stored vector)
 
 
 @dataclass
@@ -165,7 +166,7 @@ class ExtractiveEngine:
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         hits = list(request.hits)
         extract = (
-            self.select(request.question, hits, request.passages_of, request.vector)
+            self.select(request.question, hits, request.passages_of, request.vector, request.sentence_vectors)
             if request.question
             else Extract([], 0)
         )
@@ -179,12 +180,30 @@ class ExtractiveEngine:
         out = []
         for i, hit in enumerate(hits):
             p = hit.passage
-            for s, e in sentence_spans(p.text):
+            for row, (s, e) in enumerate(sentence_spans(p.text)):
                 key = (p.article_id, p.start + s, p.start + e)
                 if key not in seen:
                     seen.add(key)
-                    out.append(Candidate(i, p.start + s, p.start + e, p.text[s:e]))
+                    out.append(Candidate(i, p.start + s, p.start + e, p.text[s:e], row=row))
         return out
+
+    def candidate_vectors(
+        self, cands: list[Candidate], hits: list[Hit], stored: Callable[[int], np.ndarray | None]
+    ) -> np.ndarray:
+        """A vector per candidate: the one stored at ingest for its passage's sentence, else (an
+        index built before sentence vectors were stored) embedded now."""
+        rows: list[np.ndarray | None] = []
+        blocks: dict[int, np.ndarray | None] = {}
+        for c in cands:
+            pid = hits[c.hit_index].passage.id
+            block = blocks[pid] if pid in blocks else blocks.setdefault(pid, stored(pid))
+            row = block[c.row] if block is not None and 0 <= c.row < len(block) else None
+            rows.append(row)
+        todo = [i for i, row in enumerate(rows) if row is None]
+        if todo:
+            for i, vector in zip(todo, self.sentence_vectors([cands[i].text for i in todo]), strict=True):
+                rows[i] = vector
+        return np.vstack(rows).astype(np.float32)  # type: ignore[arg-type]
 
     def select(
         self,
@@ -192,6 +211,7 @@ class ExtractiveEngine:
         hits: list[Hit],
         passages_of: Callable[[str], list[Passage]] = lambda _: [],
         question_vector: np.ndarray | None = None,
+        stored: Callable[[int], np.ndarray | None] = lambda _: None,
     ) -> Extract:
         """The sentences that answer ``question``; passages brought in for a quote's speaker are
         appended to ``hits`` (the engine's own copy)."""
@@ -200,8 +220,7 @@ class ExtractiveEngine:
             return Extract([], 0.0)
         if question_vector is None:
             question_vector = self.embed([question])[0]
-        vectors = self.sentence_vectors([c.text for c in cands])
-        cosines = vectors @ question_vector
+        cosines = self.candidate_vectors(cands, hits, stored) @ question_vector
         wanted = keywords(question)
         words = {id(c): keywords(c.text) for c in cands}
         # a question word that many candidate sentences share ("North Korea") tells less than a rare one

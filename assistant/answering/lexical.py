@@ -37,7 +37,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from assistant.answering.wordnet import wordnet
+from assistant.answering.wordnet import WordNet, wordnet
 from index.splitter import sentence_spans
 from index.text import STOPWORDS, stem
 
@@ -146,17 +146,22 @@ class LexicalJudge:
 
     def __init__(self, calibration: Calibration | None = None, use_wordnet: bool = True) -> None:
         self.calibration = calibration or Calibration.load()
-        self.wordnet = wordnet() if use_wordnet else None
+        self.use_wordnet = use_wordnet
+
+    @property
+    def wordnet(self) -> WordNet | None:
+        """The WordNet database, read on first need (seconds): a claim whose every word is in the
+        passage never needs it, so verbatim (extractive) answers never wait for it."""
+        return wordnet() if self.use_wordnet else None
 
     # ---- features ------------------------------------------------------------------------
     def features(self, passage: str, claim: str) -> tuple[dict[str, float], str, tuple[int, int]]:
         """The feature values of (passage, claim), the aligned passage sentences and the span of
         the closest one."""
-        known = self.wordnet.known if self.wordnet is not None else None
-        claim_tokens = _tokens(claim, known)
         spans = sentence_spans(passage) or [(0, len(passage))]
         sentences = [passage[s:e] for s, e in spans]
-        sentence_tokens = [_tokens(s, known) for s in sentences]
+        sentence_tokens = [_tokens(s) for s in sentences]  # only the claim's names matter
+        claim_tokens = _tokens(claim)
         claim_stems = {t.stem for t in claim_tokens if t.content or t.number}
         overlaps = [len(claim_stems & {t.stem for t in toks}) for toks in sentence_tokens]
         order = sorted(range(len(sentences)), key=lambda i: -overlaps[i])
@@ -166,7 +171,11 @@ class LexicalJudge:
         everywhere_stems = {t.stem for toks in sentence_tokens for t in toks}
         near_content = {t.low for t in near if t.content}
         near_stems = {t.stem for t in near}
-        wn = self.wordnet
+        # WordNet (names at a sentence's start, synonyms, antonyms) only speaks to words the aligned
+        # sentences lack; with none, the features are the same without it
+        wn = self.wordnet if any(t.stem not in near_stems for t in claim_tokens) else None
+        if wn is not None:
+            claim_tokens = _tokens(claim, wn.known)
 
         novel_numbers = sum(1 for t in claim_tokens if t.number and t.low not in near_low)
         novel_names = sum(1 for t in claim_tokens if t.name and t.stem not in everywhere_stems)

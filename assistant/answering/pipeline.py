@@ -98,13 +98,15 @@ class Pipeline:
         query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
         # embedded once: for retrieval, and for the engine when it answers the searched question
-        vector = self.index.embedder.embed([query])[0] if question else None
+        vector = index.query_vector(query) if question else None
         hits = self.retrieve(query, filters, vector, index) if question else []
         t1 = time.perf_counter()
         yield Retrieved(numbered(hits))
         # the engine answers the standalone question; a rule-joined query only widens retrieval
         joined = _rule_joined(query, question)
-        request = DraftRequest(question if joined else query, hits, index.passages_of, None if joined else vector)
+        request = DraftRequest(
+            question if joined else query, hits, index.passages_of, None if joined else vector, index.sentence_vectors
+        )
         draft = Draft("", hits)
         first_token = None
         for item in engine.draft(request):

@@ -1,0 +1,116 @@
+"""What keeps questions fast: sentence vectors stored at ingest (a warm ask embeds only the
+question), one embedding per question in an evaluation, a cold `ask` that imports no torch,
+sentence-transformers, gradio or NLTK and prints nothing on stderr, and an ingest progress total."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, TestCase, evaluate, write_testset
+from index import count_articles
+from index.embedder import DEFAULT_MODEL
+
+SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "articles.jsonl"
+QUESTION = "What channels did the US use?"
+
+
+class CountingEmbed:
+    """Wraps an embedder's ``embed`` and counts the texts it is given."""
+
+    def __init__(self, embedder) -> None:  # type: ignore[no-untyped-def]
+        self.inner = embedder.embed
+        self.texts: list[str] = []
+
+    def __call__(self, texts):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return self.inner(texts)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("fast") / "index"
+    Assistant.build([SAMPLES], directory).close()
+    return directory
+
+
+def test_sentence_vectors_are_stored_at_ingest_and_a_question_embeds_only_itself(built: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    bot = Assistant.open(built)  # a fresh process's view: vectors read back from disk
+    store = bot.index.store
+    assert set(store.sentences) == set(store.spans), "every passage has its sentence vectors"
+    pid = next(iter(store.spans))
+    rows = store.sentence_vectors(pid)
+    assert rows is not None and rows.dtype == np.float16 and rows.shape[1] == store.manifest.dimension
+    counting = CountingEmbed(bot.index.embedder)
+    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    answer = bot.ask(QUESTION)
+    assert answer.answered and "New York" in answer.text
+    assert counting.texts == [QUESTION], "the candidate sentences were not embedded again"
+
+
+def test_removing_an_article_drops_its_sentence_vectors(tmp_path: Path) -> None:
+    bot = Assistant.build([SAMPLES], tmp_path / "index")
+    article = next(iter(bot.index.store.articles.values()))
+    pids = list(bot.index.store.by_article[article.id])
+    assert bot.remove([article.id]) == [article.id]
+    again = Assistant.open(tmp_path / "index")
+    assert not set(pids) & set(again.index.store.sentences)
+    assert set(again.index.store.sentences) == set(again.index.store.spans)
+
+
+def test_an_evaluation_embeds_each_question_once(built: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    bot = Assistant.open(built)
+    cases = [
+        TestCase(id="a", question=QUESTION, reference_answer=["New York"]),
+        TestCase(id="b", question="How many homes were destroyed by the wildfire?", reference_answer=["30"]),
+    ]
+    write_testset(cases, tmp_path / "set.jsonl")
+    counting = CountingEmbed(bot.index.embedder)
+    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    evaluate(bot, tmp_path / "set.jsonl", tmp_path / "run")
+    questions = [t for t in counting.texts if t in {c.question for c in cases}]
+    assert sorted(questions) == sorted(c.question for c in cases), "asking and scoring share one embedding"
+
+
+HEAVY = ("torch", "sentence_transformers", "transformers", "gradio", "nltk", "sklearn", "llama_index")
+
+
+def test_a_cold_ask_is_quiet_and_imports_nothing_heavy(built: Path) -> None:
+    env = {**os.environ, "ASSISTANT_INDEX": str(built)}
+    command = Path(sys.executable).parent / "assistant"
+    proc = subprocess.run([str(command), "ask", QUESTION], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and "New York" in proc.stdout
+    assert proc.stderr == "", "no progress bars or log lines on a plain ask"
+    probe = (
+        "import json, sys\n"
+        "from assistant import Assistant\n"
+        "from assistant.answering.wordnet import wordnet\n"
+        f"bot = Assistant.open({str(built)!r})\n"
+        f"assert bot.ask({QUESTION!r}).answered\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules] + "
+        "(['wordnet'] if wordnet.cache_info().currsize else [])))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [], "the query path loads none of them"
+
+
+def test_the_default_embedder_is_the_onnx_one() -> None:
+    assert DEFAULT_MODEL.endswith("-onnx-int8")
+
+
+def test_count_articles_gives_the_progress_bar_a_total(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("One article.")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("Another.")
+    (tmp_path / "sub" / "ignored.xyz").write_text("not an article file")
+    lines = [json.dumps({"text": f"Story {i}."}) for i in range(5)]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines))  # no newline at the end
+    assert count_articles([tmp_path]) == 2 + 5
+    assert count_articles([tmp_path / "many.jsonl", tmp_path / "missing.txt"]) == 5 + 1
