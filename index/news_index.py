@@ -309,11 +309,16 @@ class NewsIndex:
         return self.store.manifest
 
 
-def embed_passages(embedder: Embedder, titles: list[str], passages: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Vectors of the passages (each with its article's title, as indexed) and of each passage's
-    sentences (float16, rows in :func:`sentence_spans` order; a sentence that two overlapping
-    passages share is embedded once), so that answering never embeds a sentence again."""
+def embed_passages(
+    embedder: Embedder, titles: list[str], passages: list[str], sentences: bool = True
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Vectors of the passages (each with its article's title, as indexed) and, with
+    ``sentences``, of each passage's sentences (float16, rows in :func:`sentence_spans` order; a
+    sentence that two overlapping passages share is embedded once), so that answering never
+    embeds a sentence again."""
     vectors = embedder.embed([indexed_text(t, p) for t, p in zip(titles, passages, strict=True)])
+    if not sentences:
+        return vectors, []
     split = [[p[s:e] for s, e in sentence_spans(p)] for p in passages]
     unique = list(dict.fromkeys(text for texts in split for text in texts))
     row = {text: i for i, text in enumerate(unique)}
@@ -349,7 +354,7 @@ class IndexWriter:
     ) -> IngestReport:
         """Add articles (and record load failures), streaming: each article is split as it
         arrives and embedded in batches of ``batch_passages``. Saves every ``save_every`` articles
-        or ``save_seconds`` of work, at the end, and on Ctrl-C (with every article already read
+        or ``save_seconds`` of work (at least ten times what the last save took), at the end, and on Ctrl-C (with every article already read
         and split, even while a later one is still being read). Articles already in the index are
         skipped by content id, so an interrupted ingest continues where its last save left off.
         """
@@ -357,10 +362,13 @@ class IndexWriter:
 
         report = IngestReport()
         started = last_save = time.perf_counter()
+        save_cost = 0.0
         bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
         pending: list[tuple[Article, list[tuple[int, int]]]] = []
         pending_passages = 0
         seen: set[str] = set()
+
+        sentence_vectors = self.index.settings.sentence_vectors
 
         def flush() -> None:
             passages = [a.text[s:e] for a, spans in pending for s, e in spans]
@@ -368,7 +376,9 @@ class IndexWriter:
             parts, sentences = [], []
             for start in range(0, len(passages), batch_passages):
                 end = start + batch_passages
-                vectors, blocks = embed_passages(self.index.passage_embedder, titles[start:end], passages[start:end])
+                vectors, blocks = embed_passages(
+                    self.index.passage_embedder, titles[start:end], passages[start:end], sentence_vectors
+                )
                 parts.append(vectors)
                 sentences.extend(blocks)
                 report.passages += len(vectors)
@@ -376,7 +386,8 @@ class IndexWriter:
             vectors = np.vstack(parts) if parts else np.zeros((0, self.store.manifest.dimension), np.float32)
             row = 0
             for article, spans in pending:
-                self._put(article, spans, vectors[row : row + len(spans)], report, sentences[row : row + len(spans)])
+                blocks = sentences[row : row + len(spans)] or None
+                self._put(article, spans, vectors[row : row + len(spans)], report, blocks)
                 row += len(spans)
             pending.clear()
 
@@ -395,9 +406,14 @@ class IndexWriter:
                         flush()
                         pending_passages = 0
                 bar.update(1)
-                if self.unsaved and (self.unsaved >= save_every or time.perf_counter() - last_save >= save_seconds):
+                # a save rewrites the whole generation, so it costs more as the index grows: wait at
+                # least ten times as long as the last one took (saving stays under ~10 % of the work)
+                waited = time.perf_counter() - last_save
+                if self.unsaved and (self.unsaved >= save_every or waited >= max(save_seconds, 10 * save_cost)):
+                    t = time.perf_counter()
                     self.save()
                     last_save = time.perf_counter()
+                    save_cost = last_save - t
             flush()
         except KeyboardInterrupt:
             flush()

@@ -30,6 +30,12 @@ class IndexSettings(Section):
     )
     max_tokens: int = Field(200, ge=16, le=256, description="Passage size limit in the embedder's word-pieces.")
     overlap_tokens: int = Field(40, ge=0, le=128, description="Overlap between consecutive passages, in word-pieces.")
+    sentence_vectors: bool = Field(
+        True,
+        description="Embed each passage's sentences at ingest and store their vectors (float16) beside the "
+        "passages, so extractive answers never embed a sentence again; about doubles the embedding work of an "
+        "ingest and adds ~6 KB per passage.",
+    )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto",
         description="FAISS index type: flat (exact search), ivf (approximate: k-means lists, searches nprobe of "
