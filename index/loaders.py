@@ -115,13 +115,58 @@ def _first(record: dict[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
+# "WASHINGTON –", "SAN FRANCISCO, Calif. —", "London CNN —", "Washington |", "(CNN)": where a story was
+# filed, before its first sentence
+_DATELINE = re.compile(
+    r"^(?:\((?:CNN|AP|Reuters|AFP)[^)]{0,30}\)\s*"
+    r"|(?:[A-Z]{2,}[A-Z .'-]*(?:,\s*[A-Z][a-z]+\.?)?|[A-Z][a-z]+(?: [A-Z][a-z]+){0,3}(?: CNN(?: Business)?)?)"
+    r"\s*(?:\([^)]{1,30}\))?\s*[—–|]\s*)"
+)
+_BYLINE = re.compile(r"^(?:by|from|photo of|updated|published)\b", re.I)
+TITLE_CHARS = 100
+
+
+_AGENCIES = frozenset(
+    "ap|associated press|reuters|afp|cnn|cnbc|bbc news|bloomberg|usa today|the associated press".split("|")
+)
+
+
+def derived_title(text: str) -> str:
+    """A title for an article that has none: its first line that is not a dateline ("CNN —"), a
+    byline ("By …"; a name followed by another short line, "Jane Roe" / "Associated Press") or a
+    news agency, without a leading dateline ("WASHINGTON –"); a headline-like line whole, else its
+    first sentence, cut at a word boundary."""
+    lines = [line.strip().lstrip("#").strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    for i, line in enumerate(lines):
+        words = line.split()
+        following = len(lines[i + 1].split()) if i + 1 < len(lines) else 0
+        name_block = 2 <= len(words) <= 3 and all(w[0].isupper() for w in words) and 0 < following < 4
+        if (
+            name_block
+            or line.lower().rstrip(".") in _AGENCIES
+            or line[-1] in "—–-|"
+            or (_BYLINE.match(line) and len(words) <= 8)
+        ):
+            continue
+        line = _DATELINE.sub("", line, count=1).strip() or line
+        if len(line) > TITLE_CHARS or line[-1] in '.!?"”':
+            from index.splitter import sentence_spans
+
+            spans = sentence_spans(line)
+            line = line[: spans[0][1]].strip() if spans else line
+        if len(line) > TITLE_CHARS:
+            line = line[: TITLE_CHARS + 1].rsplit(" ", 1)[0].rstrip(",;:—–- ") + "…"
+        return line
+    return ""
+
+
 def _plain(text: str, title: str) -> tuple[str, str]:
-    """Title from the first line when none is given; the text keeps every line."""
+    """Title from the first real line when none is given (see :func:`derived_title`); the text
+    keeps every line."""
     text = text.strip()
-    if not title and text:
-        first = text.split("\n", 1)[0].strip().lstrip("#").strip()
-        if len(first) <= 200:
-            title = first
+    if not title.strip() and text:
+        title = derived_title(text)
     return text, title
 
 

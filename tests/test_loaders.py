@@ -1,7 +1,10 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from index import Article, LoadFailure, article_from_record, load_paths
+from index.loaders import TITLE_CHARS, derived_title
 from tests.pdf import write_pdf
 
 NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
@@ -134,3 +137,37 @@ def test_record_dates_become_iso_so_date_filters_compare_them() -> None:
     assert iso_date("March 3, 2021") == "March 3, 2021", "what it cannot read is kept as given"
     record = {"doc_id": "d1", "title": "T", "text": "Body.", "publish_date": "2022/06/16"}
     assert article_from_record(record, "fallback").date == "2022-06-16"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "CNN —\n\nThe river flooded the old town on Monday after three days of heavy rain, and hundreds "
+            "of families left their homes for the shelters on the hill. More follows.",
+            None,
+        ),
+        (
+            "New York CNN Business —\n\nShares of a chip maker fell sharply.\n\nMore.",
+            "Shares of a chip maker fell sharply.",
+        ),
+        (
+            "Jane Roe\n\nAssociated Press\n\nThe council approved the budget. It passed 7-2.",
+            "The council approved the budget.",
+        ),
+        ("WASHINGTON – The agency said the rule takes effect in May.", "The agency said the rule takes effect in May."),
+        ("Washington | Diplomats tried to reach the other side. In vain.", "Diplomats tried to reach the other side."),
+        ("By Staff Writer\n\nMarkets rally again\n\nStocks rose.", "Markets rally again"),
+        ("Bridge reopens after repairs\n\nThe bridge reopened.", "Bridge reopens after repairs"),
+    ],
+)
+def test_a_missing_title_comes_from_the_first_real_line_not_a_dateline(text: str, title: str | None) -> None:
+    got = derived_title(text)
+    if title is None:  # a long first sentence: cut at a word boundary
+        assert got.startswith("The river flooded the old town on Monday") and got.endswith("…")
+        assert len(got) <= TITLE_CHARS + 1
+        assert "—" not in got and "CNN" not in got
+    else:
+        assert got == title
+    record = article_from_record({"text": text}, "k")
+    assert record.title == got, "records without a title get the same one"
