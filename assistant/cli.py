@@ -12,7 +12,24 @@ import typer
 
 from assistant.settings import use_offline_environment
 
+
+def _conventional_help() -> None:
+    """Help as other command lines print it: plain text, `--index DIR`, `QUESTION`, `[TESTSET]`,
+    `PATH...`. (Typer prints each parameter's Python type, `<str>`, and a required argument as
+    `{question}`: its argument class is told to print the metavar alone.)"""
+    from typer.core import TyperArgument
+
+    def usage_name(self: TyperArgument) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+_conventional_help()
 app = typer.Typer(
+    rich_markup_mode=None,
     add_completion=False,
     no_args_is_help=True,
     help="Ask questions of your news articles; every answer cites its passages.",
@@ -22,6 +39,7 @@ IndexOption = Annotated[
     Path | None,
     typer.Option(
         "--index",
+        metavar="DIR",
         envvar="ASSISTANT_INDEX",
         show_default=False,
         help="Index folder (default: the sample index in the user data folder).",
@@ -36,22 +54,26 @@ def _quiet_environment() -> None:
 
 EngineOption = Annotated[
     str | None,
-    typer.Option("--engine", help="Answer engine: extractive (default, no model), local (a GGUF file) or openai."),
+    typer.Option(
+        "--engine", metavar="NAME", help="Answer engine: extractive (default, no model), local (a GGUF file) or openai."
+    ),
 ]
 ModelOption = Annotated[
     str | None,
     typer.Option(
-        "--model", help="The model: a GGUF file for --engine local, the endpoint's model name for --engine openai."
+        "--model",
+        metavar="MODEL",
+        help="The model: a GGUF file for --engine local, the endpoint's model name for --engine openai.",
     ),
 ]
 BaseUrlOption = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for --engine openai.")
+    str | None, typer.Option("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --engine openai.")
 ]
 
 
 HostOption = Annotated[
     str | None,
-    typer.Option(help="Address to bind (default: 127.0.0.1; beyond loopback the API needs a key)."),
+    typer.Option(metavar="HOST", help="Address to bind (default: 127.0.0.1; beyond loopback the API needs a key)."),
 ]
 
 
@@ -110,7 +132,9 @@ def _open(index: Path | None, create: bool = False, **sections: Any):  # type: i
 
 NoWaitOption = Annotated[
     bool,
-    typer.Option("--no-wait", help="Fail at once when another process is writing to the index, instead of waiting."),
+    typer.Option(
+        "--no-wait", metavar="", help="Fail at once when another process is writing to the index, instead of waiting."
+    ),
 ]
 
 
@@ -124,7 +148,10 @@ def _waiting(message: str) -> None:
     "130 interrupted (what was finished is saved: run the same command again to continue)."
 )
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Article files or folders (txt, md, html, json, jsonl, pdf).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH", help="Article files or folders (txt, md, html, json, jsonl, pdf)."),
+    ],
     index: IndexOption = None,
     no_wait: NoWaitOption = False,
 ) -> None:
@@ -152,7 +179,7 @@ def ingest(
 
 @app.command()
 def remove(
-    ids: Annotated[list[str], typer.Argument(help="Article ids (or record ids, URLs, paths).")],
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="Article ids (or record ids, URLs, paths).")],
     index: IndexOption = None,
     no_wait: NoWaitOption = False,
 ) -> None:
@@ -193,17 +220,27 @@ def check(index: IndexOption = None) -> None:
 
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="The question.")],
     index: IndexOption = None,
     engine: EngineOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON.")] = False,
-    mode: Annotated[str | None, typer.Option(help="Retrieval: dense, keyword or hybrid (default: hybrid).")] = None,
-    source: Annotated[list[str] | None, typer.Option(help="Only articles from this source (repeatable).")] = None,
-    since: Annotated[str | None, typer.Option(help="Only articles dated on or after YYYY-MM-DD.")] = None,
-    until: Annotated[str | None, typer.Option(help="Only articles dated on or before YYYY-MM-DD.")] = None,
-    article: Annotated[list[str] | None, typer.Option(help="Only this article id or record id (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print the Answer as JSON.")] = False,
+    mode: Annotated[
+        str | None, typer.Option(metavar="MODE", help="Retrieval: dense, keyword or hybrid (default: hybrid).")
+    ] = None,
+    source: Annotated[
+        list[str] | None, typer.Option(metavar="SOURCE", help="Only articles from this source (repeatable).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Only articles dated on or after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="DATE", help="Only articles dated on or before YYYY-MM-DD.")
+    ] = None,
+    article: Annotated[
+        list[str] | None, typer.Option(metavar="ID", help="Only this article id or record id (repeatable).")
+    ] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     from assistant import AssistantError, Filters, Finished, Token
@@ -248,7 +285,7 @@ def serve(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: 7860).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 7860).")] = None,
 ) -> None:
     """Start the chat web UI."""
     bot = _open(index, **_llm_sections(engine, model, base_url))
@@ -264,7 +301,7 @@ def api(
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     host: HostOption = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: 8000).")] = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 8000).")] = None,
 ) -> None:
     """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""
     from assistant.api import serve_api
@@ -292,17 +329,22 @@ def info(
 @app.command("eval")
 def eval_command(
     testset: Annotated[
-        Path | None, typer.Argument(help="Test set (.jsonl or .csv); default: the shipped sample test set.")
+        Path | None,
+        typer.Argument(metavar="TESTSET", help="Test set (.jsonl or .csv); default: the shipped sample test set."),
     ] = None,
     index: IndexOption = None,
     engine: EngineOption = None,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="Run folder (default: eval-runs/<test set>-<time>); an existing one is resumed.")
+        Path | None,
+        typer.Option(
+            metavar="DIR", help="Run folder (default: eval-runs/<test set>-<time>); an existing one is resumed."
+        ),
     ] = None,
     compare: Annotated[
-        tuple[Path, Path] | None, typer.Option(help="Compare two run folders instead of running: --compare A B.")
+        tuple[Path, Path] | None,
+        typer.Option(metavar="A B", help="Compare two run folders instead of running: --compare A B."),
     ] = None,
 ) -> None:
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
@@ -339,16 +381,16 @@ def eval_command(
     typer.echo(f"run folder: {run_dir}  (report: {run_dir / 'report.html'})")
 
 
-testset_app = typer.Typer(no_args_is_help=True, help="Make test sets.")
+testset_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Make test sets.")
 app.add_typer(testset_app, name="testset")
 
 
 @testset_app.command("generate")
 def testset_generate(
-    out: Annotated[Path, typer.Argument(help="Where to write the test set (.jsonl).")],
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the test set (.jsonl).")],
     index: IndexOption = None,
-    count: Annotated[int, typer.Option(help="How many questions to make at most.")] = 30,
-    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same test set).")] = 0,
+    count: Annotated[int, typer.Option(metavar="N", help="How many questions to make at most.")] = 30,
+    seed: Annotated[int, typer.Option(metavar="N", help="Random seed (the same seed gives the same test set).")] = 0,
 ) -> None:
     """Make cloze questions with reference passages from the indexed articles."""
     from assistant.evaluation.synthetic import generate_testset

@@ -22,7 +22,7 @@ def assert_grounded(answer) -> None:  # type: ignore[no-untyped-def]
         assert markers, f"uncited claim: {claim!r}"
         assert any(claim in answer.citation(m).passage for m in markers), claim
     for c in answer.citations:
-        for start, end in c.highlights():
+        for start, end in c.passage_sentences:
             assert c.passage[start:end] in answer.text
 
 

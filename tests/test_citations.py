@@ -35,4 +35,4 @@ def test_answer_round_trips_through_json() -> None:
     answer = Answer(question="q?", text="Two. [1]", answered=True, citations=[c], query="q?", timings={"total_ms": 3.0})
     again = Answer.from_json(answer.to_json())
     assert again == answer and again.citation(1) == c and again.citation(2) is None
-    assert c.highlights() == [(5, 9)] and c.passage[5:9] == "Two."
+    assert c.passage_sentences == [(5, 9)] and c.passage[5:9] == "Two."

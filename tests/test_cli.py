@@ -45,6 +45,9 @@ def test_ingest_ask_info_remove(tmp_path: Path, seed_path: Path) -> None:
     at, q = ["--index", str(index)], "What channels did the US use?"
     data = json.loads(cli_in_process("ask", q, "--json", *at).stdout)
     assert data["answered"] and data["citations"][0]["title"]
+    cited = data["citations"][0]
+    a, b = cited["passage_sentences"][0]  # offsets into the passage, beside the article's
+    assert cited["passage"][a:b] in data["text"] and cited["passage_start"] == cited["start"]
     keyword = json.loads(cli_in_process("ask", q, "--json", "--mode", "keyword", *at).stdout)
     assert keyword["answered"] and "New York" in keyword["text"]
     other = json.loads(cli_in_process("ask", q, "--json", "--source", "Nobody", *at).stdout)

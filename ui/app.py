@@ -61,7 +61,7 @@ def _meta(c: Citation) -> str:
 def _passage_html(c: Citation) -> str:
     """The passage, escaped, with its supporting sentences in <mark>."""
     out, pos = [], 0
-    for start, end in sorted(c.highlights()):
+    for start, end in sorted(c.passage_sentences):
         out.append(html.escape(c.passage[pos:start]))
         out.append(f"<mark>{html.escape(c.passage[start:end])}</mark>")
         pos = end

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from index import Hit
 
@@ -17,7 +17,8 @@ class Citation(BaseModel):
     start: int = Field(description="Start of the passage in the article text.")
     end: int = Field(description="End of the passage in the article text.")
     sentences: list[tuple[int, int]] = Field(
-        default_factory=list, description="Supporting sentences, as offsets into the article text."
+        default_factory=list,
+        description="Supporting sentences, as offsets into the article text (passage_sentences: into passage).",
     )
     score: float = Field(
         description="Retrieval score of the passage: cosine, BM25 or fused rank score, by retrieval mode."
@@ -45,8 +46,17 @@ class Citation(BaseModel):
             url=a.url,
         )
 
-    def highlights(self) -> list[tuple[int, int]]:
-        """The supporting sentences as offsets into ``passage``."""
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passage_start(self) -> int:
+        """Where ``passage`` starts in the article text (``start``): article offsets minus this
+        are offsets into ``passage``."""
+        return self.start
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passage_sentences(self) -> list[tuple[int, int]]:
+        """The supporting sentences as offsets into ``passage``: ``passage[a:b]`` is the sentence."""
         return [(s - self.start, e - self.start) for s, e in self.sentences]
 
 
