@@ -129,3 +129,26 @@ def test_articles_can_be_added_as_objects(tmp_path: Path) -> None:
     report = bot.add([article, dataclasses.replace(article)])
     assert report.added == [article.id] and report.unchanged == [article.id]
     assert re.search(r"\[1\]", bot.ask("When did the ferry service resume?").text)
+
+
+def test_the_same_story_ingested_twice_is_told_once(tmp_path: Path) -> None:
+    """An HTML page and its PDF print: the same sentences in two articles, one with a line break
+    inside a sentence and page furniture around it. The answer says each sentence once."""
+    body = (
+        "The city council approved a 7 percent pay rise for bus drivers on Tuesday. "
+        "The raise takes effect in March and costs 4 million dollars a year. "
+        "Drivers had threatened to strike over pay since the autumn."
+    )
+    furniture = (
+        "11/28/26, 11:04 AM Bus drivers get a raise | Metro Herald\n\nHome | News | Sport | Weather | Sign in\n\n"
+        "We use cookies to improve your experience. Accept all cookies or manage your settings.\n\n"
+    )
+    trending = "\n\nTrending: Zoo welcomes twin pandas. Storm closes the coast road. Comments (12)"
+    printed = furniture + body.replace("pay rise", "pay\nrise") + trending
+    bot = Assistant.open(tmp_path / "idx", create=True)
+    bot.add([Article(text=body, title="Bus drivers get a raise", key="page.html")])
+    bot.add([Article(text=printed, title="Bus drivers get a raise", key="page.pdf")])
+    answer = bot.ask("How big is the pay rise for bus drivers?")
+    assert answer.answered and "7 percent" in answer.text
+    words = re.sub(r"\s+", " ", re.sub(r"\[\d+\]", "", answer.text))
+    assert words.count("approved a 7 percent pay rise") == 1, answer.text

@@ -109,6 +109,24 @@ def restates(question: str, sentence: str, wanted: set[str]) -> bool:
     return bool(wanted) and wanted <= words and len(words - wanted) <= 1
 
 
+_WORDS = re.compile(r"\w+")
+
+
+def distinct(ranked: list[Candidate]) -> list[Candidate]:
+    """The candidates without repeats of a sentence already ranked higher: the same story ingested
+    twice (an HTML page and its PDF, two outlets running one wire story) gives the same sentence
+    in two articles, and an answer says it once. Sentences compare by their words, so line breaks,
+    spacing, case and punctuation don't tell them apart."""
+    seen: set[str] = set()
+    out = []
+    for c in ranked:
+        key = " ".join(_WORDS.findall(c.text.lower()))
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 @dataclass
 class Candidate:
     hit_index: int
@@ -235,7 +253,7 @@ class ExtractiveEngine:
             overlap = sum(w[k] for k in wanted & ws) / total if total else 0.0
             c.cosine = float(cos)
             c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap + W_TYPE * answer_type_match(question, c.text)
-        ranked = sorted((c for c in cands if not restates(question, c.text, wanted)), key=lambda c: -c.score)
+        ranked = distinct(sorted((c for c in cands if not restates(question, c.text, wanted)), key=lambda c: -c.score))
         if self.settings.require_focus:
             ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
             if not ranked:
