@@ -236,23 +236,28 @@ def _load_pdf(path: Path, limits: Limits) -> Article:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    from index.pdf_text import read_pdf
+
     _check_size(path, limits)
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:
         reader = PdfReader(str(path))
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        meta = reader.metadata
+        pdf = read_pdf(reader)
+        pages = len(reader.pages)
     except (PyPdfError, ValueError, OSError, KeyError) as e:
         raise UnreadableArticleError(f"not a readable PDF ({e})") from e
-    text, title = _plain("\n\n".join(p for p in pages if p), str((meta and meta.title) or ""))
+    text, title = _plain(pdf.text, pdf.title)
     if not text:
         raise UnreadableArticleError("the PDF has no extractable text (scanned images need OCR)")
     return Article(
         text=text,
         title=title,
         key=str(path),
-        authors=(str(meta.author),) if meta and meta.author else (),
-        metadata={"path": str(path), "pages": len(pages)},
+        source=pdf.source,
+        date=pdf.date,
+        url=pdf.url,
+        authors=pdf.authors,
+        metadata={"path": str(path), "pages": pages},
     )
 
 

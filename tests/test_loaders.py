@@ -1,4 +1,7 @@
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -171,3 +174,28 @@ def test_a_missing_title_comes_from_the_first_real_line_not_a_dateline(text: str
         assert got == title
     record = article_from_record({"text": text}, "k")
     assert record.title == got, "records without a title get the same one"
+
+
+@pytest.mark.slow
+def test_a_news_page_printed_to_pdf_by_a_browser_loads_as_its_story(tmp_path: Path) -> None:
+    """tests/data/news-page.html (written for this test: menu, cookie banner, story, trending box,
+    comments, footer) printed by Chromium, with its print header and footer on every page."""
+    page = Path(__file__).parent / "data" / "news-page.html"
+    pdf = tmp_path / "page.pdf"
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", page.as_uri()]
+    subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert pdf.is_file(), "chromium printed nothing"
+    [article], failures = loaded(pdf)
+    assert not failures
+    text = article.text
+    assert text.startswith("The city council approved a 7 percent pay rise")
+    assert text.rstrip().endswith("with weekend journeys growing fastest.")
+    for furniture in ("Sign in", "cookies", "Trending", "twin pandas", "Comments", "About time", "All rights", "file:"):
+        assert furniture not in text, furniture
+    assert not re.search(r"\d{1,2}/\d{1,2}/\d{2}, \d", text), "the print date stamp is gone"
+    assert "\n" not in text.replace("\n\n", ""), "lines are rejoined into paragraphs"
+    assert len(text.split("\n\n")) == 9, "one paragraph per paragraph of the page"
+    assert article.title == "Bus drivers win 7 percent pay rise after strike threat"
+    assert article.source == "Metro Herald" and article.authors == ("Dana Whitfield",)
+    assert article.date == "2026-11-20", "from the byline, not the date it was printed"
