@@ -100,6 +100,7 @@ def test_browser_runs_a_test_set_in_the_evaluate_tab_and_opens_the_report(
         assert "2 questions (1 answerable, 1 not)" in page.locator("#eval-report #counts").inner_text()
         assert page.locator("#eval-report svg").count() >= 1
         summary = page.locator("#eval-summary").inner_text()
+        assert "faithfulness" not in summary, "the metrics are shown once, in the report"
         run_dir = Path(summary.split("Run folder:")[1].strip().split()[0])
         report = chromium.new_page()
         report.goto((run_dir / "report.html").as_uri())

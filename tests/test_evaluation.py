@@ -187,3 +187,27 @@ def test_scoring_an_answer_with_an_out_of_range_citation_and_a_refusal() -> None
     assert score_case(unanswerable, refusal, [], FaithfulnessJudge()) == {"refused": 1.0}
     scored = score_case(case, refusal, [], FaithfulnessJudge())
     assert scored == {"refused": 1.0, "exact_match": 0.0, "token_f1": 0.0, "contains_reference": 0.0}
+
+
+def test_worst_questions_are_failures_not_correct_refusals() -> None:
+    from assistant.evaluation.report import worst_rows
+
+    def row(qid: str, answerable: bool, **metrics: float) -> dict:  # type: ignore[type-arg]
+        return {"id": qid, "answerable": answerable, "metrics": metrics}
+
+    rows = [
+        row("refused-right", False, refused=1.0),
+        row("answered-unanswerable", False, refused=0.0, faithfulness=1.0),
+        row("good", True, refused=0.0, faithfulness=1.0, contains_reference=1.0, **{"hit@10": 1.0}),
+        row("refused-wrong", True, refused=1.0, **{"hit@10": 1.0}),
+        row("half", True, refused=0.0, faithfulness=1.0, contains_reference=0.0, **{"hit@10": 1.0}),
+        {"id": "crashed", "answerable": True, "error": "boom", "metrics": {}},
+    ]
+    assert [r["id"] for r in worst_rows(rows, 10)] == [
+        "crashed",
+        "answered-unanswerable",
+        "refused-wrong",
+        "half",
+        "good",
+    ]
+    assert [r["id"] for r in worst_rows(rows, 2)] == ["crashed", "answered-unanswerable"]

@@ -322,10 +322,11 @@ def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, st
     source = Path(path)
     run_dir = new_run_dir(eval_runs_dir(), source)
     try:
-        result = evaluate(assistant, source, run_dir)
+        result = evaluate(assistant, source, run_dir, progress=True)  # its tqdm bar shows in the tab
     except AssistantError as e:
         return f"**Could not evaluate {html.escape(source.name)}:** {html.escape(str(e))}", "", None
-    return result.markdown() + f"\n\nRun folder: `{run_dir}`", result.html(), str(result.report_path)
+    # the report below holds the metrics table: the line above it only says what ran and where
+    return f"Evaluated **{html.escape(source.name)}**. Run folder: `{run_dir}`", result.html(), str(result.report_path)
 
 
 def _engine_label(info: dict[str, Any]) -> str:
@@ -465,12 +466,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
         clear.click(lambda: ([], render_sources(None), []), None, [chatbot, sources, answers], api_visibility="private")
 
-        def on_evaluate(path: str | None) -> tuple[str, str, str | None]:
+        def on_evaluate(
+            path: str | None,
+            progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (a question at a time)
+        ) -> tuple[str, str, str | None]:
             return run_evaluation(assistant, path)
 
         run_uploaded.click(on_evaluate, testset, [eval_summary, eval_report, eval_file], api_name="evaluate")
+        def on_sample_evaluate(
+            progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+        ) -> tuple[str, str, str | None]:
+            return run_evaluation(assistant, str(sample_testset_path()))
+
         run_sample.click(
-            lambda: on_evaluate(str(sample_testset_path())),
+            on_sample_evaluate,
             None,
             [eval_summary, eval_report, eval_file],
             api_visibility="private",

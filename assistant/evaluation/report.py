@@ -91,15 +91,25 @@ def _scatter(points: Sequence[tuple[float, float, str]], x_label: str, y_label: 
     )
 
 
-def _badness(row: dict[str, Any]) -> float:
+def _score(row: dict[str, Any]) -> float | None:
+    """How well a question went, 0 (worst) to 1; None for an unanswerable question correctly
+    refused (nothing went wrong). An error is the worst; an answer to an unanswerable question
+    scores 0; an answerable one the mean of faithfulness, contains_reference, hit@10 and not
+    refusing (a wrong refusal counts against it)."""
     if row.get("error"):
         return -1.0
     m = row["metrics"]
     if not row["answerable"]:
-        return 1.0 - m.get("refused", 0.0)  # answered an unanswerable question: bad
+        return None if m.get("refused") else 0.0
     parts = [m.get("faithfulness"), m.get("contains_reference"), m.get("hit@10"), 1 - m.get("refused", 0.0)]
     present = [p for p in parts if p is not None]
     return sum(present) / len(present) if present else 1.0
+
+
+def worst_rows(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The ``n`` questions that went worst (see :func:`_score`), worst first."""
+    scored = [(score, i) for i, r in enumerate(rows) if (score := _score(r)) is not None]
+    return [rows[i] for _, i in sorted(scored)[:n]]
 
 
 def _question_html(row: dict[str, Any]) -> str:
@@ -121,7 +131,8 @@ def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[di
     """The report's content as HTML (what the page's <body> holds, and what the UI shows)."""
     ok = [r for r in rows if not r.get("error")]
     table = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{_fmt(value)}</td><td>{html.escape(_definition(name))}</td></tr>"
+        f'<tr><td style="white-space:nowrap">{html.escape(name)}</td><td style="white-space:nowrap">{_fmt(value)}</td>'
+        f"<td>{html.escape(_definition(name))}</td></tr>"
         for name, value in summary["metrics"].items()
     )
     plots = "".join(
@@ -136,7 +147,7 @@ def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[di
         if x_name in r["metrics"] and "faithfulness" in r["metrics"]
     ]
     scatter = _scatter(points, x_name, "faithfulness") if points else "<p>No question has both values.</p>"
-    worst_rows = sorted(rows, key=_badness)[:worst]
+    worst_list = worst_rows(rows, worst)
     settings = html.escape(json.dumps(config, indent=2))
     return f"""<h1>Evaluation of {html.escape(Path(config["testset"]).name)}</h1>
 <p id="counts">{summary["questions"]} questions ({summary["answerable"]} answerable, {summary["unanswerable"]} not),
@@ -144,10 +155,11 @@ def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[di
 p95 {summary["latency_ms"]["p95"]} ms.</p>
 <p>Index fingerprint <code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), engine
 <code>{html.escape(engine_line(config))}</code>, prompt: {html.escape(config["prompt"])}.</p>
-<h2>Metrics</h2><table id="metrics"><tr><th>metric</th><th>value</th><th>definition</th></tr>{table}</table>
+<h2>Metrics</h2><table id="metrics"><tr><th style="white-space:nowrap">metric</th>
+<th style="white-space:nowrap">value</th><th>definition</th></tr>{table}</table>
 <h2>Distributions</h2>{plots}
 <h2>Retrieval against faithfulness</h2>{scatter}
-<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_rows)}</ol>
+<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_list)}</ol>
 <h2>Settings</h2><pre>{settings}</pre>"""
 
 
