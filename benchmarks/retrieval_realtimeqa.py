@@ -183,11 +183,11 @@ def main() -> None:
     retrieval_ms, ask_ms = [], []
     for question in asks:
         t = time.perf_counter()
-        bot.index.search(question, top_k, options)
-        retrieval_ms.append(1000 * (time.perf_counter() - t))
-        t = time.perf_counter()
-        bot.ask(question)
+        bot.ask(question)  # first: the question is embedded here, not remembered from the search
         ask_ms.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        bot.index.search(question, top_k, options, vector=bot.index.embedder.embed([question])[0])
+        retrieval_ms.append(1000 * (time.perf_counter() - t))
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     live = index_dir / (index_dir / "CURRENT").read_text().strip()
     serve_rss = serving_rss(index_dir, asks[:20])

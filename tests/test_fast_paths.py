@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, TestCase, evaluate, write_testset
+from assistant import Assistant, Settings, TestCase, evaluate, write_testset
 from index import count_articles
 from index.embedder import DEFAULT_MODEL
 
@@ -114,3 +114,14 @@ def test_count_articles_gives_the_progress_bar_a_total(tmp_path: Path) -> None:
     (tmp_path / "many.jsonl").write_text("\n".join(lines))  # no newline at the end
     assert count_articles([tmp_path]) == 2 + 5
     assert count_articles([tmp_path / "many.jsonl", tmp_path / "missing.txt"]) == 5 + 1
+
+
+def test_without_stored_sentence_vectors_answers_embed_the_sentences(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(index={"sentence_vectors": False})
+    bot = Assistant.build([SAMPLES], tmp_path / "index", settings)
+    assert not bot.index.store.sentences, "the setting turns them off (a faster ingest)"
+    counting = CountingEmbed(bot.index.embedder)
+    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    answer = bot.ask(QUESTION)
+    assert answer.answered and "New York" in answer.text
+    assert len(counting.texts) > 1, "the candidate sentences were embedded at question time"
