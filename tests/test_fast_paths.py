@@ -33,6 +33,14 @@ class CountingEmbed:
         return self.inner(texts)
 
 
+def count_embeddings(bot: Assistant, monkeypatch) -> CountingEmbed:  # type: ignore[no-untyped-def]
+    """Counts every text the assistant embeds: queries (the index) and sentences (the engine)."""
+    counting = CountingEmbed(bot.index.embedder)
+    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    monkeypatch.setattr(bot.engine, "embed", counting)
+    return counting
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("fast") / "index"
@@ -47,8 +55,7 @@ def test_sentence_vectors_are_stored_at_ingest_and_a_question_embeds_only_itself
     pid = next(iter(store.spans))
     rows = store.sentence_vectors(pid)
     assert rows is not None and rows.dtype == np.float16 and rows.shape[1] == store.manifest.dimension
-    counting = CountingEmbed(bot.index.embedder)
-    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    counting = count_embeddings(bot, monkeypatch)
     answer = bot.ask(QUESTION)
     assert answer.answered and "New York" in answer.text
     assert counting.texts == [QUESTION], "the candidate sentences were not embedded again"
@@ -71,8 +78,7 @@ def test_an_evaluation_embeds_each_question_once(built: Path, tmp_path: Path, mo
         TestCase(id="b", question="How many homes were destroyed by the wildfire?", reference_answer=["30"]),
     ]
     write_testset(cases, tmp_path / "set.jsonl")
-    counting = CountingEmbed(bot.index.embedder)
-    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    counting = count_embeddings(bot, monkeypatch)
     evaluate(bot, tmp_path / "set.jsonl", tmp_path / "run")
     questions = [t for t in counting.texts if t in {c.question for c in cases}]
     assert sorted(questions) == sorted(c.question for c in cases), "asking and scoring share one embedding"
@@ -120,8 +126,7 @@ def test_without_stored_sentence_vectors_answers_embed_the_sentences(tmp_path: P
     settings = Settings(index={"sentence_vectors": False})
     bot = Assistant.build([SAMPLES], tmp_path / "index", settings)
     assert not bot.index.store.sentences, "the setting turns them off (a faster ingest)"
-    counting = CountingEmbed(bot.index.embedder)
-    monkeypatch.setattr(bot.index.embedder, "embed", counting)
+    counting = count_embeddings(bot, monkeypatch)
     answer = bot.ask(QUESTION)
     assert answer.answered and "New York" in answer.text
     assert len(counting.texts) > 1, "the candidate sentences were embedded at question time"

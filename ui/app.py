@@ -326,7 +326,12 @@ def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, st
     except AssistantError as e:
         return f"**Could not evaluate {html.escape(source.name)}:** {html.escape(str(e))}", "", None
     # the report below holds the metrics table: the line above it only says what ran and where
-    return f"Evaluated **{html.escape(source.name)}**. Run folder: `{run_dir}`", result.html(), str(result.report_path)
+    n = result.summary
+    line = (
+        f"Evaluated **{html.escape(source.name)}**: {n['questions']} questions, {n['answered']} answered, "
+        f"{n['errors']} errors. Run folder: `{run_dir}`"
+    )
+    return line, result.html(), str(result.report_path)
 
 
 def _engine_label(info: dict[str, Any]) -> str:
@@ -473,6 +478,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return run_evaluation(assistant, path)
 
         run_uploaded.click(on_evaluate, testset, [eval_summary, eval_report, eval_file], api_name="evaluate")
+
         def on_sample_evaluate(
             progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
         ) -> tuple[str, str, str | None]:
