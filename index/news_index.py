@@ -356,8 +356,8 @@ class IndexWriter:
         arrives and embedded in batches of ``batch_passages``. Saves every ``save_every`` articles
         or ``save_seconds`` of work (at least ten times what the last save took), at the end, and
         on Ctrl-C (with every article already read and split, even while a later one is still
-        being read). Articles already in the index are
-        skipped by content id, so an interrupted ingest continues where its last save left off.
+        being read). Articles already in the index are skipped by content id, so an interrupted
+        ingest continues where its last save left off.
         """
         from tqdm import tqdm
 
