@@ -15,7 +15,6 @@ import pytest
 
 from assistant import Assistant, Settings, TestCase, evaluate, write_testset
 from index import count_articles
-from index.embedder import DEFAULT_MODEL
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "articles.jsonl"
 QUESTION = "What channels did the US use?"
@@ -105,10 +104,6 @@ def test_a_cold_ask_is_quiet_and_imports_nothing_heavy(built: Path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [], "the query path loads none of them"
-
-
-def test_the_default_embedder_is_the_onnx_one() -> None:
-    assert DEFAULT_MODEL.endswith("-onnx-int8")
 
 
 def test_count_articles_gives_the_progress_bar_a_total(tmp_path: Path) -> None:
