@@ -22,6 +22,7 @@ from typing import Any
 
 from index.errors import UnreadableArticleError
 from index.records import Article
+from index.splitter import sentence_spans
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +152,6 @@ def derived_title(text: str) -> str:
             continue
         line = _DATELINE.sub("", line, count=1).strip() or line
         if len(line) > TITLE_CHARS or line[-1] in '.!?"”':
-            from index.splitter import sentence_spans
-
             spans = sentence_spans(line)
             line = line[: spans[0][1]].strip() if spans else line
         if len(line) > TITLE_CHARS:
@@ -401,8 +400,9 @@ def count_articles(paths: Iterable[str | Path]) -> int:
     for raw in paths:
         try:
             path = Path(raw).expanduser().resolve()
+            info = path.stat()
             files: Iterable[Path | LoadFailure] = (
-                _walk(path, {(path.stat().st_dev, path.stat().st_ino)}) if path.is_dir() else [path]
+                [path] if not path.is_dir() else _walk(path, {(info.st_dev, info.st_ino)})
             )
             for item in files:
                 try:

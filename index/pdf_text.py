@@ -154,8 +154,7 @@ def _furniture(paragraphs: list[Paragraph], pages: int) -> tuple[list[Paragraph]
     """Without running headers/footers (text on two or more pages) and print stamps; and the URL a
     print footer names."""
     shape = {id(p): re.sub(r"\d+", "#", p.text.lower()) for p in paragraphs}
-    on_pages = Counter(s for s in {(shape[id(p)], p.page) for p in paragraphs})
-    repeated = Counter(s for s, _ in on_pages)
+    repeated = Counter(s for s, _ in {(shape[id(p)], p.page) for p in paragraphs})  # pages per text
     url = ""
     kept = []
     for p in paragraphs:
