@@ -1,13 +1,19 @@
-"""BM25 keyword search over passages (bm25s), rebuilt from the docstore on every save.
+"""BM25 keyword search over passages, kept in segments that are written once and never rewritten.
 
-Row ``i`` of the BM25 matrix is passage id ``ids[i]``. Persisted in the generation folder as
-``keyword/`` (bm25s files) plus ``keyword/ids.npy``.
+A :class:`KeywordSegment` holds the term counts of the passages one save added: a term × passage
+sparse matrix (CSR: a posting list per term), each passage's length and its id. Nothing in it
+depends on the other segments: the collection statistics BM25 needs (number of passages, each
+term's document frequency, the average length) are summed over the live passages of all
+segments when a question is asked, so a save that adds passages writes one new segment and a
+removal only marks rows dead. Scores are Lucene's BM25 (bm25s' ``lucene`` method):
+``idf = ln(1 + (N − df + 0.5) / (df + 0.5))`` times ``tf / (tf + k1·(1 − b + b·len/avglen))``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,70 +21,180 @@ import numpy as np
 from index.errors import IndexCorruptError
 from index.text import TOKENIZER_VERSION, terms
 
-log = logging.getLogger(__name__)
-
 K1, B = 1.5, 0.75
-SETTINGS = {"method": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION, "fields": "title+passage"}
+SETTINGS = {"method": "bm25-lucene", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION, "fields": "title+passage"}
 
 
-def _bm25s():  # type: ignore[no-untyped-def]
-    import bm25s
+@dataclass
+class KeywordSegment:
+    """Term counts of some passages: row ``i`` is passage ``ids[i]``; term ``t``'s postings are
+    ``rows[indptr[t]:indptr[t + 1]]`` with counts ``counts[...]``."""
 
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG on import
-    return bm25s
+    ids: np.ndarray  # int64 passage ids
+    lengths: np.ndarray  # float32 terms per passage
+    terms: list[str]
+    indptr: np.ndarray  # int64, len(terms) + 1
+    rows: np.ndarray  # int32
+    counts: np.ndarray  # float32
+    vocab: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.vocab = {t: i for i, t in enumerate(self.terms)}
+
+    @classmethod
+    def build(cls, ids: Sequence[int], texts: Iterable[str]) -> KeywordSegment:
+        """The segment of ``texts`` (one per id, in order; an iterable, never all in memory)."""
+        vocab: dict[str, int] = {}
+        term_ids: list[int] = []
+        rows: list[int] = []
+        counts: list[int] = []
+        lengths: list[int] = []
+        for row, text in enumerate(texts):
+            words = terms(text)
+            lengths.append(len(words))
+            tally: dict[int, int] = {}
+            for w in words:
+                t = vocab.setdefault(w, len(vocab))
+                tally[t] = tally.get(t, 0) + 1
+            term_ids.extend(tally)
+            counts.extend(tally.values())
+            rows.extend([row] * len(tally))
+        if len(lengths) != len(ids):
+            raise ValueError(f"{len(ids)} ids but {len(lengths)} texts")
+        return cls._from_postings(
+            np.asarray(ids, dtype=np.int64),
+            np.asarray(lengths, dtype=np.float32),
+            list(vocab),
+            np.asarray(term_ids, dtype=np.int64),
+            np.asarray(rows, dtype=np.int32),
+            np.asarray(counts, dtype=np.float32),
+        )
+
+    @classmethod
+    def _from_postings(
+        cls,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        words: list[str],
+        term: np.ndarray,
+        rows: np.ndarray,
+        counts: np.ndarray,
+    ) -> KeywordSegment:
+        order = np.lexsort((rows, term))
+        indptr = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=len(words)), out=indptr[1:])
+        return cls(ids, lengths, words, indptr, rows[order], counts[order])
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[KeywordSegment, np.ndarray]]) -> KeywordSegment:
+        """One segment of the live rows (``(segment, live mask)`` pairs), in order; no text is read."""
+        vocab: dict[str, int] = {}
+        ids, lengths, term, rows, counts = [], [], [], [], []
+        offset = 0
+        for seg, live in parts:
+            gid = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for t in seg.terms), dtype=np.int64, count=len(seg.terms)
+            )
+            new_row = np.cumsum(live, dtype=np.int64) - 1 + offset
+            posting_term = np.repeat(gid, np.diff(seg.indptr))
+            keep = live[seg.rows]
+            term.append(posting_term[keep])
+            rows.append(new_row[seg.rows[keep]].astype(np.int32))
+            counts.append(seg.counts[keep])
+            ids.append(seg.ids[live])
+            lengths.append(seg.lengths[live])
+            offset += int(live.sum())
+
+        def cat(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+
+        words = list(vocab)
+        t, r, c = cat(term, np.int64), cat(rows, np.int32), cat(counts, np.float32)
+        # a term whose postings were all dead stays in the vocabulary with an empty list
+        return cls._from_postings(cat(ids, np.int64), cat(lengths, np.float32), words, t, r, c)
+
+    def save(self, path: Path) -> None:
+        """Write as one ``.npz`` (not synced: the store syncs every file it writes)."""
+        with path.open("wb") as f:
+            np.savez(
+                f,
+                ids=self.ids,
+                lengths=self.lengths,
+                terms=np.frombuffer("\n".join(self.terms).encode(), dtype=np.uint8),
+                indptr=self.indptr,
+                rows=self.rows,
+                counts=self.counts,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> KeywordSegment:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                text = data["terms"].tobytes().decode()
+                seg = cls(
+                    data["ids"],
+                    data["lengths"],
+                    text.split("\n") if text else [],
+                    data["indptr"],
+                    data["rows"],
+                    data["counts"],
+                )
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as e:
+            raise IndexCorruptError(f"keyword segment {path} is missing or damaged ({e})") from e
+        if len(seg.indptr) != len(seg.terms) + 1 or len(seg.lengths) != len(seg.ids) or seg.indptr[-1] != len(seg.rows):
+            raise IndexCorruptError(f"keyword segment {path} is inconsistent")
+        return seg
 
 
 class KeywordIndex:
-    def __init__(self, bm25, ids: np.ndarray) -> None:  # type: ignore[no-untyped-def]
-        self.bm25 = bm25
-        self.ids = ids
-        self.row = {int(pid): i for i, pid in enumerate(ids)}
+    """BM25 over segments, each with a mask of its live rows (removed passages are dead)."""
+
+    def __init__(self, parts: Sequence[tuple[KeywordSegment, np.ndarray]]) -> None:
+        self.parts = list(parts)
+        self.passages = sum(int(live.sum()) for _, live in self.parts)
+        total = sum(float(seg.lengths[live].sum()) for seg, live in self.parts)
+        self.average_length = total / self.passages if self.passages else 1.0
+
+    def live_ids(self) -> set[int]:
+        """The passage ids it searches."""
+        return {int(pid) for seg, live in self.parts for pid in seg.ids[live]}
 
     @classmethod
-    def build(cls, ids: list[int], texts: Iterable[str]) -> KeywordIndex:
-        """BM25 over ``texts`` (one per id, in order; an iterable, so they are never all in memory)."""
-        bm25s = _bm25s()
-
-        bm25 = bm25s.BM25(k1=K1, b=B)
-        tokens = [terms(t) or [""] for t in texts]
-        if tokens:
-            bm25.index(tokens, show_progress=False)
-        return cls(bm25, np.asarray(ids, dtype=np.int64))
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir()
-        if len(self.ids):
-            self.bm25.save(str(directory), show_progress=False)
-        np.save(directory / "ids.npy", self.ids)
-
-    @classmethod
-    def load(cls, directory: Path) -> KeywordIndex:
-        bm25s = _bm25s()
-
-        try:
-            ids = np.load(directory / "ids.npy")
-            if not len(ids):
-                return cls(bm25s.BM25(k1=K1, b=B), ids)
-            bm25 = bm25s.BM25.load(str(directory), show_progress=False)
-            rows = bm25.scores["num_docs"]
-        except (OSError, ValueError, KeyError, EOFError) as e:
-            raise IndexCorruptError(
-                f"keyword index {directory} is missing or damaged ({e}); rebuild the index: remove "
-                f"{directory.parent.parent} and run `assistant ingest` again"
-            ) from e
-        if rows != len(ids):
-            raise IndexCorruptError(f"keyword index {directory} has {rows} rows for {len(ids)} passage ids")
-        return cls(bm25, ids)
+    def build(cls, ids: Sequence[int], texts: Iterable[str]) -> KeywordIndex:
+        seg = KeywordSegment.build(ids, texts)
+        return cls([(seg, np.ones(len(seg.ids), dtype=bool))])
 
     def search(self, query: str, k: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         """The ``k`` best passages by BM25 (only ``allowed`` passage ids when given), best first."""
         words = terms(query)
-        if not len(self.ids) or not words or k < 1:
+        if not self.passages or not words or k < 1:
             return []
-        mask = None
+        postings: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
+        df: dict[str, int] = {}
+        for w in set(words):
+            found = []
+            for s, (seg, live) in enumerate(self.parts):
+                t = seg.vocab.get(w)
+                if t is None:
+                    continue
+                rows = seg.rows[seg.indptr[t] : seg.indptr[t + 1]]
+                counts = seg.counts[seg.indptr[t] : seg.indptr[t + 1]]
+                keep = live[rows]
+                found.append((s, rows[keep], counts[keep]))
+            postings[w] = found
+            df[w] = sum(len(rows) for _, rows, _ in found)
+        scores = [np.zeros(len(seg.ids), dtype=np.float32) for seg, _ in self.parts]
+        n = self.passages
+        for w in words:  # a repeated query word counts each time (as bm25s does)
+            if not df[w]:
+                continue
+            idf = math.log(1 + (n - df[w] + 0.5) / (df[w] + 0.5))
+            for s, rows, tf in postings[w]:
+                norm = K1 * ((1 - B) + B * self.parts[s][0].lengths[rows] / self.average_length)
+                scores[s][rows] += np.float32(idf) * tf / (norm + tf)
+        flat = np.concatenate(scores)
+        ids = np.concatenate([seg.ids for seg, _ in self.parts])
         if allowed is not None:
-            mask = np.zeros(len(self.ids), dtype=np.float32)
-            mask[[self.row[p] for p in allowed if p in self.row]] = 1.0
-        scores = self.bm25.get_scores(words, weight_mask=mask)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(int(self.ids[i]), float(scores[i])) for i in top if scores[i] > 0]
+            flat[~np.isin(ids, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))] = 0.0
+        top = np.argsort(-flat, kind="stable")[:k]
+        return [(int(ids[i]), float(flat[i])) for i in top if flat[i] > 0]

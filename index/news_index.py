@@ -22,7 +22,7 @@ from index.records import Article, Hit, Passage, indexed_text
 from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
 from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import SPLITTER_VERSION, sentence_spans, split_passages
-from index.store import FORMAT_VERSION, Manifest, PassageStore, VectorIndex
+from index.store import READABLE_FORMATS, Manifest, PassageStore, VectorIndex
 from index.writelock import WriteLock
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,6 @@ class NewsIndex:
         cls, directory: Path, manifest: Manifest, embedder: Embedder, settings: IndexSettings
     ) -> None:
         expected = {
-            "format_version": FORMAT_VERSION,
             "embed_model": embedder.name,
             "embed_fingerprint": embedder.fingerprint,
             "chunk": cls._chunk_settings(settings.max_tokens, settings.overlap_tokens),
@@ -160,6 +159,8 @@ class NewsIndex:
             for name in expected
             if found[name] != expected[name]
         ]
+        if manifest.format_version not in READABLE_FORMATS:
+            diffs.append(f"format_version: index has {manifest.format_version}, this version reads {READABLE_FORMATS}")
         if diffs:
             raise IndexMismatchError(
                 f"index {directory} was built with other settings ({'; '.join(diffs)}). "

@@ -1,17 +1,28 @@
-"""Passages and their vectors on disk: a FAISS index, a docstore and a manifest, written atomically.
+"""Passages and their vectors on disk: segments written once, generations published atomically.
 
 Layout of an index directory::
 
     CURRENT            name of the live generation, replaced atomically (os.replace)
     LOCK               the write lock (see index.writelock): who writes, since when
-    gen-000007/        manifest.json, vectors.faiss, articles.jsonl, passages.jsonl, keyword/ (BM25),
-                       sentences.f16 + sentences.rows.npy (sentence vectors, when the embedder gives them)
+    gen-000007/        manifest.json, the files of each segment, and ivf.faiss (the trained,
+                       empty IVF index, when the vectors are searched approximately)
 
-A save writes a whole new generation into a temporary folder (named for the writing process),
-syncs it, renames it into place and only then points CURRENT at it, so a process killed at any
-moment leaves the previous generation loadable. A save publishes only onto the generation the
-store was loaded from: if CURRENT names another one, someone else wrote meanwhile and the save is
-refused (:class:`IndexChangedError`) rather than dropping their articles.
+A segment holds what one save added: ``s000003.articles.jsonl``, ``.passages.jsonl`` (passage
+id, article id, span), ``.vectors.npy`` (float32, a row per passage), ``.keyword.npz`` (BM25 term
+counts, see :mod:`index.keyword`), ``.sentences.f16`` + ``.sentences.rows.npy`` (sentence vectors,
+when the embedder gives them) and ``.lists.npy`` (each passage's IVF list, with an IVF index).
+A removed article is a tombstone in the manifest: ``[article id, segment]`` drops it from that
+segment and the ones before it (so an article removed and added again lives in the later one).
+
+A save writes a new generation into a temporary folder (named for the writing process): the
+segments already published are hard-linked from the live generation (no byte of them is
+rewritten or hashed again), the changes since the last save become one new segment, and the
+manifest lists them. When there are :data:`MAX_SEGMENTS` segments, a quarter of the passages
+are dead, or the vector index changes kind, the save compacts everything into one segment
+instead. The folder is synced, renamed into place and only then does CURRENT point at it, so a
+process killed at any moment leaves the previous generation loadable. A save publishes only onto
+the generation the store was loaded from: if CURRENT names another one, someone else wrote
+meanwhile and the save is refused (:class:`IndexChangedError`) rather than dropping their articles.
 
 The manifest records the size and SHA-256 of every other file of its generation; loading checks
 both, so a damaged file (even one of the same size) is found before a question is answered from
@@ -39,15 +50,18 @@ import numpy as np
 
 from index.errors import IndexChangedError, IndexCorruptError, IndexNotFoundError
 from index.keyword import SETTINGS as KEYWORD_SETTINGS
-from index.keyword import KeywordIndex
+from index.keyword import KeywordIndex, KeywordSegment
 from index.records import Article, Passage, indexed_text
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+READABLE_FORMATS = (2, 3)  # 2: one whole generation (vectors.faiss, bm25s); converted by the next save
 MIN_IVF_PASSAGES = 10_000  # below this an IVF index is not worth training: search stays exact
+MAX_SEGMENTS = 8  # a save that would make more compacts them into one
+MAX_DEAD_SHARE = 0.25  # ... and so does one where removed passages are this share of the rows
 _CURRENT = "CURRENT"
-_FILES = ("manifest.json", "vectors.faiss", "articles.jsonl", "passages.jsonl")
+_IVF = "ivf.faiss"
 
 
 class VectorIndex(StrEnum):
@@ -102,6 +116,9 @@ class Manifest:
     articles: int = 0
     passages: int = 0
     updated: str = ""
+    next_id: int = 0  # the next passage id (ids are never reused)
+    segments: list[int] = field(default_factory=list)  # segment numbers, oldest first
+    tombstones: list[list[object]] = field(default_factory=list)  # [article id, last segment it is dropped from]
     extra: dict[str, object] = field(default_factory=dict)
     # every other file of the generation (path relative to it) -> [size in bytes, sha256 hex]
     files: dict[str, list[object]] = field(default_factory=dict)
@@ -113,15 +130,6 @@ def file_digest(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
-
-
-def generation_files(gen: Path) -> dict[str, list[object]]:
-    """Size and SHA-256 of every file of a generation folder except its manifest."""
-    return {
-        str(path.relative_to(gen)): [path.stat().st_size, file_digest(path)]
-        for path in sorted(gen.rglob("*"))
-        if path.is_file() and path.name != "manifest.json"
-    }
 
 
 def verify_generation(gen: Path, manifest: Manifest, checksums: bool = True) -> list[str]:
@@ -175,33 +183,76 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
         os.fsync(f.fileno())
 
 
-_SENTENCES = "sentences.f16"
-_SENTENCE_ROWS = "sentences.rows.npy"
+def _segment_file(number: int, kind: str) -> str:
+    return f"s{number:06d}.{kind}"
 
 
-def _write_sentences(gen: Path, sentences: dict[int, np.ndarray]) -> None:
+def _write_sentences(gen: Path, number: int, blocks: Iterable[tuple[int, np.ndarray]]) -> None:
     """Sentence vectors as one float16 matrix (streamed, no second copy in memory) and an index
     of ``(passage id, first row, rows)``."""
-    rows = np.zeros((len(sentences), 3), dtype=np.int64)
+    rows = []
     at = 0
-    with (gen / _SENTENCES).open("wb") as f:
-        for i, (pid, block) in enumerate(sentences.items()):
+    with (gen / _segment_file(number, "sentences.f16")).open("wb") as f:
+        for pid, block in blocks:
             f.write(np.ascontiguousarray(block, dtype=np.float16).tobytes())
-            rows[i] = (pid, at, len(block))
+            rows.append((pid, at, len(block)))
             at += len(block)
-    np.save(gen / _SENTENCE_ROWS, rows)
+    np.save(gen / _segment_file(number, "sentences.rows.npy"), np.asarray(rows, dtype=np.int64).reshape(-1, 3))
 
 
-def _read_sentences(gen: Path, dimension: int) -> dict[int, np.ndarray]:
-    """The sentence vectors of a generation, memory-mapped (read from disk as questions need them)."""
-    rows = np.load(gen / _SENTENCE_ROWS)
-    size = (gen / _SENTENCES).stat().st_size
-    if size == 0:
+def _read_sentences(matrix_path: Path, rows_path: Path, dimension: int) -> dict[int, np.ndarray]:
+    """Sentence vectors, memory-mapped (read from disk as questions need them)."""
+    rows = np.load(rows_path)
+    if matrix_path.stat().st_size == 0:
         return {}
-    matrix = np.memmap(gen / _SENTENCES, dtype=np.float16, mode="r").reshape(-1, dimension)
+    matrix = np.memmap(matrix_path, dtype=np.float16, mode="r").reshape(-1, dimension)
     if len(rows) and int((rows[:, 1] + rows[:, 2]).max()) > len(matrix):
         raise ValueError("the row index points past the matrix")
     return {int(pid): matrix[start : start + count] for pid, start, count in rows}
+
+
+def _write_matrix(path: Path, rows: int, columns: int, dtype: str, chunks: Iterable[np.ndarray]) -> None:
+    """An ``.npy`` file written chunk by chunk (no whole copy in memory)."""
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": dtype, "fortran_order": False, "shape": (rows, columns)})
+        for chunk in chunks:
+            f.write(np.ascontiguousarray(chunk, dtype=np.dtype(dtype)).tobytes())
+
+
+def _write_segment(
+    gen: Path, number: int, store: PassageStore, article_ids: list[str], keyword: KeywordSegment
+) -> None:
+    """Segment ``number`` in ``gen``: the articles ``article_ids`` and the passages of ``keyword``
+    (in its order) with their vectors, sentence vectors and IVF lists (files not yet synced)."""
+    pids = keyword.ids
+    _write_lines(
+        gen / _segment_file(number, "articles.jsonl"),
+        (json.dumps(store.articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
+    )
+    _write_lines(gen / _segment_file(number, "passages.jsonl"), (json.dumps([int(p), *store.spans[p]]) for p in pids))
+    step = 16_384
+    batches = (store.vectors.reconstruct_batch(pids[i : i + step]) for i in range(0, len(pids), step))
+    dimension = store.manifest.dimension
+    _write_matrix(gen / _segment_file(number, "vectors.npy"), len(pids), dimension, "<f4", batches)
+    if vector_index_kind(store.vectors) == VectorIndex.IVF:
+        quantizer = store.vectors.quantizer
+        lists = (
+            quantizer.search(store.vectors.reconstruct_batch(pids[i : i + step]), 1)[1]
+            for i in range(0, len(pids), step)
+        )
+        _write_matrix(gen / _segment_file(number, "lists.npy"), len(pids), 1, "<i8", lists)
+    if any(int(p) in store.sentences for p in pids):
+        _write_sentences(gen, number, ((int(p), store.sentences[p]) for p in pids if p in store.sentences))
+    keyword.save(gen / _segment_file(number, "keyword.npz"))
+
+
+@dataclass
+class _Segment:
+    """A published segment: its number, its keyword index, and which of its rows are live."""
+
+    number: int
+    keyword: KeywordSegment
+    live: np.ndarray  # bool per row (passage); False once the passage's article is removed
 
 
 class PassageStore:
@@ -217,9 +268,14 @@ class PassageStore:
         self.vectors = new_vector_index(VectorIndex.FLAT, manifest.dimension)
         # passage id -> float16 vectors of its sentences (rows in sentence_spans order)
         self.sentences: dict[int, np.ndarray] = {}
-        self.next_id = 0
+        self.next_id = manifest.next_id
         self.generation: str | None = None  # the generation it was loaded from or last saved as
-        self._keyword: KeywordIndex | None = None  # None: stale, rebuilt on the next keyword search or save
+        self._segments: list[_Segment] = []  # published, oldest first
+        self._new: dict[str, None] = {}  # ids of the articles added since the last save, in order
+        self._pending: KeywordSegment | None = None  # keyword segment of the new articles' passages
+        self._keyword: KeywordIndex | None = None  # None: stale, made again on the next keyword search
+        self._compact = False  # the next save writes everything as one segment
+        self._rebuild_keyword = False  # ... with the keyword index made again from the text
 
     # ---- reading -------------------------------------------------------------------------
     @staticmethod
@@ -253,9 +309,8 @@ class PassageStore:
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
             )
         gen = directory / current.read_text().strip()
-        missing = [name for name in _FILES if not (gen / name).is_file()]
-        if missing:
-            raise IndexCorruptError(f"index {directory} is damaged: {gen.name} lacks {', '.join(missing)}")
+        if not (gen / "manifest.json").is_file():
+            raise IndexCorruptError(f"index {directory} is damaged: {gen.name} lacks manifest.json")
         return gen
 
     @classmethod
@@ -280,8 +335,6 @@ class PassageStore:
 
     @classmethod
     def _load_generation(cls, directory: Path, gen: Path) -> PassageStore:
-        import faiss
-
         manifest = cls._manifest(gen)
         problems = verify_generation(gen, manifest)
         if problems:
@@ -292,18 +345,10 @@ class PassageStore:
         store = cls(directory, manifest)
         store.generation = gen.name
         try:
-            store.vectors = faiss.read_index(str(gen / "vectors.faiss"))
-            with (gen / "articles.jsonl").open(encoding="utf-8") as f:
-                for line in f:
-                    article = Article.from_dict(json.loads(line))
-                    store.articles[article.id] = article
-                    store.keys[article.key] = article.id
-                    store.by_article[article.id] = []
-            with (gen / "passages.jsonl").open(encoding="utf-8") as f:
-                for line in f:
-                    pid, aid, start, end = json.loads(line)
-                    store.spans[pid] = (aid, start, end)
-                    store.by_article[aid].append(pid)
+            if manifest.format_version == 2:
+                store._read_whole(gen)
+            else:
+                store._read_segments(gen)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}") from e
         if store.vectors.ntotal != len(store.spans):
@@ -311,19 +356,85 @@ class PassageStore:
                 f"index {directory} ({gen.name}) has {store.vectors.ntotal} vectors for "
                 f"{len(store.spans)} passages; rebuild it"
             )
-        if (gen / _SENTENCES).is_file():
-            try:
-                store.sentences = _read_sentences(gen, manifest.dimension)
-            except (OSError, ValueError) as e:
-                raise IndexCorruptError(f"sentence vectors of {directory} ({gen.name}) are unreadable: {e}") from e
-        if manifest.keyword != KEYWORD_SETTINGS:  # derived data: rebuilt with today's settings on first use
+        if manifest.keyword != KEYWORD_SETTINGS:  # derived data: made again with today's settings
             log.info("keyword index of %s was built with %s; rebuilding it", directory, manifest.keyword)
-        else:
-            store._keyword = KeywordIndex.load(gen / "keyword")
-            if set(store._keyword.row) != set(store.spans):
-                raise IndexCorruptError(f"keyword index of {directory} ({gen.name}) does not match its passages")
-        store.next_id = max(store.spans, default=-1) + 1
+            store._compact = store._rebuild_keyword = True
+        store.next_id = max(manifest.next_id, max(store.spans, default=-1) + 1)
         return store
+
+    def _read_articles(self, path: Path) -> None:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                article = Article.from_dict(json.loads(line))
+                self.articles[article.id] = article
+                self.keys[article.key] = article.id
+                self.by_article[article.id] = []
+
+    def _read_passages(self, path: Path) -> list[int]:
+        pids = []
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                pid, aid, start, end = json.loads(line)
+                self.spans[pid] = (aid, start, end)
+                self.by_article[aid].append(pid)
+                pids.append(pid)
+        return pids
+
+    def _read_segments(self, gen: Path) -> None:
+        import faiss
+
+        dimension = self.manifest.dimension
+        dropped: dict[int, list[str]] = {}
+        for aid, number in self.manifest.tombstones:
+            dropped.setdefault(int(number), []).append(str(aid))  # type: ignore[call-overload]
+        matrices = []
+        for number in self.manifest.segments:
+
+            def path(kind: str, number: int = number) -> Path:
+                return gen / _segment_file(number, kind)
+
+            self._read_articles(path("articles.jsonl"))
+            pids = self._read_passages(path("passages.jsonl"))
+            keyword = KeywordSegment.load(path("keyword.npz"))
+            vectors = np.load(path("vectors.npy"), mmap_mode="r")
+            if not np.array_equal(keyword.ids, pids) or vectors.shape != (len(pids), dimension):
+                raise ValueError(f"segment {number}'s passages, vectors and keyword rows disagree")
+            lists = np.load(path("lists.npy")) if path("lists.npy").is_file() else None
+            if path("sentences.rows.npy").is_file():
+                self.sentences.update(_read_sentences(path("sentences.f16"), path("sentences.rows.npy"), dimension))
+            self._segments.append(_Segment(number, keyword, np.ones(len(pids), dtype=bool)))
+            matrices.append((vectors, lists))
+            for aid in dropped.get(number, ()):
+                self._drop(aid)
+        if self.manifest.vector_index == VectorIndex.IVF.value:
+            self.vectors = faiss.read_index(str(gen / _IVF))
+        for segment, (vectors, lists) in zip(self._segments, matrices, strict=True):
+            rows = np.flatnonzero(segment.live)
+            for start in range(0, len(rows), 16_384):
+                part = rows[start : start + 16_384]
+                x = np.ascontiguousarray(vectors[part], dtype=np.float32)
+                ids = np.ascontiguousarray(segment.keyword.ids[part], dtype=np.int64)
+                if self.manifest.vector_index == VectorIndex.FLAT.value:
+                    self.vectors.add_with_ids(x, ids)
+                elif lists is None:
+                    raise ValueError(f"segment {segment.number} lacks the IVF lists of its passages")
+                else:
+                    assign = np.ascontiguousarray(lists[part].ravel(), dtype=np.int64)
+                    self.vectors.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign))
+
+    def _read_whole(self, gen: Path) -> None:
+        """A format-2 generation (one FAISS file, one docstore, bm25s): read, and written as
+        segments by the next save."""
+        import faiss
+
+        self.vectors = faiss.read_index(str(gen / "vectors.faiss"))
+        self._read_articles(gen / "articles.jsonl")
+        self._read_passages(gen / "passages.jsonl")
+        if (gen / "sentences.rows.npy").is_file():
+            self.sentences = _read_sentences(gen / "sentences.f16", gen / "sentences.rows.npy", self.manifest.dimension)
+        self._new = dict.fromkeys(self.articles)
+        self._compact = True
+        self.manifest.format_version = FORMAT_VERSION
 
     def copy(self) -> PassageStore:
         """An independent copy to change (readers keep using this one meanwhile)."""
@@ -337,6 +448,9 @@ class PassageStore:
         other.by_article = dict(self.by_article)  # lists are replaced, never changed in place
         other.vectors = faiss.clone_index(self.vectors)
         other.sentences = dict(self.sentences)
+        other._segments = [_Segment(s.number, s.keyword, s.live.copy()) for s in self._segments]
+        other._new = dict(self._new)
+        other._keyword = None
         return other
 
     # ---- changing ------------------------------------------------------------------------
@@ -358,7 +472,8 @@ class PassageStore:
         self.articles[article.id] = article
         self.keys[article.key] = article.id
         self.by_article[article.id] = [int(i) for i in ids]
-        self._keyword = None
+        self._new[article.id] = None
+        self._pending = self._keyword = None
         for pid, (start, end) in zip(ids, spans, strict=True):
             self.spans[int(pid)] = (article.id, start, end)
         for pid, rows in zip(ids, sentences or (), strict=False):
@@ -366,19 +481,34 @@ class PassageStore:
 
     def remove(self, article_id: str) -> bool:
         """Remove an article and its passages; False if it is not in the store."""
+        if article_id not in self.articles:
+            return False
+        if article_id in self._new:
+            del self._new[article_id]
+            self._pending = None
+        else:  # published: a tombstone drops it from the segments it is in
+            self.manifest.tombstones.append([article_id, self._segments[-1].number])
+        pids = self.by_article[article_id]
+        if pids:
+            self.vectors.remove_ids(np.array(pids, dtype=np.int64))
+        self._drop(article_id)
+        return True
+
+    def _drop(self, article_id: str) -> None:
+        """Forget an article and its passages (not their vectors) and mark its rows dead."""
         article = self.articles.pop(article_id, None)
         if article is None:
-            return False
+            return
         if self.keys.get(article.key) == article_id:
             del self.keys[article.key]
         pids = self.by_article.pop(article_id)
-        if pids:
-            self.vectors.remove_ids(np.array(pids, dtype=np.int64))
         for pid in pids:
             del self.spans[pid]
             self.sentences.pop(pid, None)
+        dead = np.asarray(pids, dtype=np.int64)
+        for segment in self._segments:
+            segment.live[np.isin(segment.keyword.ids, dead)] = False
         self._keyword = None
-        return True
 
     # ---- queries -------------------------------------------------------------------------
     def passage(self, pid: int) -> Passage:
@@ -403,13 +533,28 @@ class PassageStore:
         scores, ids = self.vectors.search(query, k, params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def _texts(self, pids: Iterable[int]) -> Iterable[str]:
+        return (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
+
+    def _pending_keyword(self) -> KeywordSegment:
+        """The keyword segment of the passages added since the last save (made once)."""
+        if self._pending is None:
+            pids = [pid for aid in self._new for pid in self.by_article[aid]]
+            self._pending = KeywordSegment.build(pids, self._texts(pids))
+        return self._pending
+
     def keyword_index(self) -> KeywordIndex:
-        """The BM25 index over each passage with its article's title (built when stale)."""
+        """The BM25 index over each passage with its article's title: the published segments and
+        one for the passages added since (made from their text when first needed)."""
         if self._keyword is None:
-            pids = list(self.spans)
-            texts = (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
-            self._keyword = KeywordIndex.build(pids, texts)
-            self.manifest.keyword = dict(KEYWORD_SETTINGS)
+            if self._rebuild_keyword:
+                self._keyword = KeywordIndex.build(list(self.spans), self._texts(self.spans))
+            else:
+                parts = [(s.keyword, s.live) for s in self._segments]
+                if self._new:
+                    pending = self._pending_keyword()
+                    parts.append((pending, np.ones(len(pending.ids), dtype=bool)))
+                self._keyword = KeywordIndex(parts)
         return self._keyword
 
     def sentence_vectors(self, pid: int) -> np.ndarray | None:
@@ -437,24 +582,27 @@ class PassageStore:
 
     def use_vector_index(self, kind: VectorIndex) -> bool:
         """Rebuild the vectors into a ``kind`` index (IVF is trained on the vectors held now);
-        False when it is that kind already, or too small to train an IVF index."""
+        False when it is that kind already, or too small to train an IVF index. The next save
+        compacts the segments (each passage's IVF list changes)."""
         if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and len(self.spans) < MIN_IVF_PASSAGES):
             return False
         self.vectors = self.build_vector_index(kind)
+        self._compact = True
         log.info("vectors now in a %s index (%d passages)", kind.value, len(self.spans))
         return True
 
     # ---- writing -------------------------------------------------------------------------
+    def _should_compact(self) -> bool:
+        rows = sum(len(s.live) for s in self._segments)
+        dead = rows - sum(int(s.live.sum()) for s in self._segments)
+        return self._compact or len(self._segments) + bool(self._new) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * rows
+
     def save(self, package_version: str = "") -> None:
-        """Write a new generation and switch to it atomically."""
+        """Publish a new generation atomically: the published segments hard-linked and the
+        changes since the last save as one new segment, or everything compacted into one."""
         import faiss
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.manifest.articles = len(self.articles)
-        self.manifest.passages = len(self.spans)
-        self.manifest.vector_index = vector_index_kind(self.vectors).value
-        self.manifest.package_version = package_version or self.manifest.package_version
-        self.manifest.updated = datetime.now(UTC).isoformat(timespec="seconds")
         live = self.current_generation(self.directory)
         if live != self.generation:
             raise IndexChangedError(
@@ -462,22 +610,57 @@ class PassageStore:
                 f"this process started from {self.generation or 'no index'}); nothing was overwritten. "
                 "Run the command again: it starts from the newer index."
             )
+        manifest = copy.deepcopy(self.manifest)
+        manifest.articles = len(self.articles)
+        manifest.passages = len(self.spans)
+        manifest.vector_index = vector_index_kind(self.vectors).value
+        manifest.package_version = package_version or manifest.package_version
+        manifest.updated = datetime.now(UTC).isoformat(timespec="seconds")
+        manifest.next_id = self.next_id
+        manifest.format_version = FORMAT_VERSION
+        number = max([*manifest.segments, *(s.number for s in self._segments)], default=0) + 1
+        compact = self._should_compact()
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=self.directory))
         try:
-            faiss.write_index(self.vectors, str(tmp / "vectors.faiss"))
-            _write_lines(
-                tmp / "articles.jsonl", (json.dumps(a.to_dict(), ensure_ascii=False) for a in self.articles.values())
-            )
-            _write_lines(tmp / "passages.jsonl", (json.dumps([pid, *span]) for pid, span in self.spans.items()))
-            self.keyword_index().save(tmp / "keyword")
-            if self.sentences:
-                _write_sentences(tmp, self.sentences)
-            for path in tmp.rglob("*"):  # files written by faiss and bm25s
-                if path.is_file():
-                    with path.open("rb+") as f:
-                        os.fsync(f.fileno())
-            self.manifest.files = generation_files(tmp)
-            _write(tmp / "manifest.json", json.dumps(asdict(self.manifest), indent=2))
+            files: dict[str, list[object]] = {}
+            segments = []
+            if compact:
+                parts = [(s.keyword, s.live) for s in self._segments]
+                if self._new:
+                    parts.append((self._pending_keyword(), np.ones(len(self._pending_keyword().ids), dtype=bool)))
+                if self._rebuild_keyword:
+                    keyword = KeywordSegment.build(list(self.spans), self._texts(self.spans))
+                else:
+                    keyword = KeywordSegment.merge(parts)
+                manifest.keyword = dict(KEYWORD_SETTINGS)
+                manifest.tombstones = []
+                if self.articles:
+                    _write_segment(tmp, number, self, list(self.articles), keyword)
+                    segments = [_Segment(number, keyword, np.ones(len(keyword.ids), dtype=bool))]
+            else:
+                old = self.directory / str(self.generation)
+                prefixes = tuple(_segment_file(s.number, "") for s in self._segments)
+                for name, entry in self.manifest.files.items():
+                    if name.startswith(prefixes):
+                        os.link(old / name, tmp / name)
+                        files[name] = entry
+                segments = list(self._segments)
+                if self._new:
+                    keyword = self._pending_keyword()
+                    _write_segment(tmp, number, self, list(self._new), keyword)
+                    segments.append(_Segment(number, keyword, np.ones(len(keyword.ids), dtype=bool)))
+            if manifest.vector_index == VectorIndex.IVF.value:
+                empty = faiss.clone_index(self.vectors)
+                empty.reset()  # the trained lists without their vectors (those are in the segments)
+                faiss.write_index(empty, str(tmp / _IVF))
+            manifest.segments = [s.number for s in segments]
+            written = [p for p in sorted(tmp.iterdir()) if p.name not in files]
+            for path in written:
+                with path.open("rb+") as f:
+                    os.fsync(f.fileno())
+                files[path.name] = [path.stat().st_size, file_digest(path)]
+            manifest.files = dict(sorted(files.items()))
+            _write(tmp / "manifest.json", json.dumps(asdict(manifest), indent=2))
             _fsync_dir(tmp)
             gen = self.directory / f"gen-{self._next_generation():06d}"
             tmp.rename(gen)
@@ -487,8 +670,14 @@ class PassageStore:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        self.manifest = manifest
+        self._segments = segments
+        self._new = {}
+        self._pending = self._keyword = None
+        self._compact = self._rebuild_keyword = False
         self.generation = gen.name
         self._collect_garbage(keep=gen.name)
+        log.info("saved %s: %d segments (%s)", gen.name, len(segments), "compacted" if compact else "appended")
 
     def _next_generation(self) -> int:
         numbers = [int(p.name[4:]) for p in self.directory.glob("gen-*") if p.name[4:].isdigit()]

@@ -85,7 +85,7 @@ def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(t
     expected = {aid: len(reloaded.split(a)) for aid, a in unique.items()}
     assert {aid: len(pids) for aid, pids in store.by_article.items()} == expected, "no passage lost or doubled"
     assert store.vectors.ntotal == len(store.spans) == sum(expected.values())
-    assert set(store.keyword_index().row) == set(store.spans)
+    assert store.keyword_index().live_ids() == set(store.spans)
 
 
 def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -133,6 +133,13 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     loaded.remove(loaded.spans[5_001][0])
     assert loaded.search(vectors[5_001], 1, nprobe=8)[0][0] != 5_001
     assert loaded.vectors.ntotal == 11_999
+    loaded.add(Article(text="One more.", key="late"), [(0, 9)], vectors[5_001:5_002])
+    loaded.save()  # appended: a segment with the new passage's IVF list, the first one linked
+    again = PassageStore.load(tmp_path / "index")
+    assert again.manifest.segments == [1, 2] and again.vectors.ntotal == 12_000
+    assert isinstance(again.vectors, faiss.IndexIVFFlat)
+    assert again.search(vectors[5_001], 1, nprobe=8)[0][0] == 12_000, "the new passage, not the removed one"
+    assert again.search(vectors[11_999], 1, nprobe=8)[0][0] == 11_999
 
     exact = NewsIndex(loaded, embedder, IndexSettings(vector_index="flat"))
     IndexWriter(exact, loaded).save()

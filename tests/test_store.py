@@ -1,5 +1,6 @@
 """The FAISS store on disk: round trip, remove, corruption, atomic writes under SIGKILL."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from index import Article, IndexCorruptError, IndexNotFoundError, Manifest, PassageStore
+from index.store import MAX_SEGMENTS
 from tests.processes import kill_when
 
 DIM = 8
@@ -63,22 +65,23 @@ def test_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
     store.add(article(0), [(0, 16)], unit(0))
     store.save()
     gen = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text()
-    good = (gen / "vectors.faiss").read_bytes()
-    (gen / "vectors.faiss").write_bytes(good[:40])
-    with pytest.raises(IndexCorruptError, match="vectors.faiss has 40 bytes"):
+    good = (gen / "s000001.vectors.npy").read_bytes()
+    (gen / "s000001.vectors.npy").write_bytes(good[:40])
+    with pytest.raises(IndexCorruptError, match="s000001.vectors.npy has 40 bytes"):
         PassageStore.load(tmp_path / "idx")
-    (gen / "vectors.faiss").write_bytes(good)
+    (gen / "s000001.vectors.npy").write_bytes(good)
     assert PassageStore.load(tmp_path / "idx").vectors.ntotal == 1
-    (gen / "passages.jsonl").unlink()
-    with pytest.raises(IndexCorruptError, match="lacks passages.jsonl"):
+    (gen / "s000001.passages.jsonl").unlink()
+    with pytest.raises(IndexCorruptError, match="s000001.passages.jsonl is missing"):
         PassageStore.load(tmp_path / "idx")
 
 
 WRITER = textwrap.dedent("""
     import sys, time, os
     from pathlib import Path
-    import numpy as np, faiss
+    import numpy as np
     sys.path.insert(0, sys.argv[3])
+    import index.store
     from index import Article, PassageStore
     directory, flag, _, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     store = PassageStore.load(directory)
@@ -90,8 +93,8 @@ WRITER = textwrap.dedent("""
             time.sleep(120)
         return wrapper
 
-    if where == "after-vectors":
-        faiss.write_index = stall(faiss.write_index)
+    if where == "after-segment":  # the new segment written, its generation not yet renamed
+        index.store._write_segment = stall(index.store._write_segment)
     else:  # after the new generation is in place, before CURRENT points at it
         Path.rename = stall(Path.rename)
     for n in range(100, 150):
@@ -101,7 +104,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("name", ["vectors.faiss", "keyword/ids.npy", "articles.jsonl"])
+@pytest.mark.parametrize("name", ["s000001.vectors.npy", "s000001.keyword.npz", "s000001.articles.jsonl"])
 def test_same_size_damage_is_found_by_checksum(tmp_path: Path, name: str) -> None:
     store = new_store(tmp_path / "idx")
     for n in range(3):
@@ -116,7 +119,7 @@ def test_same_size_damage_is_found_by_checksum(tmp_path: Path, name: str) -> Non
         PassageStore.load(tmp_path / "idx")
 
 
-@pytest.mark.parametrize("where", ["after-vectors", "after-rename"])
+@pytest.mark.parametrize("where", ["after-segment", "after-rename"])
 def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: Path, where: str) -> None:
     directory = tmp_path / "idx"
     store = new_store(directory)
@@ -136,3 +139,112 @@ def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: P
     assert PassageStore.load(directory).manifest.articles == 4
     leftovers = [p.name for p in directory.iterdir() if p.name not in ("CURRENT", "LOCK")]
     assert len(leftovers) == 1, f"stale generations or temp folders were not cleaned: {leftovers}"
+
+
+def files_of(directory: Path) -> dict[str, tuple[int, int]]:
+    """Each file of the live generation: (inode, size)."""
+    gen = directory / (directory / "CURRENT").read_text()
+    return {p.name: (p.stat().st_ino, p.stat().st_size) for p in gen.iterdir()}
+
+
+def test_a_save_appends_one_segment_and_links_the_published_ones(tmp_path: Path) -> None:
+    directory = tmp_path / "idx"
+    store = new_store(directory)
+    for n in range(20):
+        store.add(article(n), [(0, 15), (16, 37)], np.vstack([unit(n), unit(100 + n)]), [unit(n)] * 2)
+    store.save()
+    before = files_of(directory)
+    store.add(article(50), [(0, 16)], unit(50), [unit(50)])
+    store.save()
+    after = files_of(directory)
+    assert {name: after[name] for name in before if name != "manifest.json"} == {
+        name: entry for name, entry in before.items() if name != "manifest.json"
+    }, "the first segment's files are the same files (hard links), not rewritten"
+    assert sorted(set(after) - set(before)) == [
+        f"s000002.{kind}"
+        for kind in (
+            "articles.jsonl",
+            "keyword.npz",
+            "passages.jsonl",
+            "sentences.f16",
+            "sentences.rows.npy",
+            "vectors.npy",
+        )
+    ]
+    gen = directory / (directory / "CURRENT").read_text()
+    assert np.load(gen / "s000002.vectors.npy").shape == (1, DIM), "only the new passage's vector"
+    loaded = PassageStore.load(directory)
+    assert loaded.manifest.segments == [1, 2] and loaded.manifest.passages == 41
+    assert loaded.articles == store.articles and loaded.spans == store.spans
+    assert set(loaded.sentences) == set(loaded.spans)
+    assert loaded.search(unit(50)[0], 1)[0][0] == store.by_article[article(50).id][0]
+    assert [loaded.passage(p).article_id for p, _ in loaded.keyword_index().search("number 50", 1)] == [article(50).id]
+    assert loaded.keyword_index().live_ids() == set(loaded.spans)
+
+
+def test_an_article_removed_then_added_again_lives_in_the_later_segment(tmp_path: Path) -> None:
+    directory = tmp_path / "idx"
+    store = new_store(directory)
+    for n in range(6):
+        store.add(article(n), [(0, 16)], unit(n))
+    store.save()
+    assert store.remove(article(0).id)
+    store.save()  # only a tombstone: no new segment
+    assert PassageStore.load(directory).manifest.segments == [1]
+    assert article(0).id not in PassageStore.load(directory).articles
+    store.add(article(0), [(0, 16)], unit(0))
+    store.save()
+    loaded = PassageStore.load(directory)
+    assert loaded.manifest.segments == [1, 2] and loaded.manifest.tombstones == [[article(0).id, 1]]
+    assert set(loaded.articles) == {article(n).id for n in range(6)} and loaded.vectors.ntotal == 6
+    [pid] = loaded.by_article[article(0).id]
+    assert loaded.search(unit(0)[0], 1)[0][0] == pid and pid == 6, "a new passage id; the removed one stays unused"
+    assert [p for p, _ in loaded.keyword_index().search("number 0", 6)][0] == pid
+    assert loaded.keyword_index().live_ids() == set(loaded.spans)
+
+
+def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -> None:
+    directory = tmp_path / "idx"
+    store = new_store(directory)
+    for n in range(MAX_SEGMENTS):
+        store.add(article(n), [(0, 16)], unit(n))
+        store.save()
+    store.add(article(MAX_SEGMENTS), [(0, 16)], unit(MAX_SEGMENTS))
+    spread = store.keyword_index().search("story number 3", 5)  # eight segments and the unsaved article
+    store.save()
+    loaded = PassageStore.load(directory)
+    assert loaded.manifest.segments == [MAX_SEGMENTS + 1], "the ninth save compacted all into one segment"
+    assert set(loaded.articles) == {article(n).id for n in range(MAX_SEGMENTS + 1)}
+    merged = loaded.keyword_index().search("story number 3", 5)
+    assert [p for p, _ in merged] == [p for p, _ in spread] and spread[0][0] == 3
+    assert np.allclose([s for _, s in merged], [s for _, s in spread]), "same BM25 scores in one segment or nine"
+    for n in range(4):
+        loaded.remove(article(n).id)
+    loaded.save()
+    again = PassageStore.load(directory)
+    assert len(again.manifest.segments) == 1 and not again.manifest.tombstones, "4 of 9 dead: compacted"
+    assert again.vectors.ntotal == 5 and set(again.spans) == again.keyword_index().live_ids()
+    assert len(files_of(directory)) == 5, "one segment (articles, passages, vectors, keyword) and the manifest"
+
+
+def test_an_index_of_the_previous_format_is_read_and_converted_by_the_next_save(tmp_path: Path) -> None:
+    import faiss
+
+    directory, gen = tmp_path / "idx", tmp_path / "idx" / "gen-000001"
+    gen.mkdir(parents=True)
+    vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
+    vectors.add_with_ids(np.vstack([unit(0), unit(1)]), np.array([0, 1], dtype=np.int64))
+    faiss.write_index(vectors, str(gen / "vectors.faiss"))
+    (gen / "articles.jsonl").write_text("\n".join(json.dumps(article(n).to_dict()) for n in range(2)) + "\n")
+    (gen / "passages.jsonl").write_text(f'[0, "{article(0).id}", 0, 16]\n[1, "{article(1).id}", 0, 16]\n')
+    manifest = {"embed_model": "test", "embed_fingerprint": "f", "dimension": DIM, "chunk": {}, "format_version": 2}
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    (directory / "CURRENT").write_text("gen-000001")
+    old = PassageStore.load(directory)
+    assert old.search(unit(1)[0], 1)[0][0] == 1
+    assert [p for p, _ in old.keyword_index().search("number 1", 1)] == [1], "keyword index made from the text"
+    old.add(article(2), [(0, 16)], unit(2))
+    old.save()
+    new = PassageStore.load(directory)
+    assert new.manifest.format_version == 3 and new.manifest.segments == [1]
+    assert new.vectors.ntotal == 3 and new.keyword_index().live_ids() == {0, 1, 2}
