@@ -154,11 +154,20 @@ def ingest(
     ],
     index: IndexOption = None,
     no_wait: NoWaitOption = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="URI",
+            help="Where a new index keeps vectors and keyword postings: a Milvus Lite file (….db) or "
+            "milvus://host:port (default: FAISS files in the index folder).",
+        ),
+    ] = None,
 ) -> None:
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
     from index import AssistantError
 
-    bot = _open(index, create=True)
+    bot = _open(index, create=True, index={"store": store} if store else None)
     try:
         report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting)
     except KeyboardInterrupt:

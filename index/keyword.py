@@ -71,6 +71,20 @@ class KeywordSegment:
         )
 
     @classmethod
+    def ids_only(cls, ids: Sequence[int]) -> KeywordSegment:
+        """A segment of passage ids without postings (for a store whose keyword search is elsewhere)."""
+        n = len(ids)
+        empty = np.zeros(0, dtype=np.float32)
+        return cls(
+            np.asarray(ids, dtype=np.int64),
+            np.zeros(n, np.float32),
+            [],
+            np.zeros(1, np.int64),
+            np.zeros(0, np.int32),
+            empty,
+        )
+
+    @classmethod
     def _from_postings(
         cls,
         ids: np.ndarray,

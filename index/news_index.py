@@ -22,7 +22,7 @@ from index.records import Article, Hit, Passage, indexed_text
 from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
 from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import SPLITTER_VERSION, sentence_spans, split_passages
-from index.store import READABLE_FORMATS, Manifest, PassageStore, VectorIndex
+from index.store import READABLE_FORMATS, Manifest, PassageStore, VectorIndex, store_class, store_settings
 from index.writelock import WriteLock
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,9 @@ class NewsIndex:
             dimension=embedder.dimension,
             chunk=cls._chunk_settings(settings.max_tokens, settings.overlap_tokens),
             package_version=PACKAGE_VERSION,
+            store=store_settings(directory, settings.store),
         )
-        return PassageStore(directory, manifest)
+        return store_class(manifest)(directory, manifest)
 
     @classmethod
     def _check_compatible(
@@ -159,6 +160,13 @@ class NewsIndex:
             for name in expected
             if found[name] != expected[name]
         ]
+        if settings.store is not None:
+            wanted = store_settings(directory, settings.store)
+            if (wanted["kind"], wanted.get("uri")) != (manifest.store.get("kind"), manifest.store.get("uri")):
+                diffs.append(
+                    f"store: index has {manifest.store.get('kind')} {manifest.store.get('uri', '')}".rstrip()
+                    + f", settings have {settings.store!r}"
+                )
         if manifest.format_version not in READABLE_FORMATS:
             diffs.append(f"format_version: index has {manifest.format_version}, this version reads {READABLE_FORMATS}")
         if diffs:
@@ -283,8 +291,8 @@ class NewsIndex:
         dense: list[tuple[int, float]] = []
         if options.mode != Mode.KEYWORD:
             vector = self.query_vector(query) if vector is None else vector
-            dense = store.search(vector, n, allowed, options.nprobe)
-        keyword = store.keyword_index().search(query, n, allowed) if options.mode != Mode.DENSE else []
+            dense = store.dense_search(vector, n, filters, allowed, options.nprobe)
+        keyword = store.keyword_search(query, n, filters, allowed) if options.mode != Mode.DENSE else []
         if options.mode == Mode.HYBRID and options.fusion == Fusion.RRF:
             ranked = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in keyword]], options.rrf_k)
         elif options.mode == Mode.HYBRID:

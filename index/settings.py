@@ -36,6 +36,13 @@ class IndexSettings(Section):
         "passages, so extractive answers never embed a sentence again; about doubles the embedding work of an "
         "ingest and adds ~6 KB per passage.",
     )
+    store: str | None = Field(
+        None,
+        description="Where a new index keeps its vectors and keyword postings: None (or 'faiss'): FAISS and BM25 "
+        "files in the index folder; a Milvus Lite file (ending in .db) or 'milvus://host:port' (a Milvus server "
+        "or cluster): a Milvus collection. The article docstore stays in the index folder; an existing index "
+        "keeps the store it was built with.",
+    )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto",
         description="FAISS index type: flat (exact search), ivf (approximate: k-means lists, searches nprobe of "

@@ -52,6 +52,7 @@ from index.errors import IndexChangedError, IndexCorruptError, IndexNotFoundErro
 from index.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.keyword import KeywordIndex, KeywordSegment
 from index.records import Article, Passage, indexed_text
+from index.retrieval import Filters
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ class Manifest:
     next_id: int = 0  # the next passage id (ids are never reused)
     segments: list[int] = field(default_factory=list)  # segment numbers, oldest first
     tombstones: list[list[object]] = field(default_factory=list)  # [article id, last segment it is dropped from]
+    # where the vectors and keyword postings live: {"kind": "faiss"} (in the segments) or a Milvus
+    # collection ({"kind": "milvus", "uri": ..., "collection": ...}, see index.milvus_store)
+    store: dict[str, object] = field(default_factory=lambda: {"kind": "faiss"})
     extra: dict[str, object] = field(default_factory=dict)
     # every other file of the generation (path relative to it) -> [size in bytes, sha256 hex]
     files: dict[str, list[object]] = field(default_factory=dict)
@@ -230,20 +234,9 @@ def _write_segment(
         (json.dumps(store.articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
     )
     _write_lines(gen / _segment_file(number, "passages.jsonl"), (json.dumps([int(p), *store.spans[p]]) for p in pids))
-    step = 16_384
-    batches = (store.vectors.reconstruct_batch(pids[i : i + step]) for i in range(0, len(pids), step))
-    dimension = store.manifest.dimension
-    _write_matrix(gen / _segment_file(number, "vectors.npy"), len(pids), dimension, "<f4", batches)
-    if vector_index_kind(store.vectors) == VectorIndex.IVF:
-        quantizer = store.vectors.quantizer
-        lists = (
-            quantizer.search(store.vectors.reconstruct_batch(pids[i : i + step]), 1)[1]
-            for i in range(0, len(pids), step)
-        )
-        _write_matrix(gen / _segment_file(number, "lists.npy"), len(pids), 1, "<i8", lists)
     if any(int(p) in store.sentences for p in pids):
         _write_sentences(gen, number, ((int(p), store.sentences[p]) for p in pids if p in store.sentences))
-    keyword.save(gen / _segment_file(number, "keyword.npz"))
+    store._write_search_files(gen, number, keyword)
 
 
 @dataclass
@@ -342,7 +335,7 @@ class PassageStore:
                 f"index {directory} ({gen.name}) is damaged: {'; '.join(problems)}. Nothing was answered from it; "
                 f"rebuild it (remove {directory} and run `assistant ingest` again)"
             )
-        store = cls(directory, manifest)
+        store = store_class(manifest)(directory, manifest)
         store.generation = gen.name
         try:
             if manifest.format_version == 2:
@@ -350,12 +343,7 @@ class PassageStore:
             else:
                 store._read_segments(gen)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}") from e
-        if store.vectors.ntotal != len(store.spans):
-            raise IndexCorruptError(
-                f"index {directory} ({gen.name}) has {store.vectors.ntotal} vectors for "
-                f"{len(store.spans)} passages; rebuild it"
-            )
+            raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}; rebuild it") from e
         if manifest.keyword != KEYWORD_SETTINGS:  # derived data: made again with today's settings
             log.info("keyword index of %s was built with %s; rebuilding it", directory, manifest.keyword)
             store._compact = store._rebuild_keyword = True
@@ -381,46 +369,96 @@ class PassageStore:
         return pids
 
     def _read_segments(self, gen: Path) -> None:
-        import faiss
-
-        dimension = self.manifest.dimension
         dropped: dict[int, list[str]] = {}
         for aid, number in self.manifest.tombstones:
             dropped.setdefault(int(number), []).append(str(aid))  # type: ignore[call-overload]
-        matrices = []
         for number in self.manifest.segments:
-
-            def path(kind: str, number: int = number) -> Path:
-                return gen / _segment_file(number, kind)
-
-            self._read_articles(path("articles.jsonl"))
-            pids = self._read_passages(path("passages.jsonl"))
-            keyword = KeywordSegment.load(path("keyword.npz"))
-            vectors = np.load(path("vectors.npy"), mmap_mode="r")
-            if not np.array_equal(keyword.ids, pids) or vectors.shape != (len(pids), dimension):
-                raise ValueError(f"segment {number}'s passages, vectors and keyword rows disagree")
-            lists = np.load(path("lists.npy")) if path("lists.npy").is_file() else None
-            if path("sentences.rows.npy").is_file():
-                self.sentences.update(_read_sentences(path("sentences.f16"), path("sentences.rows.npy"), dimension))
+            self._read_articles(gen / _segment_file(number, "articles.jsonl"))
+            pids = np.asarray(self._read_passages(gen / _segment_file(number, "passages.jsonl")), dtype=np.int64)
+            rows = gen / _segment_file(number, "sentences.rows.npy")
+            if rows.is_file():
+                matrix = gen / _segment_file(number, "sentences.f16")
+                self.sentences.update(_read_sentences(matrix, rows, self.manifest.dimension))
+            keyword = self._read_search_files(gen, number, pids)
             self._segments.append(_Segment(number, keyword, np.ones(len(pids), dtype=bool)))
-            matrices.append((vectors, lists))
             for aid in dropped.get(number, ()):
                 self._drop(aid)
-        if self.manifest.vector_index == VectorIndex.IVF.value:
+        self._open_search(gen)
+
+    # ---- where vectors and keyword postings live: here, FAISS and BM25 in the segments --------
+    # (index.milvus_store.MilvusPassageStore keeps them in a Milvus collection instead)
+    def _write_search_files(self, gen: Path, number: int, keyword: KeywordSegment) -> None:
+        """Segment ``number``'s vectors (and IVF lists) and keyword postings, rows as ``keyword.ids``."""
+        pids, step = keyword.ids, 16_384
+        batches = (self.vectors.reconstruct_batch(pids[i : i + step]) for i in range(0, len(pids), step))
+        dimension = self.manifest.dimension
+        _write_matrix(gen / _segment_file(number, "vectors.npy"), len(pids), dimension, "<f4", batches)
+        if vector_index_kind(self.vectors) == VectorIndex.IVF:
+            quantizer = self.vectors.quantizer
+            lists = (
+                quantizer.search(self.vectors.reconstruct_batch(pids[i : i + step]), 1)[1]
+                for i in range(0, len(pids), step)
+            )
+            _write_matrix(gen / _segment_file(number, "lists.npy"), len(pids), 1, "<i8", lists)
+        keyword.save(gen / _segment_file(number, "keyword.npz"))
+
+    def _read_search_files(self, gen: Path, number: int, pids: np.ndarray) -> KeywordSegment:
+        """Segment ``number``'s keyword postings (its vectors are added by :meth:`_open_search`)."""
+        keyword = KeywordSegment.load(gen / _segment_file(number, "keyword.npz"))
+        vectors = np.load(gen / _segment_file(number, "vectors.npy"), mmap_mode="r")
+        if not np.array_equal(keyword.ids, pids) or vectors.shape != (len(pids), self.manifest.dimension):
+            raise ValueError(f"segment {number}'s passages, vectors and keyword rows disagree")
+        return keyword
+
+    def _open_search(self, gen: Path) -> None:
+        """The FAISS index of the live passages of every segment (IVF: the trained lists, each
+        passage added to the list recorded for it, so nothing is assigned again)."""
+        import faiss
+
+        ivf = self.manifest.vector_index == VectorIndex.IVF.value
+        if ivf:
             self.vectors = faiss.read_index(str(gen / _IVF))
-        for segment, (vectors, lists) in zip(self._segments, matrices, strict=True):
+        for segment in self._segments:
+            vectors = np.load(gen / _segment_file(segment.number, "vectors.npy"), mmap_mode="r")
+            lists_path = gen / _segment_file(segment.number, "lists.npy")
+            if ivf and not lists_path.is_file():
+                raise ValueError(f"segment {segment.number} lacks the IVF lists of its passages")
+            lists = np.load(lists_path) if ivf else None
             rows = np.flatnonzero(segment.live)
             for start in range(0, len(rows), 16_384):
                 part = rows[start : start + 16_384]
                 x = np.ascontiguousarray(vectors[part], dtype=np.float32)
                 ids = np.ascontiguousarray(segment.keyword.ids[part], dtype=np.int64)
-                if self.manifest.vector_index == VectorIndex.FLAT.value:
+                if lists is None:
                     self.vectors.add_with_ids(x, ids)
-                elif lists is None:
-                    raise ValueError(f"segment {segment.number} lacks the IVF lists of its passages")
                 else:
                     assign = np.ascontiguousarray(lists[part].ravel(), dtype=np.int64)
                     self.vectors.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign))
+        if self.vectors.ntotal != len(self.spans):
+            raise ValueError(f"{self.vectors.ntotal} vectors for {len(self.spans)} passages")
+
+    def _add_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self.vectors.add_with_ids(vectors, ids)
+
+    def _remove_vectors(self, ids: np.ndarray) -> None:
+        self.vectors.remove_ids(ids)
+
+    def _keyword_segment(self, pids: Sequence[int]) -> KeywordSegment:
+        """The keyword postings of passages ``pids`` (their text stemmed)."""
+        return KeywordSegment.build(pids, self._texts(pids))
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, filters: Filters | None, allowed: set[int] | None, nprobe: int = 32
+    ) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest to ``vector`` among those ``filters`` allow (``allowed``: the
+        same as passage ids, from the docstore)."""
+        return self.search(vector, k, allowed, nprobe)
+
+    def keyword_search(
+        self, query: str, k: int, filters: Filters | None, allowed: set[int] | None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` best passages for ``query`` by BM25 among those ``filters`` allow."""
+        return self.keyword_index().search(query, k, allowed)
 
     def _read_whole(self, gen: Path) -> None:
         """A format-2 generation (one FAISS file, one docstore, bm25s): read, and written as
@@ -468,7 +506,7 @@ class PassageStore:
         ids = np.arange(self.next_id, self.next_id + len(spans), dtype=np.int64)
         self.next_id += len(spans)
         if len(spans):
-            self.vectors.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            self._add_vectors(ids, np.ascontiguousarray(vectors, dtype=np.float32))
         self.articles[article.id] = article
         self.keys[article.key] = article.id
         self.by_article[article.id] = [int(i) for i in ids]
@@ -490,7 +528,7 @@ class PassageStore:
             self.manifest.tombstones.append([article_id, self._segments[-1].number])
         pids = self.by_article[article_id]
         if pids:
-            self.vectors.remove_ids(np.array(pids, dtype=np.int64))
+            self._remove_vectors(np.array(pids, dtype=np.int64))
         self._drop(article_id)
         return True
 
@@ -539,8 +577,7 @@ class PassageStore:
     def _pending_keyword(self) -> KeywordSegment:
         """The keyword segment of the passages added since the last save (made once)."""
         if self._pending is None:
-            pids = [pid for aid in self._new for pid in self.by_article[aid]]
-            self._pending = KeywordSegment.build(pids, self._texts(pids))
+            self._pending = self._keyword_segment([pid for aid in self._new for pid in self.by_article[aid]])
         return self._pending
 
     def keyword_index(self) -> KeywordIndex:
@@ -592,6 +629,17 @@ class PassageStore:
         return True
 
     # ---- writing -------------------------------------------------------------------------
+    def _ensure_current(self) -> None:
+        """Refuse to save unless the live generation is the one this store was loaded from."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        live = self.current_generation(self.directory)
+        if live != self.generation:
+            raise IndexChangedError(
+                f"index {self.directory} changed while this process was writing to it (it now holds {live}, "
+                f"this process started from {self.generation or 'no index'}); nothing was overwritten. "
+                "Run the command again: it starts from the newer index."
+            )
+
     def _should_compact(self) -> bool:
         rows = sum(len(s.live) for s in self._segments)
         dead = rows - sum(int(s.live.sum()) for s in self._segments)
@@ -602,14 +650,7 @@ class PassageStore:
         changes since the last save as one new segment, or everything compacted into one."""
         import faiss
 
-        self.directory.mkdir(parents=True, exist_ok=True)
-        live = self.current_generation(self.directory)
-        if live != self.generation:
-            raise IndexChangedError(
-                f"index {self.directory} changed while this process was writing to it (it now holds {live}, "
-                f"this process started from {self.generation or 'no index'}); nothing was overwritten. "
-                "Run the command again: it starts from the newer index."
-            )
+        self._ensure_current()
         manifest = copy.deepcopy(self.manifest)
         manifest.articles = len(self.articles)
         manifest.passages = len(self.spans)
@@ -629,7 +670,7 @@ class PassageStore:
                 if self._new:
                     parts.append((self._pending_keyword(), np.ones(len(self._pending_keyword().ids), dtype=bool)))
                 if self._rebuild_keyword:
-                    keyword = KeywordSegment.build(list(self.spans), self._texts(self.spans))
+                    keyword = self._keyword_segment(list(self.spans))
                 else:
                     keyword = KeywordSegment.merge(parts)
                 manifest.keyword = dict(KEYWORD_SETTINGS)
@@ -701,3 +742,25 @@ class PassageStore:
                 owner = path.name.split("-")[1]
                 if not (owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner))):
                     shutil.rmtree(path, ignore_errors=True)
+
+
+def store_class(manifest: Manifest) -> type[PassageStore]:
+    """The store class for an index: FAISS in the segments, or a Milvus collection."""
+    kind = manifest.store.get("kind", "faiss")
+    if kind == "faiss":
+        return PassageStore
+    if kind == "milvus":
+        from index.milvus_store import MilvusPassageStore
+
+        return MilvusPassageStore
+    raise IndexCorruptError(f"unknown passage store {kind!r} in the manifest")
+
+
+def store_settings(directory: Path, uri: str | None) -> dict[str, object]:
+    """The manifest's ``store`` entry for a new index at ``directory`` with the store ``uri``
+    (see ``IndexSettings.store``)."""
+    if not uri or uri == "faiss":
+        return {"kind": "faiss"}
+    from index.milvus_store import milvus_settings
+
+    return milvus_settings(directory, uri)
