@@ -112,7 +112,7 @@ def _settings_problem(error: Exception) -> str:
     return "invalid settings: " + "; ".join(parts)
 
 
-def _open(index: Path | None, create: bool = False, **sections: Any):  # type: ignore[no-untyped-def]
+def _open(index: Path | None, create: bool = False, sections: dict[str, Any] | None = None, **options: Any):  # type: ignore[no-untyped-def]
     from pydantic import ValidationError
 
     from assistant.core import Assistant
@@ -121,7 +121,7 @@ def _open(index: Path | None, create: bool = False, **sections: Any):  # type: i
 
     _quiet_environment()
     try:
-        settings = Settings.from_env(**{k: v for k, v in sections.items() if v})
+        settings = Settings.from_env(**{k: v for k, v in {**options, **(sections or {})}.items() if v})
     except ValidationError as e:  # checked before any work starts
         raise _fail(_settings_problem(e)) from e
     try:
@@ -167,7 +167,7 @@ def ingest(
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
     from index import AssistantError
 
-    bot = _open(index, create=True, index={"store": store} if store else None)
+    bot = _open(index, create=True, sections={"index": {"store": store}} if store else None)
     try:
         report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting)
     except KeyboardInterrupt:

@@ -140,7 +140,15 @@ class MilvusPassageStore(PassageStore):
         index.add_index(
             "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
         )
-        client.create_collection(self.collection, schema=schema, index_params=index)
+        # Milvus Lite's embedded server lacks AllocTimestamp, which pymilvus calls while it waits for the
+        # index to be built; the call fails harmlessly but the server logs a traceback: keep it quiet
+        server_log = logging.getLogger("grpc._server")
+        level = server_log.level
+        server_log.setLevel(logging.CRITICAL)
+        try:
+            client.create_collection(self.collection, schema=schema, index_params=index)
+        finally:
+            server_log.setLevel(level)
         log.info("created Milvus collection %s at %s", self.collection, store["uri"])
 
     def _search_params(self, nprobe: int) -> dict[str, object]:
@@ -170,11 +178,14 @@ class MilvusPassageStore(PassageStore):
         return KeywordSegment.ids_only(pids)
 
     def _open_search(self, gen: Path) -> None:
-        if self.spans and not self.client.has_collection(self.collection):
+        if not self.spans:
+            return
+        if not self.client.has_collection(self.collection):
             raise IndexCorruptError(
                 f"the Milvus collection {self.collection} at {self.manifest.store['uri']} of index {self.directory} "
                 "is missing"
             )
+        self.client.load_collection(self.collection)  # a new process finds it released
 
     def _keyword_segment(self, pids: Sequence[int]) -> KeywordSegment:
         return KeywordSegment.ids_only(pids)
