@@ -163,13 +163,21 @@ def ingest(
             "milvus://host:port (default: FAISS files in the index folder).",
         ),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Split and embed with Ray: 'local' starts Ray on this machine, or a Ray cluster's address.",
+        ),
+    ] = None,
 ) -> None:
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
     from index import AssistantError
 
     bot = _open(index, create=True, sections={"index": {"store": store}} if store else None)
     try:
-        report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting)
+        report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting, ray=ray)
     except KeyboardInterrupt:
         typer.secho(
             f"interrupted; index {bot.index.directory} keeps what was finished (run the same command to continue)",

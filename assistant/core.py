@@ -142,12 +142,14 @@ class Assistant:
         progress: bool = False,
         wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
+        ray: str | None = None,
     ) -> IngestReport:
         """Add articles from paths (files, folders) or ``Article`` objects (``LoadFailure`` items are
         just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped.
         Takes the index's write lock: while another process writes, waits (``wait`` True), waits at
         most ``wait`` seconds, or fails at once (False) with ``IndexBusyError``; ``on_wait`` hears
-        whom it waits for. Questions keep being answered meanwhile."""
+        whom it waits for. Questions keep being answered meanwhile. ``ray``: split and embed with
+        Ray (``"local"``: a Ray started on this machine; otherwise a Ray cluster's address)."""
         limits = self.settings.index.limits()
 
         def expand() -> Iterable[Article | LoadFailure]:
@@ -162,7 +164,15 @@ class Assistant:
         total = None
         if progress and isinstance(items, list | tuple) and all(isinstance(i, str | Path) for i in items):
             total = count_articles(items)  # type: ignore[arg-type]
-        report = self.index.add(expand(), progress=progress, total=total, wait=wait, on_wait=on_wait)
+        if ray:
+            from index.ray_ingest import ray_ingest
+
+            address = None if ray == "local" else ray
+            report = ray_ingest(
+                self.index, expand(), address, progress=progress, total=total, wait=wait, on_wait=on_wait
+            )
+        else:
+            report = self.index.add(expand(), progress=progress, total=total, wait=wait, on_wait=on_wait)
         log.info("ingest: %s", report.summary())
         return report
 

@@ -397,7 +397,7 @@ class IndexWriter:
             row = 0
             for article, spans in pending:
                 blocks = sentences[row : row + len(spans)] or None
-                self._put(article, spans, vectors[row : row + len(spans)], report, blocks)
+                self.put(article, spans, vectors[row : row + len(spans)], report, blocks)
                 row += len(spans)
             pending.clear()
 
@@ -438,7 +438,7 @@ class IndexWriter:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _put(
+    def put(
         self,
         article: Article,
         spans: list[tuple[int, int]],
@@ -446,6 +446,7 @@ class IndexWriter:
         report: IngestReport,
         sentences: list[np.ndarray] | None = None,
     ) -> None:
+        """Add one split and embedded article, replacing an older version with the same key."""
         old = self.store.keys.get(article.key)
         if old is not None:
             self.store.remove(old)
