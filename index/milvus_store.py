@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
-from index.errors import ConfigurationError, IndexCorruptError
+from index.errors import ConfigurationError, IndexBusyError, IndexCorruptError
 from index.keyword import K1, B, KeywordSegment
 from index.records import indexed_text
 from index.retrieval import Filters
@@ -81,8 +81,18 @@ def _client(uri: str) -> Any:
     with _clients_lock:
         if uri not in _clients:
             from pymilvus import MilvusClient
+            from pymilvus.exceptions import MilvusException
 
-            _clients[uri] = MilvusClient(uri, token=os.environ.get("MILVUS_TOKEN", ""))
+            try:
+                _clients[uri] = MilvusClient(uri, token=os.environ.get("MILVUS_TOKEN", ""))
+            except MilvusException as error:
+                if uri.startswith(("http://", "https://")):
+                    raise ConfigurationError(f"cannot reach the Milvus server at {uri}: {error}") from None
+                raise IndexBusyError(
+                    f"cannot open the Milvus Lite file {uri}: another process has it open (Milvus Lite "
+                    "serves one process per file; run a Milvus server, milvus://host:port, to read and "
+                    "write from several processes)"
+                ) from None
         return _clients[uri]
 
 

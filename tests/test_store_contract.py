@@ -1,6 +1,9 @@
 """One contract for both passage stores (FAISS files in the index folder, a Milvus Lite collection):
 add, re-add unchanged, replace, remove, filters, hybrid ranking, a writer dying mid-save, reopen."""
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,8 +11,10 @@ from typing import Any
 import pytest
 
 from index import Article, IndexSettings, NewsIndex, PassageStore
+from index.milvus_store import MilvusPassageStore, _client
 from index.retrieval import Filters, Mode
 from index.settings import RetrievalSettings
+from tests.processes import kill_when
 
 STORES = ["faiss", "milvus"]
 
@@ -162,3 +167,58 @@ def test_a_writer_dying_mid_save_leaves_the_published_index_and_the_next_save_cl
     store = again.store
     if hasattr(store, "row_count"):
         assert store.row_count() == again.manifest.passages, "the dead writer's rows were deleted, none doubled"
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from tests.test_store_contract import ARTICLES
+    from index import Article, IndexSettings, NewsIndex, PassageStore, load_embedder
+    directory, store, flag = Path(sys.argv[2]), sys.argv[3] or None, Path(sys.argv[4])
+    index = NewsIndex.open(directory, load_embedder("all-MiniLM-L6-v2"), IndexSettings(store=store), create=True)
+    if not flag.name.startswith("stall"):
+        index.add(ARTICLES)
+        raise SystemExit(0)
+
+    def stall(self, package_version=""):  # Milvus' save has written its rows before it calls this
+        flag.write_text("rows written, generation not published")
+        time.sleep(120)
+
+    PassageStore.save = stall
+    index.add([Article(title="Zorblatt festival", text="The Zorblatt festival drew record crowds.", key="zorblatt")])
+""")
+
+
+@pytest.mark.parametrize("kind", ["milvus"])  # the FAISS store's are in test_store.py and test_concurrency.py
+def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Path, embedder: Any, kind: str) -> None:
+    """kill -9 of a writer process between writing its passages (Milvus rows) and publishing."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    directory, store = tmp_path / "idx", settings(kind, tmp_path).store or ""
+    root = str(Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, str(script), root, str(directory), store, str(tmp_path / "build")], check=True)
+    flag = tmp_path / "stall"
+    proc = subprocess.Popen([sys.executable, str(script), root, str(directory), store, str(flag)])
+    kill_when(proc, flag.exists, "the save", timeout=120)
+
+    idx = NewsIndex.open(directory, embedder, settings(kind, tmp_path))
+    assert idx.manifest.articles == 4 and idx.article("zorblatt") is None
+    for mode in Mode:
+        assert "zorblatt" not in keys(idx.search("Zorblatt festival crowds", 4, RetrievalSettings(mode=mode))), mode
+    assert keys(idx.search("ferry crossings cancelled", 1, RetrievalSettings(mode=Mode.HYBRID))) == ["ferry"]
+    idx.add([Article(title="Zorblatt festival", text="The Zorblatt festival drew record crowds.", key="zorblatt")])
+    again = reopen(idx)
+    assert keys(again.search("Zorblatt festival", 1, RetrievalSettings(mode=Mode.KEYWORD))) == ["zorblatt"]
+    if isinstance(again.store, MilvusPassageStore):
+        assert again.store.row_count() == again.manifest.passages, "the killed writer's rows were deleted"
+
+
+def test_a_milvus_lite_file_open_in_another_process_is_reported(tmp_path: Path) -> None:
+    uri = str(tmp_path / "milvus.db")
+    _client(uri)  # this process has it open
+    root = str(Path(__file__).resolve().parents[1])
+    code = f"import sys; sys.path.insert(0, {root!r}); from index.milvus_store import _client; _client(sys.argv[1])"
+    result = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert f"IndexBusyError: cannot open the Milvus Lite file {uri}: another process has it open" in result.stderr
