@@ -305,9 +305,19 @@ def serve(
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 7860).")] = None,
 ) -> None:
     """Start the chat web UI."""
-    bot = _open(index, **_llm_sections(engine, model, base_url))
-    from ui.app import launch
+    from concurrent.futures import ThreadPoolExecutor
 
+    from ui.app import launch
+    from ui.gradio_import import import_gradio
+
+    _quiet_environment()
+    with ThreadPoolExecutor(1) as pool:
+        # importing gradio (~2 s here) overlaps opening the index and loading the embedder, which
+        # mostly run outside the GIL (file reads, checksums, numpy, onnxruntime)
+        gradio = pool.submit(import_gradio)
+        bot = _open(index, **_llm_sections(engine, model, base_url))
+        bot.warm_up()
+        gradio.result()
     launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
 
 

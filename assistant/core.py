@@ -79,6 +79,7 @@ class Assistant:
         self.settings = settings
         self.engine = engine or create_engine(settings, index.embedder.embed)
         self._engines: dict[str, AnswerEngine] = {self.engine.name: self.engine}
+        self._warm = False
         # questions read a pinned generation while writers (threads or processes) publish new ones
         self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(settings.answer.judge))
 
@@ -281,8 +282,10 @@ class Assistant:
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (the embedding model, the judge's
         word lists) by answering one throwaway question with the extractive engine. Servers call
-        this before they accept requests."""
-        self.ask("What happened?", engine="extractive")
+        this before they accept requests; a second call does nothing."""
+        if not self._warm:
+            self.ask("What happened?", engine="extractive")
+            self._warm = True
 
     def close(self) -> None:
         """Stop the engine's model server, if it runs one."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -104,6 +105,46 @@ def test_a_cold_ask_is_quiet_and_imports_nothing_heavy(built: Path) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [], "the query path loads none of them"
+
+
+def test_the_ui_imports_gradio_without_rewriting_its_type_stubs() -> None:
+    probe = (
+        "from ui.gradio_import import import_gradio, _no_stubs\n"
+        "gr = import_gradio()\n"
+        "import gradio.component_meta as meta\n"
+        "assert meta.create_or_modify_pyi is _no_stubs\n"
+        "with gr.Blocks() as demo:\n"
+        "    gr.Textbox(label='Question')\n"
+        "print(type(demo).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "Blocks"
+
+
+def test_assistant_serve_comes_up_and_answers(built: Path) -> None:
+    """The real command: gradio imported in a thread while the index opens, then the server."""
+    from gradio_client import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    command = Path(sys.executable).parent / "assistant"
+    proc = subprocess.Popen(
+        [str(command), "serve", "--index", str(built), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # printed once the server answers
+        assert line.startswith(f"News assistant at http://127.0.0.1:{port}"), line + proc.stderr.read()  # type: ignore[union-attr]
+        result = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(QUESTION, api_name="/ask")
+        assert "New York" in json.dumps(result)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_count_articles_gives_the_progress_bar_a_total(tmp_path: Path) -> None:

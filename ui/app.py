@@ -34,6 +34,7 @@ from assistant import (
     use_offline_environment,
 )
 from assistant.http import Server, allowed_hosts, harden
+from ui.gradio_import import import_gradio
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -223,9 +224,7 @@ def respond_stream(
 
 def gr_noop() -> Any:
     """Leave an output as it is (Gradio's "no change" update)."""
-    import gradio as gr
-
-    return gr.skip()
+    return import_gradio().skip()
 
 
 def respond(
@@ -344,10 +343,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     """The UI for ``assistant``: a Chat tab (chat, sources panel, article upload, filters) and an
     Evaluate tab (run a test set, show its report)."""
     use_offline_environment()
-    try:
-        import gradio as gr
-    except ImportError as e:  # pragma: no cover
-        raise ImportError("the web UI needs gradio: pip install 'gradio>=6'") from e
+    gr = import_gradio()
 
     info = assistant.info()
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
@@ -517,8 +513,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Server:
     """Serve the app on ``host:port`` (never shared publicly), hardened as :func:`harden` says;
     with ``block`` False, return the running :class:`Server` (``url``, ``close()``)."""
-    import gradio as gr
     from fastapi import FastAPI
+
+    gr = import_gradio()
 
     settings = assistant.settings.ui
     assistant.warm_up()  # the first user does not wait for the models to load
