@@ -416,8 +416,8 @@ class IndexWriter:
                         flush()
                         pending_passages = 0
                 bar.update(1)
-                # a save rewrites the whole generation, so it costs more as the index grows: wait at
-                # least ten times as long as the last one took (saving stays under ~10 % of the work)
+                # a save appends a segment, but a compaction rewrites everything: wait at least ten
+                # times as long as the last save took (saving stays under ~10 % of the work)
                 waited = time.perf_counter() - last_save
                 if self.unsaved and (self.unsaved >= save_every or waited >= max(save_seconds, 10 * save_cost)):
                     t = time.perf_counter()

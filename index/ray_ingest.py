@@ -61,14 +61,18 @@ class EmbedActor:
 
 
 def _chunks(
-    items: Iterable[Article | LoadFailure], size: int, report: IngestReport, known: set[str]
+    items: Iterable[Article | LoadFailure], size: int, report: IngestReport, known: set[str], skipped: Callable[[], Any]
 ) -> Iterator[list[Article]]:
+    """New articles in chunks of ``size``; failures and articles already in the index go to the
+    report (and ``skipped()``, which advances the progress bar)."""
     chunk: list[Article] = []
     for item in items:
         if isinstance(item, LoadFailure):
             report.failures.append(item)
+            skipped()
         elif item.id in known:
             report.unchanged.append(item.id)
+            skipped()
         else:
             known.add(item.id)
             chunk.append(item)
@@ -114,7 +118,7 @@ def ray_ingest(
     try:
         with index.writing(wait, on_wait) as writer:
             known = set(writer.store.articles)
-            for articles in _chunks(items, chunk, report, known):
+            for articles in _chunks(items, chunk, report, known, lambda: bar.update(1)):
                 dataset = ray.data.from_items([{"article": a.to_dict()} for a in articles]).map_batches(
                     EmbedActor,
                     fn_constructor_kwargs={
