@@ -66,6 +66,11 @@ class OnnxEmbedder:
             export(self.model_path, self.onnx_path, self.variant)
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # OMP_NUM_THREADS when set (Ray sets it to an actor's CPUs, so two actors on two cores do not
+        # run four threads); else onnxruntime's default, one thread per physical core
+        threads = os.environ.get("OMP_NUM_THREADS", "")
+        if threads.isdigit() and int(threads) > 0:
+            options.intra_op_num_threads = int(threads)
         try:
             return onnxruntime.InferenceSession(str(self.onnx_path), options, providers=["CPUExecutionProvider"])
         except Exception as e:

@@ -49,3 +49,14 @@ def test_an_index_built_with_one_variant_refuses_another(tmp_path: Path, onnx_di
     assert hits and hits[0].passage.article_id
     with pytest.raises(IndexMismatchError, match="onnx-fp32"):
         NewsIndex.open(tmp_path / "idx", load_embedder(f"{MINILM}-onnx-int8"))
+
+
+def test_omp_num_threads_sets_onnxruntime_threads(onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ray sets OMP_NUM_THREADS to an actor's CPUs; onnxruntime's own pool follows it."""
+    monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(onnx_dir))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = load_embedder(f"{MINILM}-onnx-int8")
+    assert one.embed(TEXTS[:1]).shape == (1, 384)
+    assert one._session.get_session_options().intra_op_num_threads == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert load_embedder(f"{MINILM}-onnx-int8")._session.get_session_options().intra_op_num_threads == 0
