@@ -370,6 +370,14 @@ class PassageStore:
                 pids.append(pid)
         return pids
 
+    def _map_sentences(self, gen: Path, number: int) -> None:
+        """Sentence vectors of segment ``number`` from its file, memory-mapped (replacing the
+        in-memory copies a save wrote, so a long ingest does not hold them all)."""
+        rows = gen / _segment_file(number, "sentences.rows.npy")
+        if rows.is_file():
+            matrix = gen / _segment_file(number, "sentences.f16")
+            self.sentences.update(_read_sentences(matrix, rows, self.manifest.dimension))
+
     def _read_segments(self, gen: Path) -> None:
         dropped: dict[int, list[str]] = {}
         for aid, number in self.manifest.tombstones:
@@ -377,10 +385,7 @@ class PassageStore:
         for number in self.manifest.segments:
             self._read_articles(gen / _segment_file(number, "articles.jsonl"))
             pids = np.asarray(self._read_passages(gen / _segment_file(number, "passages.jsonl")), dtype=np.int64)
-            rows = gen / _segment_file(number, "sentences.rows.npy")
-            if rows.is_file():
-                matrix = gen / _segment_file(number, "sentences.f16")
-                self.sentences.update(_read_sentences(matrix, rows, self.manifest.dimension))
+            self._map_sentences(gen, number)
             keyword = self._read_search_files(gen, number, pids)
             self._segments.append(_Segment(number, keyword, np.ones(len(pids), dtype=bool)))
             for aid in dropped.get(number, ()):
@@ -719,6 +724,8 @@ class PassageStore:
         self._pending = self._keyword = None
         self._compact = self._rebuild_keyword = False
         self.generation = gen.name
+        if segments and segments[-1].number == number:  # written by this save
+            self._map_sentences(gen, number)
         self._collect_garbage(keep=gen.name)
         log.info("saved %s: %d segments (%s)", gen.name, len(segments), "compacted" if compact else "appended")
 

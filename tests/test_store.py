@@ -248,3 +248,30 @@ def test_an_index_of_the_previous_format_is_read_and_converted_by_the_next_save(
     new = PassageStore.load(directory)
     assert new.manifest.format_version == 3 and new.manifest.segments == [1]
     assert new.vectors.ntotal == 3 and new.keyword_index().live_ids() == {0, 1, 2}
+
+
+def mapped(block: np.ndarray) -> bool:
+    """Whether ``block`` reads a memory-mapped file (rather than memory of its own)."""
+    import mmap
+
+    base = block
+    while base is not None:
+        if isinstance(base, mmap.mmap | np.memmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def test_a_save_swaps_the_sentence_vectors_it_wrote_for_the_file(tmp_path: Path) -> None:
+    """A long ingest keeps only the unsaved articles' sentence vectors in memory."""
+    store = new_store(tmp_path / "idx")
+    sentences = np.random.default_rng(0).normal(size=(2, DIM)).astype(np.float16)
+    store.add(article(0), [(0, 37)], unit(0), [sentences])
+    [pid] = store.by_article[article(0).id]
+    assert not mapped(store.sentence_vectors(pid))  # type: ignore[arg-type]
+    store.save()
+    assert mapped(store.sentence_vectors(pid)) and np.array_equal(store.sentence_vectors(pid), sentences)  # type: ignore[arg-type]
+    store.add(article(1), [(0, 37)], unit(1), [sentences[:1]])
+    store.save()
+    assert all(mapped(store.sentence_vectors(p)) for p in store.spans)  # type: ignore[arg-type]
+    assert np.array_equal(PassageStore.load(tmp_path / "idx").sentence_vectors(pid), sentences)  # type: ignore[arg-type]
