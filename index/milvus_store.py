@@ -23,7 +23,8 @@ reports BM25 as a negative distance (the magnitude is used), and with a filter i
 collection statistics over the filtered rows only (the server uses the whole collection), so a
 filtered keyword ranking may differ slightly from the FAISS store's. Its only analyzers are
 ``standard`` and ``jieba``; the stored terms are already Porter-stemmed words, which the standard
-tokenizer keeps as they are. Milvus scores BM25 as (k1 + 1) × Lucene's formula (checked), which
+tokenizer keeps as they are once compound words are joined by "_" (it splits at "-" and "'", which
+would change the term counts and lengths BM25 reads). Milvus scores BM25 as (k1 + 1) × Lucene's formula (checked), which
 ranks the same and fuses the same after hybrid search's normalisation.
 """
 
@@ -52,6 +53,19 @@ from index.text import terms
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # rows per insert
+JOINED_TERMS = "joined-v2"  # the store entry's "terms" when compound words are joined by "_"
+_COMPOUND = str.maketrans({"-": "_", "'": "_", "\u2019": "_"})
+
+
+def milvus_terms(text: str, joined: bool = True) -> str:
+    """``text``'s keyword terms as Milvus' analyzer should read them: the FAISS store's terms, with
+    compound words ("covid-19", "o'brien") joined by "_", which Milvus' standard tokenizer keeps
+    whole (it splits words at "-" and "'"). Collections made before that (no ``terms`` entry in the
+    manifest's store) are queried without joining, as they were written."""
+    words = terms(text)
+    return " ".join(w.translate(_COMPOUND) for w in words) if joined else " ".join(words)
+
+
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
 
@@ -73,7 +87,14 @@ def milvus_settings(directory: Path, uri: str) -> dict[str, object]:
     index_type = options.pop("index", "FLAT").upper()
     if index_type not in ("FLAT", "HNSW", "IVF_FLAT"):
         raise ConfigurationError(f"store {uri!r}: index must be FLAT, HNSW or IVF_FLAT")
-    return {"kind": "milvus", "uri": address, "collection": name, "index_type": index_type, "params": options}
+    return {
+        "kind": "milvus",
+        "uri": address,
+        "collection": name,
+        "index_type": index_type,
+        "params": options,
+        "terms": JOINED_TERMS,
+    }
 
 
 def _client(uri: str) -> Any:
@@ -253,12 +274,12 @@ class MilvusPassageStore(PassageStore):
     def keyword_search(
         self, query: str, k: int, filters: Filters | None, allowed: set[int] | None
     ) -> list[tuple[int, float]]:
-        words = terms(query)
+        words = milvus_terms(query, self.manifest.store.get("terms") == JOINED_TERMS)
         if k < 1 or not words or not self.spans or (allowed is not None and not allowed):
             return []
         found = self.client.search(
             self.collection,
-            data=[" ".join(words)],
+            data=[words],
             anns_field="sparse",
             limit=k + 10,
             filter=self._expression(filters),
@@ -293,7 +314,7 @@ class MilvusPassageStore(PassageStore):
             "article_id": aid,
             "source": article.source.casefold(),
             "day": article.date[:10],
-            "terms": " ".join(terms(text)),
+            "terms": milvus_terms(text, self.manifest.store.get("terms") == JOINED_TERMS),
             "vector": np.asarray(vector, dtype=np.float32).tolist(),
         }
 

@@ -144,6 +144,26 @@ def test_both_stores_rank_alike(tmp_path: Path, embedder: Any) -> None:
             assert ranked["faiss"] == ranked["milvus"], (query, mode, ranked)
 
 
+def test_milvus_bm25_scores_are_ours_times_k1_plus_one_also_for_compound_words(tmp_path: Path, embedder: Any) -> None:
+    """Milvus' tokenizer splits at "-" and "'": the stored terms join compound words so that its
+    BM25 counts the same terms and lengths as the FAISS store's."""
+    articles = [
+        *ARTICLES,
+        Article(title="Covid-19 jabs", text="The covid-19 booster and O'Brien's well-known plan.", key="jab"),
+        Article(title="Covid data", text="Covid cases rose; 19 wards reported well known delays.", key="data"),
+    ]
+    built = {}
+    for kind in STORES:
+        built[kind] = NewsIndex.open(tmp_path / kind, embedder, settings(kind, tmp_path), create=True)
+        built[kind].add(articles)
+    for query in ("covid-19 booster", "O'Brien's well-known plan", "covid 19 well known"):
+        ours = dict(built["faiss"].store.keyword_search(query, 8, None, None))
+        theirs = dict(built["milvus"].store.keyword_search(query, 8, None, None))
+        assert ours.keys() == theirs.keys() and ours, query
+        for pid, score in ours.items():
+            assert theirs[pid] == pytest.approx(2.5 * score, rel=1e-3), (query, pid)  # k1 + 1 = 2.5
+
+
 def test_a_writer_dying_mid_save_leaves_the_published_index_and_the_next_save_cleans_up(
     index: NewsIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
