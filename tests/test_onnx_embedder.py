@@ -60,3 +60,11 @@ def test_omp_num_threads_sets_onnxruntime_threads(onnx_dir: Path, monkeypatch) -
     assert one._session.get_session_options().intra_op_num_threads == 1
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert load_embedder(f"{MINILM}-onnx-int8")._session.get_session_options().intra_op_num_threads == 0
+
+
+def test_an_int8_vector_does_not_depend_on_the_texts_batched_with_it(onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(onnx_dir))
+    int8 = load_embedder(f"{MINILM}-onnx-int8")
+    together = int8.embed(TEXTS)
+    alone = np.vstack([int8.embed([t]) for t in TEXTS])
+    assert np.allclose(together, alone, atol=1e-6), "each text quantised on its own"

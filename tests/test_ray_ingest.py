@@ -2,20 +2,22 @@
 resumable by content id, into either store."""
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from assistant.core import sample_articles_path
-from index import IndexSettings, NewsIndex
+from index import IndexSettings, NewsIndex, load_embedder
+from index.embedder import DEFAULT_MODEL
 from index.loaders import load_paths
 from index.ray_ingest import ray_ingest
 
 
 @pytest.mark.slow
-def test_ray_ingest_matches_the_plain_ingest_and_resumes(tmp_path: Path, embedder: Any) -> None:
+def test_ray_ingest_matches_the_plain_ingest_and_resumes(tmp_path: Path) -> None:
     import ray
+
+    embedder = load_embedder(DEFAULT_MODEL)  # ONNX: each actor loads it in a second, torch in ~10
 
     articles = list(load_paths([sample_articles_path()]))
     plain = NewsIndex.open(tmp_path / "plain", embedder, create=True)

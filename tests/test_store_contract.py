@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from index import Article, IndexSettings, NewsIndex, PassageStore
+from index import Article, IndexSettings, NewsIndex, PassageStore, load_embedder
+from index.embedder import DEFAULT_MODEL
 from index.milvus_store import MilvusPassageStore, _client
 from index.retrieval import Filters, Mode
 from index.settings import RetrievalSettings
@@ -195,8 +196,9 @@ WRITER = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from tests.test_store_contract import ARTICLES
     from index import Article, IndexSettings, NewsIndex, PassageStore, load_embedder
+    from index.embedder import DEFAULT_MODEL
     directory, store, flag = Path(sys.argv[2]), sys.argv[3] or None, Path(sys.argv[4])
-    index = NewsIndex.open(directory, load_embedder("all-MiniLM-L6-v2"), IndexSettings(store=store), create=True)
+    index = NewsIndex.open(directory, load_embedder(DEFAULT_MODEL), IndexSettings(store=store), create=True)
     if not flag.name.startswith("stall"):
         index.add(ARTICLES)
         raise SystemExit(0)
@@ -211,7 +213,7 @@ WRITER = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("kind", ["milvus"])  # the FAISS store's are in test_store.py and test_concurrency.py
-def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Path, embedder: Any, kind: str) -> None:
+def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Path, kind: str) -> None:
     """kill -9 of a writer process between writing its passages (Milvus rows) and publishing."""
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
@@ -222,7 +224,7 @@ def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Pa
     proc = subprocess.Popen([sys.executable, str(script), root, str(directory), store, str(flag)])
     kill_when(proc, flag.exists, "the save", timeout=120)
 
-    idx = NewsIndex.open(directory, embedder, settings(kind, tmp_path))
+    idx = NewsIndex.open(directory, load_embedder(DEFAULT_MODEL), settings(kind, tmp_path))
     assert idx.manifest.articles == 4 and idx.article("zorblatt") is None
     for mode in Mode:
         assert "zorblatt" not in keys(idx.search("Zorblatt festival crowds", 4, RetrievalSettings(mode=mode))), mode
