@@ -10,6 +10,7 @@ import pytest
 
 from index import Article, IndexMismatchError, NewsIndex, load_embedder
 from index.embedder import MINILM
+from index.onnx_embedder import ALONE
 
 TEXTS = [
     "The council voted to build protected bike lanes along Mill Street.",
@@ -62,9 +63,13 @@ def test_omp_num_threads_sets_onnxruntime_threads(onnx_dir: Path, monkeypatch) -
     assert load_embedder(f"{MINILM}-onnx-int8")._session.get_session_options().intra_op_num_threads == 0
 
 
-def test_an_int8_vector_does_not_depend_on_the_texts_batched_with_it(onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_int8_passage_vector_does_not_depend_on_the_texts_batched_with_it(onnx_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(onnx_dir))
     int8 = load_embedder(f"{MINILM}-onnx-int8")
-    together = int8.embed(TEXTS)
-    alone = np.vstack([int8.embed([t]) for t in TEXTS])
-    assert np.allclose(together, alone, atol=1e-6), "each text quantised on its own"
+    passages = [" ".join([t] * n) for t, n in zip(TEXTS, (6, 4, 40), strict=True)]  # 64+ word pieces each
+    texts = [*passages, *TEXTS]  # and three short ones, batched together
+    assert min(int8.count_tokens(passages)) + 2 >= ALONE > max(int8.count_tokens(TEXTS)) + 2
+    together = int8.embed(texts)
+    alone = np.vstack([int8.embed([t]) for t in texts])
+    assert np.allclose(together[:3], alone[:3], atol=1e-6), "each passage quantised on its own"
+    assert (together[3:] * alone[3:]).sum(1).min() > 0.95, "short texts batched: close, not equal"
