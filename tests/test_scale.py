@@ -13,7 +13,18 @@ import faiss
 import numpy as np
 import pytest
 
-from index import Article, CachedEmbedder, Filters, IndexSettings, Mode, NewsIndex, PassageStore, RetrievalSettings
+from index import (
+    Article,
+    CachedEmbedder,
+    Filters,
+    IndexSettings,
+    Mode,
+    NewsIndex,
+    PassageStore,
+    RetrievalSettings,
+    load_embedder,
+)
+from index.embedder import DEFAULT_MODEL
 from index.news_index import IndexWriter
 from index.store import Manifest, VectorIndex
 from tests.processes import kill_when
@@ -51,7 +62,8 @@ INGEST = textwrap.dedent("""
     from pathlib import Path
     from index import NewsIndex, load_embedder
     from tests.test_retrieval import bbc_articles
-    index = NewsIndex.open(Path(sys.argv[2]), load_embedder("all-MiniLM-L6-v2"), create=True)
+    from index.embedder import DEFAULT_MODEL
+    index = NewsIndex.open(Path(sys.argv[2]), load_embedder(DEFAULT_MODEL), create=True)
     index.add(bbc_articles(), batch_passages=8, save_every=8)
 """)
 
@@ -64,7 +76,8 @@ def live_articles(directory: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(tmp_path: Path) -> None:
+    embedder = load_embedder(DEFAULT_MODEL)  # the default ONNX model, as the killed process used
     directory = tmp_path / "index"
     script = tmp_path / "ingest.py"
     script.write_text(INGEST)
