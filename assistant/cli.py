@@ -311,13 +311,13 @@ def serve(
     from ui.gradio_import import import_gradio
 
     _quiet_environment()
-    with ThreadPoolExecutor(1) as pool:
-        # importing gradio (~2 s here) overlaps opening the index and loading the embedder, which
-        # mostly run outside the GIL (file reads, checksums, numpy, onnxruntime)
-        gradio = pool.submit(import_gradio)
-        bot = _open(index, **_llm_sections(engine, model, base_url))
-        bot.warm_up()
-        gradio.result()
+    # importing gradio (~2 s here) overlaps opening the index and loading the embedder, which mostly
+    # run outside the GIL (file reads, checksums, numpy, onnxruntime); an index that cannot be
+    # opened is reported at once, not after the import
+    gradio = ThreadPoolExecutor(1, thread_name_prefix="import-gradio").submit(import_gradio)
+    bot = _open(index, **_llm_sections(engine, model, base_url))
+    bot.warm_up()
+    gradio.result()
     launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
 
 
