@@ -23,12 +23,13 @@ that show in the rankings: it reports BM25 as a negative distance (the magnitude
 computes BM25's statistics (document count, average length, document frequencies) per internal
 segment, not over the collection (a TODO in its ``collection.py``), and with a filter over the
 filtered rows only, so on a collection of several segments its keyword ranking differs slightly
-from the FAISS store's (on the 3k RealTime QA haystack: keyword MRR@10 0.721 against 0.708; hybrid,
-the default, 0.714 against 0.710) while on one segment the scores are exactly ours × (k1 + 1). Its only analyzers are
-``standard`` and ``jieba``; the stored terms are already Porter-stemmed words, which the standard
-tokenizer keeps as they are once compound words are joined by "_" (it splits at "-" and "'", which
-would change the term counts and lengths BM25 reads). Milvus scores BM25 as (k1 + 1) × Lucene's formula (checked), which
-ranks the same and fuses the same after hybrid search's normalisation.
+from the FAISS store's (on the 3k RealTime QA haystack: keyword MRR@10 0.721 against 0.708;
+hybrid, the default, 0.714 against 0.710), while on one segment the scores are exactly ours ×
+(k1 + 1). Its only analyzers are ``standard`` and ``jieba``; the stored terms are already
+Porter-stemmed words, which the standard tokenizer keeps as they are once compound words are
+joined by "_" (it splits at "-" and "'", which would change the term counts and lengths BM25
+reads). Milvus scores BM25 as (k1 + 1) × Lucene's formula (checked), which ranks the same and
+fuses the same after hybrid search's normalisation.
 """
 
 from __future__ import annotations
