@@ -40,7 +40,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -51,7 +52,7 @@ from index.errors import ConfigurationError, IndexBusyError, IndexCorruptError
 from index.keyword import K1, B, KeywordSegment
 from index.records import indexed_text
 from index.retrieval import Filters
-from index.store import Manifest, PassageStore
+from index.store import Manifest, PassageStore, VectorIndex
 from index.text import terms
 
 log = logging.getLogger(__name__)
@@ -76,28 +77,30 @@ _clients_lock = threading.Lock()
 
 def milvus_settings(directory: Path, uri: str) -> dict[str, object]:
     """The manifest's ``store`` entry for a new index at ``directory`` kept in Milvus at ``uri``:
-    a Milvus Lite file (``….db``) or ``milvus://host:port[?index=HNSW&M=16&ef=64]`` (the vector
-    index type and its parameters: FLAT, the default, is exact; HNSW or IVF_FLAT with ``nlist`` for
-    large collections, searched with ``ef`` or ``nprobe``)."""
+    a Milvus Lite file (``….db``) or ``milvus://host:port``, either with ``?index=…`` naming the
+    vector index and its parameters (FLAT: exact; HNSW with ``M``, ``efConstruction``, ``ef``;
+    IVF_FLAT with ``nlist``, searched with ``nprobe``). Without it the index follows the size: FLAT,
+    then HNSW past ``approximate_above`` passages (:meth:`MilvusPassageStore.use_vector_index`)."""
     parts = urlsplit(uri)
     options = dict(parse_qsl(parts.query))
     if parts.scheme == "milvus":
         address = f"http://{parts.netloc}"
-    elif uri.endswith(".db") and not parts.scheme:
-        address = str(Path(uri).expanduser().resolve())
+    elif parts.path.endswith(".db") and not parts.scheme:
+        address = str(Path(parts.path).expanduser().resolve())
     else:
         raise ConfigurationError(f"store {uri!r}: use a Milvus Lite file (….db) or milvus://host:port")
     name = f"news_{hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]}"
-    index_type = options.pop("index", "FLAT").upper()
-    if index_type not in ("FLAT", "HNSW", "IVF_FLAT"):
+    chosen = options.pop("index", "").upper()
+    if chosen not in ("", "FLAT", "HNSW", "IVF_FLAT"):
         raise ConfigurationError(f"store {uri!r}: index must be FLAT, HNSW or IVF_FLAT")
     return {
         "kind": "milvus",
         "uri": address,
         "collection": name,
-        "index_type": index_type,
+        "index_type": chosen or "FLAT",
         "params": options,
         "terms": JOINED_TERMS,
+        "auto": not chosen,  # the vector index follows the size (see use_vector_index)
     }
 
 
@@ -119,6 +122,19 @@ def _client(uri: str) -> Any:
                     "write from several processes)"
                 ) from None
         return _clients[uri]
+
+
+@contextmanager
+def _quiet_server_log() -> Iterator[None]:
+    """Milvus Lite's embedded server lacks AllocTimestamp, which pymilvus calls while it waits for
+    an index to be built; the call fails harmlessly but the server logs a traceback: keep it quiet."""
+    server_log = logging.getLogger("grpc._server")
+    level = server_log.level
+    server_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        server_log.setLevel(level)
 
 
 class MilvusPassageStore(PassageStore):
@@ -166,25 +182,22 @@ class MilvusPassageStore(PassageStore):
                 name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
             )
         )
-        index = client.prepare_index_params()
+        index = self._vector_index_params()
+        index.add_index(
+            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
+        )
+        with _quiet_server_log():
+            client.create_collection(self.collection, schema=schema, index_params=index)
+        log.info("created Milvus collection %s at %s", self.collection, self.manifest.store["uri"])
+
+    def _vector_index_params(self) -> Any:
         store = self.manifest.store
         params = {
             k: int(v) for k, v in dict(store.get("params") or {}).items() if k in ("M", "efConstruction", "nlist")
         }  # type: ignore[call-overload]
+        index = self.client.prepare_index_params()
         index.add_index("vector", index_type=store.get("index_type", "FLAT"), metric_type="IP", params=params)
-        index.add_index(
-            "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params={"bm25_k1": K1, "bm25_b": B}
-        )
-        # Milvus Lite's embedded server lacks AllocTimestamp, which pymilvus calls while it waits for the
-        # index to be built; the call fails harmlessly but the server logs a traceback: keep it quiet
-        server_log = logging.getLogger("grpc._server")
-        level = server_log.level
-        server_log.setLevel(logging.CRITICAL)
-        try:
-            client.create_collection(self.collection, schema=schema, index_params=index)
-        finally:
-            server_log.setLevel(level)
-        log.info("created Milvus collection %s at %s", self.collection, store["uri"])
+        return index
 
     def _search_params(self, nprobe: int) -> dict[str, object]:
         store = self.manifest.store
@@ -225,8 +238,25 @@ class MilvusPassageStore(PassageStore):
     def _keyword_segment(self, pids: Sequence[int]) -> KeywordSegment:
         return KeywordSegment.ids_only(pids)
 
-    def use_vector_index(self, kind: object) -> bool:
-        return False  # the collection's index type is chosen when it is created
+    def use_vector_index(self, kind: VectorIndex) -> bool:
+        """With no index type in the store's URI, the collection's vector index follows the size as
+        the FAISS store's does (``vector_index`` auto: exact up to ``approximate_above`` passages):
+        FLAT, then HNSW (M 16, efConstruction 200, searched with ef 64), rebuilt in place once, before
+        the save that publishes it (searches wait for the collection to load again meanwhile; a
+        writer dying before publishing leaves HNSW under a manifest saying FLAT, searched exactly as
+        well, and the next writer rebuilds it). A type named in the URI stays."""
+        store = self.manifest.store
+        if not store.get("auto") or kind != VectorIndex.IVF or store.get("index_type") == "HNSW":
+            return False
+        self.manifest.store = {**store, "index_type": "HNSW", "params": {"M": 16, "efConstruction": 200, "ef": 64}}
+        if self.client.has_collection(self.collection):
+            self.client.release_collection(self.collection)
+            self.client.drop_index(self.collection, "vector")
+            with _quiet_server_log():
+                self.client.create_index(self.collection, self._vector_index_params())
+            self.client.load_collection(self.collection)
+        log.info("Milvus collection %s: vector index now HNSW (%d passages)", self.collection, len(self.spans))
+        return True
 
     # ---- searching -----------------------------------------------------------------------
     def _expression(self, filters: Filters | None) -> str:

@@ -165,6 +165,22 @@ def test_milvus_bm25_scores_are_ours_times_k1_plus_one_also_for_compound_words(t
             assert theirs[pid] == pytest.approx(2.5 * score, rel=1e-3), (query, pid)  # k1 + 1 = 2.5
 
 
+def test_the_milvus_vector_index_follows_the_size_unless_the_uri_names_one(tmp_path: Path, embedder: Any) -> None:
+    small = IndexSettings(store=str(tmp_path / "auto.db"), approximate_above=3)
+    idx = NewsIndex.open(tmp_path / "auto", embedder, small, create=True)
+    idx.add(ARTICLES[:2])
+    assert idx.manifest.store["index_type"] == "FLAT" and idx.manifest.store["auto"]
+    idx.add(ARTICLES[2:])  # 4 passages: past approximate_above, rebuilt as HNSW before publishing
+    again = reopen(idx)
+    assert again.manifest.store["index_type"] == "HNSW" and again.manifest.store["params"]["ef"] == 64
+    for article in ARTICLES:
+        assert keys(again.search(article.title, 1, RetrievalSettings(mode=Mode.DENSE))) == [article.key]
+    named = IndexSettings(store=str(tmp_path / "named.db") + "?index=FLAT", approximate_above=3)
+    fixed = NewsIndex.open(tmp_path / "named", embedder, named, create=True)
+    fixed.add(ARTICLES)
+    assert fixed.manifest.store["index_type"] == "FLAT" and not fixed.manifest.store["auto"]
+
+
 def test_a_writer_dying_mid_save_leaves_the_published_index_and_the_next_save_cleans_up(
     index: NewsIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
