@@ -34,6 +34,7 @@ fuses the same after hybrid search's normalisation.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -116,12 +117,27 @@ def _client(uri: str) -> Any:
             except MilvusException as error:
                 if uri.startswith(("http://", "https://")):
                     raise ConfigurationError(f"cannot reach the Milvus server at {uri}: {error}") from None
-                raise IndexBusyError(
-                    f"cannot open the Milvus Lite file {uri}: another process has it open (Milvus Lite "
-                    "serves one process per file; run a Milvus server, milvus://host:port, to read and "
-                    "write from several processes)"
-                ) from None
+                if _lite_file_locked(Path(uri)):
+                    raise IndexBusyError(
+                        f"cannot open the Milvus Lite file {uri}: another process has it open (Milvus Lite "
+                        "serves one process per file; run a Milvus server, milvus://host:port, to read and "
+                        "write from several processes)"
+                    ) from None
+                raise ConfigurationError(f"cannot open the Milvus Lite file {uri}: {error}") from None
         return _clients[uri]
+
+
+def _lite_file_locked(path: Path) -> bool:
+    """Whether another process holds Milvus Lite's lock on ``path`` (an advisory flock on its LOCK file)."""
+    try:
+        with (path / "LOCK").open("rb") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except BlockingIOError:
+        return True
+    except OSError:  # no LOCK file: not opened yet
+        return False
+    return False
 
 
 @contextmanager
@@ -153,6 +169,11 @@ class MilvusPassageStore(PassageStore):
     @property
     def collection(self) -> str:
         return str(self.manifest.store["collection"])
+
+    @property
+    def _joined_terms(self) -> bool:
+        """Whether the collection's terms join compound words (see :func:`milvus_terms`)."""
+        return self.manifest.store.get("terms") == JOINED_TERMS
 
     def copy(self) -> MilvusPassageStore:
         other = super().copy()
@@ -242,9 +263,10 @@ class MilvusPassageStore(PassageStore):
         """With no index type in the store's URI, the collection's vector index follows the size as
         the FAISS store's does (``vector_index`` auto: exact up to ``approximate_above`` passages):
         FLAT, then HNSW (M 16, efConstruction 200, searched with ef 64), rebuilt in place once, before
-        the save that publishes it (searches wait for the collection to load again meanwhile; a
-        writer dying before publishing leaves HNSW under a manifest saying FLAT, searched exactly as
-        well, and the next writer rebuilds it). A type named in the URI stays."""
+        the save that publishes it (searches fail while the collection is released and reloaded; a
+        writer dying before publishing leaves an HNSW collection under a manifest saying FLAT, which
+        readers search with Milvus' default HNSW parameters until the next writer's save records
+        it). A type named in the URI stays."""
         store = self.manifest.store
         if not store.get("auto") or kind != VectorIndex.IVF or store.get("index_type") == "HNSW":
             return False
@@ -308,7 +330,7 @@ class MilvusPassageStore(PassageStore):
     def keyword_search(
         self, query: str, k: int, filters: Filters | None, allowed: set[int] | None
     ) -> list[tuple[int, float]]:
-        words = milvus_terms(query, self.manifest.store.get("terms") == JOINED_TERMS)
+        words = milvus_terms(query, self._joined_terms)
         if k < 1 or not words or not self.spans or (allowed is not None and not allowed):
             return []
         found = self.client.search(
@@ -348,7 +370,7 @@ class MilvusPassageStore(PassageStore):
             "article_id": aid,
             "source": article.source.casefold(),
             "day": article.date[:10],
-            "terms": milvus_terms(text, self.manifest.store.get("terms") == JOINED_TERMS),
+            "terms": milvus_terms(text, self._joined_terms),
             "vector": np.asarray(vector, dtype=np.float32).tolist(),
         }
 

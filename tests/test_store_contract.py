@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from index import Article, IndexSettings, NewsIndex, PassageStore, load_embedder
+from index import Article, ConfigurationError, IndexSettings, NewsIndex, PassageStore, load_embedder
 from index.embedder import DEFAULT_MODEL
 from index.milvus_store import MilvusPassageStore, _client
 from index.retrieval import Filters, Mode
@@ -211,7 +211,7 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
     from tests.test_store_contract import ARTICLES
-    from index import Article, IndexSettings, NewsIndex, PassageStore, load_embedder
+    from index import Article, ConfigurationError, IndexSettings, NewsIndex, PassageStore, load_embedder
     from index.embedder import DEFAULT_MODEL
     directory, store, flag = Path(sys.argv[2]), sys.argv[3] or None, Path(sys.argv[4])
     index = NewsIndex.open(directory, load_embedder(DEFAULT_MODEL), IndexSettings(store=store), create=True)
@@ -260,3 +260,5 @@ def test_a_milvus_lite_file_open_in_another_process_is_reported(tmp_path: Path) 
     result = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert f"IndexBusyError: cannot open the Milvus Lite file {uri}: another process has it open" in result.stderr
+    with pytest.raises(ConfigurationError, match="cannot open the Milvus Lite file .*not exists"):
+        _client(str(tmp_path / "no such folder" / "milvus.db"))  # not a lock: pymilvus' own reason
