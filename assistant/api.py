@@ -27,21 +27,30 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answering.answer import Answer
 from assistant.answering.pipeline import Finished, Token
 from assistant.core import Assistant
-from assistant.http import Server, allowed_hosts, harden, is_loopback
-from index import AssistantError, ConfigurationError, Filters, IndexBusyError, LoadFailure, article_from_record
+from assistant.http import RequestGate, Server, allowed_hosts, harden, is_loopback, openai_error
+from index import (
+    AssistantError,
+    ConfigurationError,
+    Filters,
+    IndexBusyError,
+    InvalidRequestError,
+    LoadFailure,
+    article_from_record,
+)
 
 EXTRA_FIELD = "news_assistant"
 CHECKED_NOTE = "\n\nChecked against the articles:\n"
@@ -110,27 +119,38 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]
 def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     """The FastAPI app. ``api_key``: the bearer key clients must send (None: no key needed)."""
     app = FastAPI(title="News assistant API", version="1", docs_url=None, redoc_url=None)
+    upload_limit = int(assistant.settings.ui.max_upload_mb * 1_000_000)
+    request_limit = int(assistant.settings.api.max_request_kb * 1000)
+    app.add_middleware(
+        RequestGate, key=api_key, limit=lambda path: upload_limit if path == "/v1/articles" else request_limit
+    )
 
     def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-        return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status)
+        return JSONResponse(openai_error(status, message, kind), status)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, e: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
         return error(e.status_code, str(e.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, e: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(x) for x in p.get('loc', ()) if x != 'body') or 'body'}: {p.get('msg', '')}"
+            for p in e.errors()[:5]
+        ]
+        return error(400, "invalid request: " + "; ".join(problems))
 
     @app.exception_handler(AssistantError)
     async def assistant_error(request: Request, e: AssistantError) -> JSONResponse:
-        status = 409 if isinstance(e, IndexBusyError) else 400 if isinstance(e, ConfigurationError) else 503
-        return error(status, str(e), "assistant_error")
+        if isinstance(e, InvalidRequestError | ConfigurationError):
+            return error(400, str(e))
+        return error(409 if isinstance(e, IndexBusyError) else 503, str(e), "assistant_error")
 
-    def authorized(request: Request) -> None:
-        if api_key is None:
-            return
-        given = request.headers.get("authorization", "")
-        if not secrets.compare_digest(given.encode(), f"Bearer {api_key}".encode()):
-            raise HTTPException(401, "a valid bearer key is required (Authorization: Bearer …)")
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, e: Exception) -> JSONResponse:
+        return error(500, f"internal error ({type(e).__name__})", "server_error")
 
-    guard = [Depends(authorized)]
+    guard: list[Any] = []  # the key is checked by RequestGate, before the body is read
 
     @app.get("/v1/models", dependencies=guard)
     def models() -> dict[str, Any]:
@@ -233,16 +253,11 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
         return {"object": "list", "total": page.total, "data": [vars(r) for r in page.rows]}
 
     @app.post("/v1/articles", dependencies=guard)
-    def add(body: AddRequest, request: Request) -> dict[str, Any]:
-        limit = assistant.settings.ui.max_upload_mb * 1_000_000
-        if int(request.headers.get("content-length") or 0) > limit:
-            raise HTTPException(
-                413, f"the request is over the upload limit of {limit / 1e6:,.1f} MB (ui.max_upload_mb)"
-            )
+    def add(body: AddRequest) -> dict[str, Any]:
         items: list[Any] = []
         for i, record in enumerate(body.articles):
             try:
-                items.append(article_from_record(record, fallback_key=f"api:{i}"))
+                items.append(article_from_record(record))
             except AssistantError as e:
                 items.append(LoadFailure(f"articles[{i}]", str(e)))
         report = assistant.add(items, wait=WRITE_WAIT_S)

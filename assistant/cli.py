@@ -307,6 +307,7 @@ def serve(
     """Start the chat web UI."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from index import AssistantError
     from ui.app import launch
     from ui.gradio_import import import_gradio
 
@@ -318,7 +319,10 @@ def serve(
     bot = _open(index, **_llm_sections(engine, model, base_url))
     bot.warm_up()
     gradio.result()
-    launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
+    try:
+        launch(bot, host=host or bot.settings.ui.host, port=bot.settings.ui.port if port is None else port)
+    except AssistantError as e:
+        raise _fail(str(e)) from e
 
 
 @app.command()

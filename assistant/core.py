@@ -25,6 +25,7 @@ from index import (
     Hit,
     IndexMismatchError,
     IngestReport,
+    InvalidRequestError,
     LoadFailure,
     NewsIndex,
     PassageStore,
@@ -178,13 +179,17 @@ class Assistant:
         return report
 
     def add_upload(self, file: str | Path, name: str, on_wait: Callable[[str], None] | None = None) -> IngestReport:
-        """Add an uploaded file: its articles are keyed ``upload:<name>`` rather than by the upload's
-        temporary path, so uploading a changed file of the same name replaces the old one."""
-        resolved = str(Path(file).resolve())
+        """Add an uploaded file. Its articles are keyed by their content (or their records' ids or
+        URLs), never by the upload's temporary path or file name: two different files of one name
+        are two articles, and re-uploading the same file changes nothing. ``name`` is the file name
+        the user chose, kept in the articles' metadata and used in failure reports."""
+        temporary = str(Path(file).resolve())
         items: list[Article | LoadFailure] = []
         for item in load_paths([file], self.settings.index.limits()):
-            if isinstance(item, Article) and item.key == resolved:
-                item = dataclasses.replace(item, key=f"upload:{name}")
+            if isinstance(item, Article) and item.key == temporary:
+                item = dataclasses.replace(item, key=item.id, metadata={**item.metadata, "path": name})
+            elif isinstance(item, LoadFailure):
+                item = LoadFailure(item.location.replace(temporary, name), item.reason)
             items.append(item)
         return self.add(items, on_wait=on_wait)
 
@@ -235,6 +240,7 @@ class Assistant:
     # ---- questions -----------------------------------------------------------------------
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """The passages retrieval finds for ``query`` (the newest generation), best first."""
+        self._check_length(query)
         self.index.refresh()
         return self.index.search(query, k, self.settings.retrieval, filters)
 
@@ -265,6 +271,7 @@ class Assistant:
         """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
         ``filters`` limits the articles searched (source, date range, article ids); ``engine`` picks
         one of :attr:`engines` for this question (default: the configured one)."""
+        self._check_length(question)
         return self._pipeline.ask(question, history, filters, self._engine(engine))
 
     def stream(
@@ -277,7 +284,16 @@ class Assistant:
         """Answer ``question`` step by step: yields ``Rewritten`` (the standalone question),
         ``Retrieved`` (the passages), ``Token`` (answer text as it is written) and last ``Finished``
         (the verified ``Answer``)."""
+        self._check_length(question)
         return self._pipeline.stream(question, history, filters, self._engine(engine))
+
+    def _check_length(self, question: str) -> None:
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            raise InvalidRequestError(
+                f"the question has {len(question):,} characters, over the limit of {limit:,} "
+                "(setting answer.max_question_chars)"
+            )
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (the embedding model, the judge's

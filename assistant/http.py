@@ -1,14 +1,23 @@
 """What every HTTP server of the assistant shares: refused unknown ``Host`` headers (no DNS
-rebinding), a Content-Security-Policy that lets a page load nothing from elsewhere, and a uvicorn
-server run in a thread that can be stopped."""
+rebinding), a Content-Security-Policy that lets a page load nothing from elsewhere, the gates that
+run before any route reads a request (:class:`BrowserGate` for the web UI, :class:`RequestGate`
+for the HTTP API), and a uvicorn server run in a thread that can be stopped."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
+import json
+import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
@@ -52,6 +61,202 @@ def harden(app: Any, hosts: list[str]) -> None:
         return response
 
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def send_json(send: Send, status: int, body: dict[str, Any], headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+    """A whole JSON response, sent without reading the request (its body stays unread)."""
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                (b"connection", b"close"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+class PageTokens:
+    """Anti-CSRF tokens for the web page: each is a random nonce and its HMAC under a secret made
+    when the server starts, so any token this server gave out checks without being stored, and no
+    other page can make one."""
+
+    HEADER = "x-assistant-token"
+
+    def __init__(self) -> None:
+        self._secret = secrets.token_bytes(32)
+
+    def new(self) -> str:
+        nonce = secrets.token_hex(16)
+        return f"{nonce}.{hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()}"
+
+    def valid(self, token: str | None) -> bool:
+        nonce, _, mac = (token or "").partition(".")
+        expected = hmac.new(self._secret, nonce.encode(), hashlib.sha256).hexdigest()
+        return bool(nonce) and hmac.compare_digest(mac, expected)
+
+
+TOKEN_PATH = "/assistant-token"
+
+# Run in the page before Gradio's own scripts send anything: every same-origin request that changes
+# state (not GET/HEAD) carries the page's token. The token comes from TOKEN_PATH, which a page of
+# another origin can neither read (no CORS) nor even fetch (BrowserGate refuses it).
+PAGE_TOKEN_SCRIPT = """<script>(() => {
+  const header = "X-Assistant-Token", plain = window.fetch.bind(window);
+  let token = null;
+  const ready = plain("@TOKEN_PATH@", {credentials: "same-origin", cache: "no-store"})
+    .then((r) => r.text()).then((t) => { token = t; return t; });
+  const changes = (url, method) => new URL(url, location.href).origin === location.origin
+    && !["GET", "HEAD"].includes((method || "GET").toUpperCase());
+  window.fetch = async (input, init = {}) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const method = init.method || (input instanceof Request ? input.method : "GET");
+    if (!changes(url, method)) return plain(input, init);
+    const headers = new Headers(init.headers || (input instanceof Request ? input.headers : undefined));
+    headers.set(header, await ready);
+    return plain(input, {...init, headers});
+  };
+  const open = XMLHttpRequest.prototype.open, send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+    this._assistantChanges = changes(url, method);
+    return open.call(this, method, url, ...rest);
+  };
+  XMLHttpRequest.prototype.send = function (body) {
+    if (this._assistantChanges && token) this.setRequestHeader(header, token);
+    return send.call(this, body);
+  };
+})();</script>""".replace("@TOKEN_PATH@", TOKEN_PATH)
+
+
+class BrowserGate:
+    """ASGI middleware in front of the web UI, so that no other web page can use it:
+
+    - a request a browser marks as coming from another origin (``Origin`` other than this server's,
+      ``Sec-Fetch-Site`` other than ``same-origin``/``none``; another port on 127.0.0.1 is another
+      origin) gets 403 before anything reads it, preflights included, so no CORS header is ever
+      sent (a page elsewhere can neither call nor read the UI's endpoints, private ones included);
+    - a browser's request that changes state (not GET/HEAD/OPTIONS) must carry a page token
+      (:class:`PageTokens`, header ``X-Assistant-Token``) that only this server's own page can get,
+      from ``GET /assistant-token`` (anti-CSRF);
+    - requests without those browser headers (scripts, ``gradio_client``, curl) are let through:
+      they are programs on this machine, or beyond loopback must log in (see ``ui.app.launch``).
+    """
+
+    SAFE = ("GET", "HEAD", "OPTIONS")
+
+    def __init__(self, app: Any, tokens: PageTokens | None = None) -> None:
+        self.app = app
+        self.tokens = tokens or PageTokens()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        origin = _header(scope, b"origin")
+        site = _header(scope, b"sec-fetch-site")
+        host = _header(scope, b"host") or ""
+        browser = origin is not None or site is not None
+        if origin is not None and origin.split("://", 1)[-1].lower() != host.lower():
+            await self._refuse(scope, send, "requests from other web pages are refused")
+            return
+        if site is not None and site not in ("same-origin", "none"):
+            await self._refuse(scope, send, "requests from other web pages are refused")
+            return
+        if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
+            token = self.tokens.new().encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/plain"), (b"cache-control", b"no-store")],
+                }
+            )
+            await send({"type": "http.response.body", "body": token})
+            return
+        changes = scope["type"] == "http" and scope["method"] not in self.SAFE
+        if browser and changes and not self.tokens.valid(_header(scope, PageTokens.HEADER.encode())):
+            await self._refuse(scope, send, "a request that changes something needs this server's page token")
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, send: Send, message: str) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await send_json(send, 403, {"error": message})
+
+
+def openai_error(status: int, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    """An error body in OpenAI's shape."""
+    return {"error": {"message": message, "type": kind, "param": None, "code": None}}
+
+
+class RequestGate:
+    """ASGI middleware in front of the HTTP API, in this order, before any route or parser runs:
+    the bearer key (scheme in any case; every path, ``/openapi.json`` and ``/docs`` included, when a
+    key is set), then the body's size: a ``Content-Length`` over ``limit(path)`` is refused at once,
+    and a body without one (chunked) is read only up to the limit, then refused (413) without
+    reading the rest. Refusals are JSON in OpenAI's error shape."""
+
+    def __init__(self, app: Any, key: str | None, limit: Callable[[str], int]) -> None:
+        self.app, self.key, self.limit = app, key, limit
+
+    def authorized(self, scope: Scope) -> bool:
+        if self.key is None:
+            return True
+        scheme, _, given = (_header(scope, b"authorization") or "").strip().partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.key.encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not self.authorized(scope):
+            message = "a valid bearer key is required (Authorization: Bearer …)"
+            headers = [(b"www-authenticate", b"Bearer")]
+            await send_json(send, 401, openai_error(401, message, "authentication_error"), headers)
+            return
+        limit = self.limit(scope["path"])
+        length = _header(scope, b"content-length")
+        too_big = openai_error(413, f"the request body is over the limit of {limit:,} bytes")
+        if length is not None and (not length.strip().isdigit() or int(length) > limit):
+            await send_json(send, 413 if length.strip().isdigit() else 400, too_big)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                await send_json(send, 413, too_big)
+                return
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 class Server:

@@ -94,6 +94,9 @@ class AnswerSettings(Section):
     keep_ratio: float = Field(
         0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best."
     )
+    max_question_chars: int = Field(
+        2000, ge=100, description="Longest question (or search query) answered; a longer one is refused at once."
+    )
 
 
 class LLMSettings(Section):
@@ -141,7 +144,12 @@ class APISettings(Section):
     api_key_env: str = Field(
         "ASSISTANT_API_KEY",
         description="Environment variable with the bearer key clients must send; required when the API binds "
-        "beyond loopback, optional (checked when set) on loopback.",
+        "beyond loopback, optional (checked when set) on loopback. Beyond loopback the web UI needs it too.",
+    )
+    max_request_kb: float = Field(
+        1000.0,
+        gt=0,
+        description="Largest request body of the API's chat and search endpoints (articles: ui.max_upload_mb).",
     )
 
 

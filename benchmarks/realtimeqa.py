@@ -36,7 +36,7 @@ def corpus_articles(ids: set[str] | None = None) -> Iterator[Article | LoadFailu
     """Corpus articles keyed by doc_id, streamed; empty ones come as load failures."""
     for record in corpus_records(ids):
         try:
-            yield article_from_record(record, record["doc_id"])
+            yield article_from_record(record)
         except UnreadableArticleError as e:
             yield LoadFailure(f"{CORPUS.name}:{record['doc_id']}", str(e))
 

@@ -10,6 +10,7 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    InvalidRequestError,
     ModelBackendError,
     UnreadableArticleError,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "NewsIndex",
     "Passage",
     "PassageStore",
+    "InvalidRequestError",
     "UnreadableArticleError",
     "content_id",
     "article_from_record",

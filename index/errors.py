@@ -34,6 +34,10 @@ class IndexCorruptError(AssistantError):
     """An index file is missing, truncated or unreadable."""
 
 
+class InvalidRequestError(AssistantError):
+    """A request the assistant refuses as asked (a question over the length limit)."""
+
+
 class UnreadableArticleError(AssistantError):
     """An article file or record could not be read; the message names it and says why."""
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import errno
 import gzip
+import io
 import json
 import logging
 import os
 import re
+import stat
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from index.errors import UnreadableArticleError
 from index.records import Article
@@ -38,11 +42,20 @@ _ID_FIELDS = ("id", "doc_id", "article_id")
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits on input: a file read whole (JSONL files are streamed and exempt), and the
-    text of one article (a record, or a whole file)."""
+    """Size limits on input: a file read whole (JSONL files are streamed and exempt), the text of one
+    article (a record, or a whole file), how deeply a JSON record may nest, and how far a gzip file
+    may unpack: to at most ``max_unpack_ratio`` times its size (real news unpacks ~3×, a bomb ~1000×)
+    and never beyond ``max_file_bytes`` unless it is JSONL. Every limit is enforced while reading."""
 
     max_file_bytes: int = 100_000_000
     max_article_chars: int = 1_000_000
+    max_json_depth: int = 64
+    max_unpack_ratio: int = 50
+
+    @property
+    def max_line_bytes(self) -> int:
+        """Longest JSONL line: an article of ``max_article_chars`` in UTF-8, with room for the other fields."""
+        return 4 * self.max_article_chars + 100_000
 
     def check(self, article: Article, location: str) -> Article | LoadFailure:
         if len(article.text) > self.max_article_chars:
@@ -54,6 +67,14 @@ class Limits:
         return article
 
 
+def printable(name: str) -> str:
+    """A file name or location safe to print on one line: control characters (a newline that could
+    forge a line of the report, an escape sequence) are shown escaped, as Python writes them."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 @dataclass(frozen=True)
 class LoadFailure:
     """A file or record that could not be read, and why."""
@@ -62,7 +83,7 @@ class LoadFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
+        return f"{printable(self.location)}: {printable(self.reason)}"
 
 
 def _suffix(path: Path) -> str:
@@ -73,13 +94,80 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
-def _check_size(path: Path, limits: Limits) -> None:
-    size = path.stat().st_size
-    if size > limits.max_file_bytes:
-        raise UnreadableArticleError(
-            f"the file has {size / 1e6:,.1f} MB, over the limit of {limits.max_file_bytes / 1e6:,.1f} MB "
-            "(setting index.max_file_mb; JSONL files are read line by line and have no limit)"
-        )
+_KINDS = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is when it is not a regular file ("a named pipe (FIFO)"), else None."""
+    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, only if it is a regular file: a FIFO, device or socket is refused
+    without blocking (opened non-blocking, checked on the open descriptor, so it cannot be swapped in
+    between a check and the open)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = special_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise UnreadableArticleError(f"{kind}, not a regular file; only regular files are read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _Capped:
+    """A binary stream that refuses to yield more than ``cap`` bytes (a decompression bomb stops
+    there, having held at most one read in memory)."""
+
+    def __init__(self, stream: Any, cap: int, what: str) -> None:
+        self.stream, self.cap, self.what, self.total = stream, cap, what, 0
+
+    def _count(self, data: bytes) -> bytes:
+        self.total += len(data)
+        if self.total > self.cap:
+            raise UnreadableArticleError(f"the file unpacks to over {self.cap / 1e6:,.1f} MB ({self.what})")
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._count(self.stream.read(self.cap + 1 - self.total if size < 0 else size))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._count(self.stream.readline(size))
+
+
+@contextmanager
+def _reader(path: Path, limits: Limits, streamed: bool = False) -> Iterator[Any]:
+    """A bounded binary reader of a regular file: files read whole are refused over
+    ``max_file_bytes`` before reading; a gzip file unpacks to at most ``max_unpack_ratio`` × its size,
+    and (unless ``streamed``, i.e. JSONL) ``max_file_bytes``."""
+    with _open_regular(path) as raw:
+        size = os.fstat(raw.fileno()).st_size
+        if not streamed and size > limits.max_file_bytes:
+            raise UnreadableArticleError(
+                f"the file has {size / 1e6:,.1f} MB, over the limit of {limits.max_file_bytes / 1e6:,.1f} MB "
+                "(setting index.max_file_mb; JSONL files are read line by line and have no limit)"
+            )
+        if path.suffix.lower() != ".gz":
+            yield raw
+            return
+        cap = max(limits.max_unpack_ratio * size, 1_000_000)
+        what = f"{limits.max_unpack_ratio}× its size"
+        if not streamed and limits.max_file_bytes < cap:
+            cap, what = limits.max_file_bytes, "setting index.max_file_mb"
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+                yield _Capped(unpacked, cap, what)
+        except (OSError, EOFError, zlib.error) as e:
+            raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
 
 
 def _decode(data: bytes, where: str = "") -> str:
@@ -93,19 +181,30 @@ def _decode(data: bytes, where: str = "") -> str:
 
 
 def _read_text(path: Path, limits: Limits) -> str:
-    _check_size(path, limits)
-    if path.suffix.lower() != ".gz":
-        return _decode(path.read_bytes())
-    try:
-        with gzip.open(path, "rb") as f:
-            data = f.read(limits.max_file_bytes + 1)
-    except (OSError, EOFError) as e:
-        raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
-    if len(data) > limits.max_file_bytes:
-        raise UnreadableArticleError(
-            f"the file unpacks to over {limits.max_file_bytes / 1e6:,.1f} MB (setting index.max_file_mb)"
-        )
-    return _decode(data)
+    with _reader(path, limits) as f:
+        return _decode(f.read())
+
+
+def _parse_json(text: str, limits: Limits) -> Any:
+    """JSON nested at most ``limits.max_json_depth`` deep: a deeper document is refused before it is
+    parsed, so no parser recursion runs away (100k nested brackets were a RecursionError)."""
+    depth, in_string = 0, False
+    for match in _JSON_STRUCTURE.finditer(text):
+        char = match.group()
+        if char == '"':
+            in_string = not in_string
+        elif in_string or len(char) == 2:  # inside a string, or an escaped character
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > limits.max_json_depth:
+                raise UnreadableArticleError(f"JSON nested over {limits.max_json_depth} levels deep")
+        else:
+            depth -= 1
+    return json.loads(text)
+
+
+_JSON_STRUCTURE = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
 def _first(record: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -181,8 +280,12 @@ def iso_date(value: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}{value.strip()[match.end() :]}"
 
 
-def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
-    """An article from a JSON record (title, text, date, source, url; the rest kept as metadata)."""
+def article_from_record(record: dict[str, Any]) -> Article:
+    """An article from a JSON record (title, text, date, source, url; the rest kept as metadata).
+
+    Its key (what a later version replaces) is the record's id, else its URL; a record with neither
+    is keyed by its content (title and text), never by where it sits in a file or a request, so two
+    different records can never replace each other."""
     if not isinstance(record, dict):
         raise UnreadableArticleError(f"expected a JSON object, got {type(record).__name__}")
     text = _first(record, _TEXT_FIELDS)
@@ -199,7 +302,7 @@ def article_from_record(record: dict[str, Any], fallback_key: str) -> Article:
     return Article(
         text=text,
         title=title.strip(),
-        key=str(record_id) if record_id is not None else (url or fallback_key),
+        key=str(record_id) if record_id is not None else url,  # "": the content id
         source=str(_first(record, _SOURCE_FIELDS) or ""),
         date=iso_date(str(_first(record, _DATE_FIELDS) or "")),
         url=url,
@@ -237,15 +340,21 @@ def _load_pdf(path: Path, limits: Limits) -> Article:
 
     from index.pdf_text import read_pdf
 
-    _check_size(path, limits)
+    with _reader(path, limits) as f:
+        data = f.read()
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:
-        reader = PdfReader(str(path))
+        reader = PdfReader(io.BytesIO(data))
         pdf = read_pdf(reader)
         pages = len(reader.pages)
     except (PyPdfError, ValueError, OSError, KeyError) as e:
         raise UnreadableArticleError(f"not a readable PDF ({e})") from e
     text, title = _plain(pdf.text, pdf.title)
+    if not text and pdf.found_chars:
+        raise UnreadableArticleError(
+            f"no story found: all {pdf.found_chars:,} characters of text in the PDF repeat on several pages "
+            "(running headers and footers are dropped)"
+        )
     if not text:
         raise UnreadableArticleError("the PDF has no extractable text (scanned images need OCR)")
     return Article(
@@ -262,7 +371,7 @@ def _load_pdf(path: Path, limits: Limits) -> Article:
 
 def _load_json(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
     try:
-        data = json.loads(_read_text(path, limits))
+        data = _parse_json(_read_text(path, limits), limits)
     except json.JSONDecodeError as e:
         raise UnreadableArticleError(f"invalid JSON at line {e.lineno}: {e.msg}") from e
     records = data if isinstance(data, list) else [data]
@@ -270,37 +379,47 @@ def _load_json(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
         yield _record(record, f"{path}[{i}]", limits)
 
 
+def _lines(f: Any, limit: int) -> Iterator[bytes | int]:
+    """The lines of a binary stream, each read at most ``limit + 1`` bytes at a time: a longer line
+    is skipped to its end without being held, and given as its length (an int) instead."""
+    while line := f.readline(limit + 1):
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        length = len(line)
+        while (rest := f.readline(limit + 1)) and not rest.endswith(b"\n"):
+            length += len(rest)
+        yield length + len(rest)
+
+
 def _load_jsonl(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
-    """One record per line, read and decoded line by line: a bad line costs only itself."""
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    max_line = 4 * limits.max_article_chars + 100_000  # UTF-8 bytes, with room for the other fields
-    try:
-        with opener(path, "rb") as f:
-            for number, raw in enumerate(f, start=1):
-                location = f"{path}:{number}"
-                if len(raw) > max_line:
-                    yield LoadFailure(location, f"the line has {len(raw):,} bytes, over the limit of {max_line:,}")
-                    continue
-                try:
-                    line = _decode(raw, " of the line")
-                except UnreadableArticleError as e:
-                    yield LoadFailure(location, str(e))
-                    continue
+    """One record per line, read and decoded line by line: a bad line costs only itself. Neither a
+    long line nor a gzip bomb is ever held whole (see :func:`_lines`, :func:`_reader`)."""
+    max_line = limits.max_line_bytes
+    with _reader(path, limits, streamed=True) as f:
+        for number, raw in enumerate(_lines(f, max_line), start=1):
+            location = f"{path}:{number}"
+            if isinstance(raw, int) or len(raw) > max_line:
+                length = raw if isinstance(raw, int) else len(raw)
+                yield LoadFailure(location, f"the line has {length:,} bytes, over the limit of {max_line:,}")
+                continue
+            try:
+                line = _decode(raw, " of the line")
                 if not line.strip():
                     continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as e:
-                    yield LoadFailure(location, f"invalid JSON: {e.msg}")
-                    continue
-                yield _record(record, location, limits)
-    except (gzip.BadGzipFile, EOFError) as e:
-        raise UnreadableArticleError(f"not a readable gzip file ({e})") from e
+                record = _parse_json(line, limits)
+            except UnreadableArticleError as e:
+                yield LoadFailure(location, str(e))
+                continue
+            except json.JSONDecodeError as e:
+                yield LoadFailure(location, f"invalid JSON: {e.msg}")
+                continue
+            yield _record(record, location, limits)
 
 
 def _record(record: Any, location: str, limits: Limits) -> Article | LoadFailure:
     try:
-        return limits.check(article_from_record(record, fallback_key=location), location)
+        return limits.check(article_from_record(record), location)
     except UnreadableArticleError as e:
         return LoadFailure(location, str(e))
 
@@ -331,6 +450,8 @@ def load_file(path: Path, limits: Limits | None = None) -> Iterator[Article | Lo
         yield LoadFailure(str(path), str(e))
     except OSError as e:
         yield LoadFailure(str(path), e.strerror or str(e))
+    except (RecursionError, MemoryError, ValueError) as e:  # whatever a parser chokes on stays this file's
+        yield LoadFailure(str(path), f"could not be read ({type(e).__name__}: {e})")
 
 
 def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | LoadFailure]:
@@ -357,7 +478,9 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | LoadFailu
                 continue
             seen.add(key)
             yield from _walk(path, seen)
-        elif entry.is_file() and _suffix(path) in SUPPORTED_SUFFIXES:
+        elif (kind := special_kind(info.st_mode)) is not None:
+            yield LoadFailure(str(path), f"{kind}, not a regular file; skipped")
+        elif _suffix(path) in SUPPORTED_SUFFIXES:
             yield path
 
 
@@ -381,11 +504,8 @@ def load_paths(paths: Iterable[str | Path], limits: Limits | None = None) -> Ite
 
 
 def _count_lines(path: Path) -> int:
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     count, last = 0, b"\n"
-    with opener(path, "rb") as f:
+    with _reader(path, Limits(), streamed=True) as f:
         while chunk := f.read(1 << 20):
             count += chunk.count(b"\n")
             last = chunk[-1:]
@@ -408,7 +528,7 @@ def count_articles(paths: Iterable[str | Path]) -> int:
                 try:
                     is_lines = isinstance(item, Path) and _suffix(item) in (".jsonl", ".jsonl.gz")
                     total += _count_lines(item) if is_lines else 1  # type: ignore[arg-type]
-                except OSError:
+                except (OSError, UnreadableArticleError):
                     total += 1
         except (RuntimeError, OSError):
             total += 1

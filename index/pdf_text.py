@@ -87,6 +87,7 @@ class PdfArticle:
     date: str = ""
     url: str = ""
     source: str = ""
+    found_chars: int = 0  # characters of text on the pages before headers, footers and stamps were dropped
 
 
 def _lines(reader) -> list[Line]:  # type: ignore[no-untyped-def]
@@ -224,7 +225,8 @@ def _pdf_date(value: object) -> str:
 
 def read_pdf(reader) -> PdfArticle:  # type: ignore[no-untyped-def]
     """The story in a PDF opened with pypdf (see the module docstring)."""
-    paragraphs, url = _furniture(_paragraphs(_lines(reader)), len(reader.pages))
+    found = _paragraphs(_lines(reader))
+    paragraphs, url = _furniture(found, len(reader.pages))
     story, headline = _story(paragraphs)
     story, authors, day = _byline(story)
     meta = reader.metadata or {}
@@ -243,4 +245,5 @@ def read_pdf(reader) -> PdfArticle:  # type: ignore[no-untyped-def]
         date=day or ("" if printed else _pdf_date(meta.get("/CreationDate"))),
         url=url,
         source=source,
+        found_chars=sum(p.chars for p in found),
     )

@@ -139,7 +139,7 @@ def test_record_dates_become_iso_so_date_filters_compare_them() -> None:
     assert iso_date(" 2020-01-02T10:00:00Z ") == "2020-01-02T10:00:00Z"
     assert iso_date("March 3, 2021") == "March 3, 2021", "what it cannot read is kept as given"
     record = {"doc_id": "d1", "title": "T", "text": "Body.", "publish_date": "2022/06/16"}
-    assert article_from_record(record, "fallback").date == "2022-06-16"
+    assert article_from_record(record).date == "2022-06-16"
 
 
 @pytest.mark.parametrize(
@@ -172,7 +172,7 @@ def test_a_missing_title_comes_from_the_first_real_line_not_a_dateline(text: str
         assert "—" not in got and "CNN" not in got
     else:
         assert got == title
-    record = article_from_record({"text": text}, "k")
+    record = article_from_record({"text": text})
     assert record.title == got, "records without a title get the same one"
 
 

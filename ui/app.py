@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from assistant import (
     Assistant,
     AssistantError,
     Citation,
+    ConfigurationError,
     Filters,
     Finished,
     Retrieved,
@@ -33,7 +35,7 @@ from assistant import (
     sample_testset_path,
     use_offline_environment,
 )
-from assistant.http import Server, allowed_hosts, harden
+from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, allowed_hosts, harden, is_loopback
 from ui.gradio_import import import_gradio
 
 if TYPE_CHECKING:
@@ -244,6 +246,22 @@ def header_text(info: dict[str, Any]) -> str:
     )
 
 
+def upload_folder() -> Path:
+    """Where Gradio keeps the files users upload (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
+def uploaded(file: str) -> Path | None:
+    """``file`` if it is a regular file inside the upload folder (it came through the upload route),
+    else None: a handler never reads a path a client named (``FileData`` carries any path)."""
+    path = Path(file).resolve()
+    if not path.is_relative_to(upload_folder()) or not path.is_file():
+        return None
+    return path
+
+
 def add_files(
     assistant: Assistant,
     files: list[str] | None,
@@ -259,6 +277,9 @@ def add_files(
         name = Path(file).name
         if step is not None:
             step(i, len(files), name)
+        if uploaded(file) is None:
+            lines.append(f"- ✗ {_escape(name)}: not an uploaded file (only files sent through the upload are read)")
+            continue
         size = Path(file).stat().st_size / 1e6
         if size > limit:
             lines.append(f"- ✗ {_escape(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
@@ -471,6 +492,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             path: str | None,
             progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (a question at a time)
         ) -> tuple[str, str, str | None]:
+            if path and uploaded(path) is None:
+                return "Only a test set sent through the upload is read.", "", None
             return run_evaluation(assistant, path)
 
         run_uploaded.click(on_evaluate, testset, [eval_summary, eval_report, eval_file], api_name="evaluate")
@@ -511,28 +534,51 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Server:
-    """Serve the app on ``host:port`` (never shared publicly), hardened as :func:`harden` says;
-    with ``block`` False, return the running :class:`Server` (``url``, ``close()``)."""
+    """Serve the app on ``host:port`` (never shared publicly), hardened as :func:`harden` and
+    :class:`BrowserGate` say: no other web page can call it, uploads are read only from the upload
+    folder, and beyond loopback every visitor logs in with the API key (``api.api_key_env``; any
+    user name, the key as password). With ``block`` False, return the running :class:`Server`."""
+    import os
+
     from fastapi import FastAPI
+    from starlette.middleware.cors import CORSMiddleware
 
     gr = import_gradio()
 
     settings = assistant.settings.ui
+    key_env = assistant.settings.api.api_key_env
+    key = os.environ.get(key_env) or None
+    if key is None and not is_loopback(host):
+        raise ConfigurationError(
+            f"the web UI would listen on {host} with no login: set the environment variable {key_env} "
+            "(visitors then log in with it as the password), or bind to 127.0.0.1"
+        )
     assistant.warm_up()  # the first user does not wait for the models to load
     demo = build_app(assistant)
     # questions run side by side: each reads its own generation of the index, writers make a new one
     demo.queue(default_concurrency_limit=4)
+    parent = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # a CORS policy of our own that allows no other origin: Gradio then adds none of its own (it
+    # would reflect any localhost origin, with credentials)
+    parent.add_middleware(CORSMiddleware, allow_origins=[])
     app = gr.mount_gradio_app(
-        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        parent,
         demo,
         path="",
         server_name=host,
         server_port=port,
         allowed_paths=[str(eval_runs_dir())],  # the report file offered for download
         css=_CSS,
+        head=PAGE_TOKEN_SCRIPT,
         show_error=True,
         max_file_size=int(settings.max_upload_mb * 1_000_000),
+        auth=(lambda _user, password: secrets.compare_digest(password.encode(), key.encode())) if key else None,
+        auth_message=f"Log in with the key in {key_env} as the password (any user name).",
     )
+    # mount_gradio_app never marks the Blocks launched, and Gradio skips its own checks of a
+    # FileData path (only files in the upload folder) until it is: turned on here
+    demo.has_launched = True
+    app.add_middleware(BrowserGate)
     harden(app, allowed_hosts(host, settings.allowed_hosts))
     server = Server(app, host, port).start()
     if block:
