@@ -48,19 +48,41 @@ def test_history_pairs_read_gradio_6_messages() -> None:
 
 
 @pytest.mark.slow
-def test_chat_and_upload_handlers(tmp_path: Path, seed_path: Path) -> None:
+def test_chat_and_upload_handlers(tmp_path: Path, seed_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     bot = Assistant.build([seed_path], tmp_path / "idx")
     history, sources, box = respond(bot, "What channels did the US use?", [])
     assert box == "" and history[0]["content"] == "What channels did the US use\\?"
     assert "New York" in history[1]["content"] and "<mark>" in sources
-    good = tmp_path / "museum.txt"
+    (tmp_path / "uploads" / "a").mkdir(parents=True)
+    good = tmp_path / "uploads" / "a" / "museum.txt"
     good.write_text("Museum reopens\n\nThe city museum reopened on Saturday after a two-year renovation.")
-    bad = tmp_path / "broken.pdf"
+    bad = tmp_path / "uploads" / "a" / "broken.pdf"
     bad.write_bytes(b"garbage")
-    report = add_files(bot, [str(good), str(bad)])
+    outside = tmp_path / "private-notes.md"
+    outside.write_text("Vault\n\nThe backup vault passphrase is plum-anchor-42.")
+    report = add_files(bot, [str(good), str(bad), str(outside)])
     assert "✓ museum\\.txt: 1 added" in report and "✗ broken\\.pdf" in report
-    assert bot.index.article("upload:museum.txt") is not None
+    assert "✗ private\\-notes\\.md: not an uploaded file" in report, "a path the client named is never read"
     assert "holds 2 articles" in report
+    museum = [r for r in bot.articles("Museum").rows]
+    assert len(museum) == 1 and museum[0].key == museum[0].id, "an upload is keyed by its content"
+
+
+@pytest.mark.slow
+def test_two_different_uploads_of_one_name_are_two_articles(
+    tmp_path: Path, seed_bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    bot = Assistant.build([], tmp_path / "idx", seed_bot.settings)
+    for folder, text in (("a", "The ferry to the island runs twice a day."), ("b", "The bakery opens at six.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.txt").write_text(text)
+        report = add_files(bot, [str(tmp_path / folder / "notes.txt")])
+        assert "1 added, 0 replaced" in report, report
+    again = add_files(bot, [str(tmp_path / "a" / "notes.txt")])
+    assert "0 added, 0 replaced, 1 already indexed" in again
+    assert bot.info()["articles"] == 2
 
 
 def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards() -> None:
