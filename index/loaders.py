@@ -51,6 +51,7 @@ class Limits:
     max_article_chars: int = 1_000_000
     max_json_depth: int = 64
     max_unpack_ratio: int = 50
+    max_bad_lines: int = 1000  # a JSONL file with more bad lines is not a feed: reading it stops there
 
     @property
     def max_line_bytes(self) -> int:
@@ -395,26 +396,35 @@ def _lines(f: Any, limit: int) -> Iterator[bytes | int]:
 def _load_jsonl(path: Path, limits: Limits) -> Iterator[Article | LoadFailure]:
     """One record per line, read and decoded line by line: a bad line costs only itself. Neither a
     long line nor a gzip bomb is ever held whole (see :func:`_lines`, :func:`_reader`)."""
-    max_line = limits.max_line_bytes
+    max_line, bad = limits.max_line_bytes, 0
     with _reader(path, limits, streamed=True) as f:
         for number, raw in enumerate(_lines(f, max_line), start=1):
-            location = f"{path}:{number}"
-            if isinstance(raw, int) or len(raw) > max_line:
-                length = raw if isinstance(raw, int) else len(raw)
-                yield LoadFailure(location, f"the line has {length:,} bytes, over the limit of {max_line:,}")
-                continue
-            try:
-                line = _decode(raw, " of the line")
-                if not line.strip():
-                    continue
-                record = _parse_json(line, limits)
-            except UnreadableArticleError as e:
-                yield LoadFailure(location, str(e))
-                continue
-            except json.JSONDecodeError as e:
-                yield LoadFailure(location, f"invalid JSON: {e.msg}")
-                continue
-            yield _record(record, location, limits)
+            item = _line(raw, f"{path}:{number}", limits)
+            if isinstance(item, LoadFailure):
+                bad += 1
+                if bad > limits.max_bad_lines:
+                    raise UnreadableArticleError(
+                        f"over {limits.max_bad_lines:,} bad lines; stopped reading at line {number:,}"
+                    )
+            if item is not None:
+                yield item
+
+
+def _line(raw: bytes | int, location: str, limits: Limits) -> Article | LoadFailure | None:
+    """The article on one JSONL line (None for a blank line), or why there is none."""
+    if isinstance(raw, int) or len(raw) > limits.max_line_bytes:
+        length = raw if isinstance(raw, int) else len(raw)
+        return LoadFailure(location, f"the line has {length:,} bytes, over the limit of {limits.max_line_bytes:,}")
+    try:
+        line = _decode(raw, " of the line")
+        if not line.strip():
+            return None
+        record = _parse_json(line, limits)
+    except UnreadableArticleError as e:
+        return LoadFailure(location, str(e))
+    except json.JSONDecodeError as e:
+        return LoadFailure(location, f"invalid JSON: {e.msg}")
+    return _record(record, location, limits)
 
 
 def _record(record: Any, location: str, limits: Limits) -> Article | LoadFailure:

@@ -72,7 +72,10 @@ def push(port: int, path: str, megabytes: int, headers: str = "", chunked: bool 
     as soon as the server answers; (status, bytes of body sent)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {megabytes * MB}"
-    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n{headers}{framing}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"{headers}{framing}\r\n\r\n"
+    )
     sock.sendall(head.encode())
     block, sent, answer = b"x" * MB, 0, b""
     try:
