@@ -38,6 +38,18 @@ class InvalidRequestError(AssistantError):
     """A request the assistant refuses as asked (a question over the length limit)."""
 
 
+class IndexWriteError(AssistantError):
+    """The index could not be written (disk full, read-only, no permission); what was published stays."""
+
+
+def os_reason(error: OSError) -> str:
+    """An OS error in a few words: its text and its symbolic name, e.g. "No space left on device (ENOSPC)"."""
+    import errno
+
+    name = errno.errorcode.get(error.errno or 0, "")
+    return f"{error.strerror or error}{f' ({name})' if name else ''}"
+
+
 class UnreadableArticleError(AssistantError):
     """An article file or record could not be read; the message names it and says why."""
 

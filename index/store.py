@@ -38,6 +38,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -48,7 +49,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexChangedError, IndexCorruptError, IndexNotFoundError
+from index.errors import (
+    IndexChangedError,
+    IndexCorruptError,
+    IndexNotFoundError,
+    IndexWriteError,
+    os_reason,
+)
 from index.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.keyword import KeywordIndex, KeywordSegment
 from index.records import Article, Passage, indexed_text
@@ -62,6 +69,7 @@ MIN_IVF_PASSAGES = 10_000  # below this an IVF index is not worth training: sear
 MAX_SEGMENTS = 8  # a save that would make more compacts them into one
 MAX_DEAD_SHARE = 0.25  # ... and so does one where removed passages are this share of the rows
 _CURRENT = "CURRENT"
+_GENERATION = re.compile(r"gen-\d{6,}")
 _IVF = "ivf.faiss"
 
 
@@ -279,11 +287,22 @@ class PassageStore:
 
     @staticmethod
     def current_generation(directory: Path) -> str | None:
-        """The name of the live generation (None when there is no index)."""
+        """The name of the live generation (None when there is no index); a CURRENT that names no
+        generation (damaged bytes, another kind of file) is reported, never followed."""
         try:
-            return (directory / _CURRENT).read_text().strip() or None
+            name = (directory / _CURRENT).read_bytes().decode("ascii").strip()
         except FileNotFoundError:
             return None
+        except (OSError, UnicodeDecodeError) as e:
+            reason = os_reason(e) if isinstance(e, OSError) else "not a generation name"
+            raise IndexCorruptError(
+                f"index {directory} is damaged: {directory / _CURRENT} is unreadable ({reason})"
+            ) from e
+        if name and not _GENERATION.fullmatch(name):
+            raise IndexCorruptError(
+                f"index {directory} is damaged: {directory / _CURRENT} names no generation ({name[:40]!r})"
+            )
+        return name or None
 
     @classmethod
     def read_manifest(cls, directory: Path) -> Manifest:
@@ -303,7 +322,7 @@ class PassageStore:
             raise IndexNotFoundError(
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"
             )
-        gen = directory / current.read_text().strip()
+        gen = directory / str(PassageStore.current_generation(directory))
         if not (gen / "manifest.json").is_file():
             raise IndexCorruptError(f"index {directory} is damaged: {gen.name} lacks manifest.json")
         return gen
@@ -325,7 +344,14 @@ class PassageStore:
                 fcntl.flock(lease, fcntl.LOCK_SH)  # garbage collection leaves it alone meanwhile
                 if cls.current_generation(directory) != name:
                     continue
-                return cls._load_generation(directory, cls._live_generation(directory))
+                try:
+                    return cls._load_generation(directory, cls._live_generation(directory))
+                except (TypeError, AttributeError, KeyError, ValueError, IndexError) as e:  # valid JSON, wrong shape
+                    raise IndexCorruptError(
+                        f"index {directory} ({name}) is damaged: its manifest or files have an unexpected shape "
+                        f"({type(e).__name__}: {str(e)[:120]}); rebuild it (remove {directory} and run "
+                        "`assistant ingest` again)"
+                    ) from e
         raise IndexChangedError(f"index {directory} changed three times while it was being opened; try again")
 
     @classmethod
@@ -652,6 +678,12 @@ class PassageStore:
         dead = rows - sum(int(s.live.sum()) for s in self._segments)
         return self._compact or len(self._segments) + bool(self._new) > MAX_SEGMENTS or dead > MAX_DEAD_SHARE * rows
 
+    def _unsaved(self, error: OSError) -> IndexWriteError:
+        return IndexWriteError(
+            f"could not save index {self.directory}: {os_reason(error)}; nothing was published (it still serves "
+            f"{self.generation or 'nothing'}); free space or fix permissions and run it again"
+        )
+
     def save(self, package_version: str = "") -> None:
         """Publish a new generation atomically: the published segments hard-linked and the
         changes since the last save as one new segment, or everything compacted into one."""
@@ -668,7 +700,10 @@ class PassageStore:
         manifest.format_version = FORMAT_VERSION
         number = max([*manifest.segments, *(s.number for s in self._segments)], default=0) + 1
         compact = self._should_compact()
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=self.directory))
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=self.directory))
+        except OSError as e:
+            raise self._unsaved(e) from e
         try:
             files: dict[str, list[object]] = {}
             segments = []
@@ -715,6 +750,9 @@ class PassageStore:
             _write(self.directory / (_CURRENT + ".tmp"), gen.name)
             os.replace(self.directory / (_CURRENT + ".tmp"), self.directory / _CURRENT)
             _fsync_dir(self.directory)
+        except OSError as e:  # disk full, read-only, no permission: nothing was published
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise self._unsaved(e) from e
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from index.errors import IndexBusyError
+from index.errors import IndexBusyError, IndexWriteError, os_reason
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,13 @@ class WriteLock:
         self._file: object = None
 
     def acquire(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        f = (self.directory / LOCK_NAME).open("a+")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            f = (self.directory / LOCK_NAME).open("a+")
+        except OSError as e:
+            raise IndexWriteError(
+                f"cannot take the write lock {self.directory / LOCK_NAME}: {os_reason(e)}; nothing was changed"
+            ) from e
         deadline = None if self.wait is True else time.monotonic() + float(self.wait or 0)
         told = False
         while True:

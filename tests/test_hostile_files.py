@@ -143,3 +143,67 @@ def test_a_file_name_with_a_newline_cannot_forge_a_report_line(tmp_path: Path) -
     lines = result.output.splitlines()
     assert not any(line.startswith("added 99") for line in lines), result.output
     assert any("x.pdf\\nadded 99" in line for line in lines), result.output
+
+
+def _one_line_error(result: object, *needles: str) -> None:
+    """Exit 1 or 2 and one line of error (besides the progress bar), holding ``needles``; no traceback."""
+    output: str = result.output  # type: ignore[attr-defined]
+    assert result.exit_code in (1, 2), output  # type: ignore[attr-defined]
+    lines = [line for line in result.stderr.replace("\r", "\n").splitlines() if line.strip()]  # type: ignore[attr-defined]
+    errors = [line for line in lines if not line.startswith("Indexing")]
+    assert "Traceback" not in output and len(errors) == 1 and errors[0].startswith("error: "), output
+    for needle in needles:
+        assert needle in errors[0], output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("where", "code"), [("_write_sentences", "ENOSPC"), ("_write_matrix", "ENOSPC"), ("_write", "EROFS")]
+)
+def test_a_failed_save_is_one_line_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, code: str
+) -> None:
+    import errno
+
+    import index.store
+    from assistant import Assistant
+
+    index_dir = tmp_path / "idx"
+    (tmp_path / "one.txt").write_text(GOOD)
+    (tmp_path / "two.txt").write_text("Bridge closes\n\nThe old bridge closes for repairs in May, the council said.")
+    assert cli_in_process("ingest", str(tmp_path / "one.txt"), "--index", str(index_dir)).exit_code == 0
+
+    def full(*args: object, **kwargs: object) -> None:
+        number = getattr(errno, code)
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr(index.store, where, full)
+    result = cli_in_process("ingest", str(tmp_path / "two.txt"), "--index", str(index_dir))
+    _one_line_error(result, f"({code})", "nothing was published")
+    monkeypatch.undo()
+    assert Assistant.open(index_dir).info()["articles"] == 1, "the published index is intact"
+    assert not list(index_dir.glob(".tmp-*")), "the half-written generation was removed"
+
+
+@pytest.mark.slow
+def test_damaged_current_lock_and_manifest_are_one_line_errors(tmp_path: Path) -> None:
+    index_dir = tmp_path / "idx"
+    (tmp_path / "one.txt").write_text(GOOD)
+    assert cli_in_process("ingest", str(tmp_path / "one.txt"), "--index", str(index_dir)).exit_code == 0
+    current = (index_dir / "CURRENT").read_bytes()
+    (index_dir / "CURRENT").write_bytes(b"\xff\xfe gen")
+    _one_line_error(cli_in_process("ask", "Who approved the ferry?", "--index", str(index_dir)), "CURRENT")
+    (index_dir / "CURRENT").write_bytes(b"../../etc")
+    _one_line_error(cli_in_process("ask", "Who approved the ferry?", "--index", str(index_dir)), "names no generation")
+    (index_dir / "CURRENT").write_bytes(current)
+    manifest = index_dir / current.decode().strip() / "manifest.json"
+    good = manifest.read_text()
+    data = json.loads(good)
+    data["files"], data["segments"] = 5, {"a": 1}
+    manifest.write_text(json.dumps(data))
+    _one_line_error(cli_in_process("ask", "Who approved the ferry?", "--index", str(index_dir)), "damaged")
+    manifest.write_text(good)
+    (index_dir / "LOCK").unlink(missing_ok=True)
+    (index_dir / "LOCK").mkdir()
+    result = cli_in_process("ingest", str(tmp_path / "one.txt"), "--index", str(index_dir))
+    _one_line_error(result, "cannot take the write lock", "(EISDIR)")
