@@ -36,3 +36,27 @@ def test_answer_round_trips_through_json() -> None:
     again = Answer.from_json(answer.to_json())
     assert again == answer and again.citation(1) == c and again.citation(2) is None
     assert c.passage_sentences == [(5, 9)] and c.passage[5:9] == "Two."
+
+
+def test_a_sentence_the_judge_scores_under_its_threshold_is_not_verified() -> None:
+    from assistant.answering.citations import attach_citations
+    from assistant.answering.judge import FaithfulnessJudge
+    from index import Article, Hit, Passage
+
+    text = (
+        "The city council voted 7 to 2 on Tuesday to build protected bike lanes on Mill Street. "
+        "The project will cost 3.2 million dollars, paid from the transport budget."
+    )
+    article = Article(text=text, title="Bike lanes")
+    hit = Hit(Passage(0, article.id, 0, len(text), text), 1.0, article)
+    judge = FaithfulnessJudge()
+    held = "The council voted 7 to 2 to build protected bike lanes on Mill Street."
+    # each adds no number, name or negation and few new words, yet the judge scores it unsupported
+    misread = [
+        "Mill Street lanes will cost 3.2 million euros in taxes.",
+        "The council voted to build unprotected bike lanes.",
+    ]
+    checked = attach_citations([(held, [1]), *[(s, [1]) for s in misread]], [hit], judge)
+    assert checked[0].verified and checked[0].support >= judge.lexical.calibration.threshold
+    for c in checked[1:]:
+        assert not c.verified and c.support < judge.lexical.calibration.threshold, c

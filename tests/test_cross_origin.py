@@ -216,3 +216,41 @@ def test_a_file_data_path_outside_the_upload_folder_is_never_read(ui: Any, tmp_p
     report, _ = Client(url, verbose=False).predict([handle_file(str(notes))], api_name="/upload")
     assert "1 added" in report and bot.info()["articles"] == before + 1
     bot.remove([a.id for a in bot.index.store.articles.values() if SECRET in a.text])
+
+
+def test_beyond_loopback_the_ui_needs_the_key_to_start_and_to_use(
+    seed_bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import http.cookiejar
+
+    from assistant import ConfigurationError
+    from ui.app import launch
+
+    monkeypatch.delenv("ASSISTANT_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="ASSISTANT_API_KEY"):
+        launch(seed_bot, host="0.0.0.0", port=free_port(), block=False)
+    monkeypatch.setenv("ASSISTANT_API_KEY", "ui-key-5")
+    port = free_port()
+    server = launch(seed_bot, host="0.0.0.0", port=port, block=False)
+    try:
+        base = f"http://127.0.0.1:{port}/"
+        assert _request(base + "config")[0] == 401, "nothing is served before logging in"
+        assert _call_status(base, "ask", ["What channels did the US use?"]) == 401
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = b"username=reader&password=wrong"
+        with pytest.raises(urllib.error.HTTPError):
+            opener.open(urllib.request.Request(base + "login", form, method="POST"), timeout=30)
+        opener.open(urllib.request.Request(base + "login", b"username=reader&password=ui-key-5", method="POST"))
+        with opener.open(base + "config", timeout=30) as r:
+            assert r.status == 200, "logged in with the key as the password"
+    finally:
+        server.close()
+
+
+def _call_status(url: str, name: str, data: list[Any]) -> int:
+    try:
+        _call(url, name, data)
+    except urllib.error.HTTPError as e:
+        return e.code
+    return 200

@@ -134,3 +134,24 @@ def test_the_articles_tab_lists_searches_pages_and_deletes(hostile: Any, chromiu
         assert bot.index.article("bus-7") is None and bot.index.article("bus-6") is not None
     finally:
         page.close()
+
+
+def test_a_6000_character_word_stays_inside_its_source_card(hostile: Any, chromium: Any) -> None:
+    url, _, bot = hostile
+    word = "Zorblattmegaword" * 375  # 6,000 characters with no place to break
+    bot.add([Article(text=f"The Quorvex signal was {word} according to the harbour office.", title="Quorvex signal")])
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        open_app(page, url)
+        box = page.locator("#question textarea")
+        box.fill("What was the Quorvex signal?")
+        box.press("Enter")
+        page.locator("#sources .source-card").first.wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelector('#sources').innerText.includes('Zorblattmegaword')")
+        widths = page.evaluate(
+            "[...document.querySelectorAll('#sources .source-card')].map(c => [c.scrollWidth, c.clientWidth])"
+        )
+        assert widths and all(scroll <= client + 1 for scroll, client in widths), widths
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    finally:
+        page.close()

@@ -42,13 +42,15 @@ if TYPE_CHECKING:
     import gradio as gr
 
 _CSS = """
-.source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;}
+.source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
+  overflow-wrap: anywhere; min-width: 0;}
 .source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
 .source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .source-card mark {background: #fff3b0; padding: 0 1px;}
 .unverified {color: #9a6700; font-size: 0.85em;}
 .verified {color: #1a7f37; font-size: 0.85em;}
 .turn-sources {margin-bottom: 16px;}
+#sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
 """
 _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
 ARTICLES_PER_PAGE = 20
