@@ -207,3 +207,13 @@ def test_damaged_current_lock_and_manifest_are_one_line_errors(tmp_path: Path) -
     (index_dir / "LOCK").mkdir()
     result = cli_in_process("ingest", str(tmp_path / "one.txt"), "--index", str(index_dir))
     _one_line_error(result, "cannot take the write lock", "(EISDIR)")
+
+
+def test_a_pdf_whose_text_all_repeats_as_headers_says_so_not_ocr(tmp_path: Path) -> None:
+    from tests.pdf import write_pdf
+
+    lines = ["The Valley Gazette | Subscribe now", "Printed for subscribers only, all rights reserved"]
+    path = write_pdf(tmp_path / "headers.pdf", lines, pages=3)
+    [failure] = list(load_paths([path]))
+    assert isinstance(failure, LoadFailure) and "repeat on several pages" in failure.reason, failure
+    assert "OCR" not in failure.reason
