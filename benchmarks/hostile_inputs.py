@@ -1,4 +1,4 @@
-"""The hostile-input table of issue 9, rerun: each row's result on this machine.
+"""The hostile-input tables of issues 9 and 21, rerun: each row's result on this machine.
 
     python benchmarks/hostile_inputs.py [--out runs/hostile]
 
@@ -48,12 +48,17 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "hostile")
-    out: Path = parser.parse_args().out
+    parser.add_argument("--only-21", action="store_true", help="Only the rows of issue 21.")
+    args = parser.parse_args()
+    out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     rows: list[tuple[str, str]] = []
     index = out / "index"
     env = {**os.environ, "ASSISTANT_INDEX": str(index), "OMP_WAIT_POLICY": "PASSIVE"}
+    if args.only_21:
+        report(out, issue_21(out, env))
+        return
 
     # 1. two writers started together, then a third one killed -9 while it holds the lock
     a, b = jsonl(out / "a.jsonl", stories("harbour", 50)), jsonl(out / "b.jsonl", stories("valley", 50))
@@ -213,11 +218,266 @@ def main() -> None:
         )
     )
 
+    server.close()
+    report(out, rows + issue_21(out, env))
+
+
+def report(out: Path, rows: list[tuple[str, str]]) -> None:
     print("| tried | result |\n|---|---|")
     for tried, result in rows:
         print(f"| {tried} | {result} |")
     (out / "results.json").write_text(json.dumps(rows, indent=2))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_for(url: str, headers: dict[str, str], proc: subprocess.Popen) -> None:
+    import urllib.request
+
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} never answered")
+
+
+def push(port: int, path: str, megabytes: int, headers: str = "", chunked: bool = True) -> tuple[int, int]:
+    """POST ``megabytes`` MB (chunked or with its Content-Length), stopping when the server answers:
+    (status, MB sent)."""
+    import select
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {megabytes * 1_000_000}"
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}{framing}\r\n\r\n".encode())
+    block, sent, answer = b"x" * 1_000_000, 0, b""
+    try:
+        for _ in range(megabytes):
+            if select.select([sock], [], [], 0)[0]:
+                break
+            sock.sendall(f"{len(block):x}\r\n".encode() + block + b"\r\n" if chunked else block)
+            sent += 1
+        else:
+            sock.sendall(b"0\r\n\r\n" if chunked else b"")
+    except OSError:  # the server answered and closed while the body was still being sent
+        pass
+    try:
+        answer = sock.recv(65536)
+    except OSError:
+        pass
+    sock.close()
+    return (int(answer.split()[1]) if answer.startswith(b"HTTP/") else 0), sent
+
+
+def gzip_bomb(path: Path, member: bytes, copies: int) -> Path:
+    import gzip
+
+    packed = gzip.compress(member, compresslevel=9)
+    with path.open("wb") as f:
+        for _ in range(copies):
+            f.write(packed)
+    return path
+
+
+def child_load(*paths: Path) -> dict[str, Any]:
+    code = (
+        "import json, resource, sys, time\nfrom index import Article, load_paths\n"
+        "t = time.monotonic(); n = 0; bad = []\n"
+        "for item in load_paths(sys.argv[1:]):\n"
+        "    n += isinstance(item, Article)\n"
+        "    bad += [] if isinstance(item, Article) else [str(item)]\n"
+        "print(json.dumps({'articles': n, 'failures': len(bad), 'last': bad[-1][-90:] if bad else '',"
+        " 'seconds': time.monotonic() - t, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *map(str, paths)], capture_output=True, text=True, timeout=900)
+    return json.loads(proc.stdout)
+
+
+def issue_21(out: Path, env: dict[str, str]) -> list[tuple[str, str]]:
+    """The rows of issue 21: cross-origin use of the UI, colliding keys, bodies before the key,
+    bombs, FIFOs, deep JSON, one-line errors, the low ones."""
+    import urllib.error
+    import urllib.request
+
+    from assistant import Article, Assistant
+
+    rows: list[tuple[str, str]] = []
+    work = out / "issue21"
+    work.mkdir()
+    bot = Assistant.build([], work / "index")
+    bot.add([Article(text="The harbour festival drew crowds on Sunday.", title="Festival", key="victim")])
+
+    # 1. a page on another loopback origin asks the UI to ingest a local file
+    from ui.app import launch
+
+    secret = work / "private-notes.md"
+    secret.write_text("Vault\n\nThe backup vault passphrase is plum-anchor-4471.")
+    port = free_port()
+    server = launch(bot, port=port, block=False)
+    base = f"http://127.0.0.1:{port}/"
+    named = json.dumps({"data": [[{"path": str(secret), "meta": {"_type": "gradio.FileData"}}]]}).encode()
+
+    def status(url: str, method: str = "POST", body: bytes | None = named, **headers: str) -> int:
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    other = f"http://127.0.0.1:{free_port()}"
+    preflight = status(
+        base + "gradio_api/call/upload", "OPTIONS", None, Origin=other, **{"Access-Control-Request-Method": "POST"}
+    )
+    simple = status(base + "gradio_api/call/upload", Origin=other, **{"Content-Type": "text/plain"})
+    no_token = status(base + "gradio_api/call/upload", Origin=base.rstrip("/"), **{"Content-Type": "application/json"})
+    request = urllib.request.Request(base + "gradio_api/call/upload", named, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as r:
+        event = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{base}gradio_api/call/upload/{event}", timeout=60) as r:
+        outcome = "refused" if b"event: error" in r.read() else "READ"
+    rows.append(
+        (
+            "a page on another loopback port posts a FileData naming a local file to the UI's upload handler",
+            f"preflight {preflight}, no-cors POST {simple}, same origin without the page token {no_token}; "
+            f"a program without browser headers: the path is {outcome} (not in the upload folder); "
+            f"articles {bot.info()['articles']} (was 1). Real Chromium: tests/test_cross_origin.py",
+        )
+    )
     server.close()
+
+    # 2. records without ids or URLs, uploads of one name, a rotated feed
+    folders = []
+    for name, text in (("a", "The ferry runs twice a day."), ("b", "The bakery opens at six.")):
+        (work / name).mkdir()
+        (work / name / "notes.txt").write_text(text)
+        folders.append(bot.add_upload(work / name / "notes.txt", "notes.txt"))
+    feed = work / "feed.jsonl"
+    feed.write_text("".join(json.dumps({"title": t, "text": f"{t} on the quay."}) + "\n" for t in ("Ferry", "Market")))
+    bot.add([feed])
+    feed.write_text("".join(json.dumps({"title": t, "text": f"{t} on the quay."}) + "\n" for t in ("Bridge", "Ferry")))
+    rotated = bot.add([feed])
+    rows.append(
+        (
+            "two uploads named notes.txt; a feed without ids rotated (one new line, one moved)",
+            f"uploads: {[f'{len(r.added)} added, {len(r.replaced)} replaced' for r in folders]}; "
+            f"rotated feed: {len(rotated.added)} added, {len(rotated.replaced)} replaced, "
+            f"{len(rotated.unchanged)} unchanged; {bot.info()['articles']} articles (expected 6)",
+        )
+    )
+
+    # 3. the HTTP API: bodies before the key, chunked bodies, long questions, error shapes
+    api_port, key = free_port(), "bench-key"
+    api_env = {**env, "ASSISTANT_API_KEY": key, "ASSISTANT_INDEX": str(work / "index")}
+    bot.close()
+    proc = subprocess.Popen(
+        [str(BIN / "assistant"), "api", "--port", str(api_port)], env=api_env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{api_port}/v1/models", {"Authorization": f"Bearer {key}"}, proc)
+        before = peak_rss_mb(proc.pid)
+        unauth = push(api_port, "/v1/articles", 500)
+        unauth_len = push(api_port, "/v1/articles", 500, chunked=False)
+        auth = f"Authorization: bearer {key}\r\n"
+        chunked = push(api_port, "/v1/articles", 500, auth)
+        chat = push(api_port, "/v1/chat/completions", 100, auth)
+        rss = peak_rss_mb(proc.pid) - before
+        question = json.dumps(
+            {"model": "extractive", "messages": [{"role": "user", "content": "Who? " * 120_000}]}
+        ).encode()
+        t0 = time.perf_counter()
+        long_q = status(
+            f"http://127.0.0.1:{api_port}/v1/chat/completions",
+            body=question,
+            Authorization=f"Bearer {key}",
+            **{"Content-Type": "application/json"},
+        )
+        long_s = time.perf_counter() - t0
+        schema = status(f"http://127.0.0.1:{api_port}/openapi.json", "GET", None)
+        rows.append(
+            (
+                "HTTP API: 500 MB POSTs without the key (chunked / with Content-Length), 500 MB chunked with the "
+                "key (`bearer` in lower case), 100 MB to /v1/chat/completions, a 600 KB question, /openapi.json",
+                f"{unauth[0]} after {unauth[1]} MB sent / {unauth_len[0]} after {unauth_len[1]} MB; "
+                f"{chunked[0]} after {chunked[1]} MB; {chat[0]} after {chat[1]} MB; server peak RSS grew "
+                f"{rss:.0f} MB (was 1.85 GB); question: {long_q} in {long_s:.2f} s (was 8.9 s); schema {schema}",
+            )
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+    # 4. gzip bombs
+    gzip_bomb(work / "bomb.jsonl.gz", b"a" * (1 << 20), 5500)  # one line of 5.5 GB
+    gzip_bomb(work / "lines.jsonl.gz", b'{"title": "no text"}\n' * 50_000, 5000)  # 250M short bad lines
+    good = work / "good.txt"
+    good.write_text("Ferry returns\n\nThe harbour ferry returned to service on Friday after repairs.")
+    alone = child_load(good)["rss"]
+    for name, size in (("bomb.jsonl.gz", "5.5 GB in one line"), ("lines.jsonl.gz", "250 million short lines")):
+        found = child_load(work / name, good)
+        rows.append(
+            (
+                f"a {(work / name).stat().st_size / 1e6:.1f} MB `{name}` unpacking to {size}, beside a good file",
+                f"{found['articles']} article read, {found['failures']} failure(s), last: “{found['last']}”; "
+                f"{found['seconds']:.1f} s, peak RSS {found['rss']:.0f} MB (the good file alone: {alone:.0f} MB; "
+                "was 4 GB, killed)",
+            )
+        )
+
+    # 5. FIFOs, /dev/zero, deep JSON
+    os.mkfifo(work / "pipe.jsonl")
+    folder = work / "folder"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    shutil.copy(good, folder / "good.txt")
+    t0 = time.perf_counter()
+    res = run("ingest", str(work / "pipe.jsonl"), str(folder), "--index", str(work / "index2"), env=env)
+    skipped = [line.removeprefix(f"skipped {work}/") for line in res.stderr.splitlines() if line.startswith("skipped")]
+    rows.append(
+        (
+            "a FIFO on the command line; a folder with a FIFO, a link to /dev/zero, JSON nested 100k deep, a good file",
+            f"exit {res.returncode} in {time.perf_counter() - t0:.1f} s; {res.stdout.split(';')[0]}; skipped: "
+            + "; ".join(line[:90] for line in skipped),
+        )
+    )
+
+    # 6. one-line errors: a damaged CURRENT, a LOCK that is a folder, serve beyond loopback without a key
+    damaged = work / "damaged"
+    shutil.copytree(work / "index2", damaged, ignore=shutil.ignore_patterns("LOCK"))
+    current = (damaged / "CURRENT").read_bytes()
+    (damaged / "CURRENT").write_bytes(b"\xff\xfe")
+    asked = run("ask", "Who returned?", "--index", str(damaged), env=env)
+    (damaged / "CURRENT").write_bytes(current)
+    (damaged / "LOCK").mkdir()
+    locked = run("ingest", str(good), "--index", str(damaged), env=env)
+    served = run("serve", "--host", "0.0.0.0", "--index", str(work / "index2"), env={**env, "ASSISTANT_API_KEY": ""})
+    for tried, res in (
+        ("non-UTF-8 bytes in CURRENT, then `ask`", asked),
+        ("`LOCK` is a folder, then `ingest`", locked),
+        ("`serve --host 0.0.0.0` without ASSISTANT_API_KEY", served),
+    ):
+        lines = [line for line in res.stderr.splitlines() if line.strip() and not line.startswith("Indexing")]
+        rows.append((tried, f"exit {res.returncode}; {len(lines)} line: {' / '.join(lines)[:200]}"))
+    return rows
 
 
 if __name__ == "__main__":
