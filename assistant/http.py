@@ -147,6 +147,7 @@ class BrowserGate:
       ``Sec-Fetch-Site`` other than ``same-origin``/``none``; another port on 127.0.0.1 is another
       origin) gets 403 before anything reads it, preflights included, so no CORS header is ever
       sent (a page elsewhere can neither call nor read the UI's endpoints, private ones included);
+      only following a link to the page itself (a top-level navigation) is let through;
     - a browser's request that changes state (not GET/HEAD/OPTIONS) must carry a page token
       (:class:`PageTokens`, header ``X-Assistant-Token``) that only this server's own page can get,
       from ``GET /assistant-token`` (anti-CSRF);
@@ -171,7 +172,16 @@ class BrowserGate:
         if origin is not None and origin.split("://", 1)[-1].lower() != host.lower():
             await self._refuse(scope, send, "requests from other web pages are refused")
             return
-        if site is not None and site not in ("same-origin", "none"):
+        # a link followed from elsewhere opens the page itself (a top-level GET of a document) and
+        # nothing else: the page's own requests are then same-origin
+        navigation = (
+            scope["type"] == "http"
+            and scope["method"] == "GET"
+            and scope["path"] != TOKEN_PATH
+            and _header(scope, b"sec-fetch-mode") == "navigate"
+            and _header(scope, b"sec-fetch-dest") == "document"
+        )
+        if site is not None and site not in ("same-origin", "none") and not navigation:
             await self._refuse(scope, send, "requests from other web pages are refused")
             return
         if scope["type"] == "http" and scope["path"] == TOKEN_PATH:

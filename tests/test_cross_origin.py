@@ -178,6 +178,10 @@ def test_cross_origin_requests_get_403_and_no_cors_headers(ui: Any) -> None:
     assert _request(join, "POST", b"{}", Origin=other, **{"Content-Type": "text/plain"})[0] == 403
     assert _request(url + "gradio_api/info", **{"Sec-Fetch-Site": "same-site"})[0] == 403
     assert _request(url + "assistant-token", Origin=other)[0] == 403
+    link = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    assert _request(url, **link)[0] == 200, "a link followed from another site opens the page"
+    assert _request(url + "assistant-token", **link)[0] == 403, "but not the token"
+    assert _request(url + "gradio_api/info", **{**link, "Sec-Fetch-Dest": "iframe"})[0] == 403
     # the UI's own origin, from a browser, still needs the page token to change anything
     own = url.rstrip("/")
     assert _request(join, "POST", b"{}", Origin=own, **{"Content-Type": "application/json"})[0] == 403
