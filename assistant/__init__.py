@@ -6,7 +6,7 @@ answer = bot.ask("What channels did the US use?")
 print(answer.text, answer.citations[0].title)
 """
 
-from assistant.answering.answer import Answer, Citation, SentenceCheck
+from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
 from assistant.answering.judge import FaithfulnessJudge, Verdict
@@ -92,6 +92,7 @@ __all__ = [
     "Rewritten",
     "RunResult",
     "SentenceCheck",
+    "ShortAnswer",
     "Settings",
     "TestCase",
     "TestSetError",

@@ -281,6 +281,8 @@ def ask(
         return
     if streaming:
         typer.echo("\n")  # the checked answer follows what was streamed
+    if answer.short:
+        typer.secho(f"{answer.short.text} [{answer.short.marker}]", bold=True)
     typer.echo(answer.text)
     if answer.draft:
         typer.secho(f"the model wrote, and no passage supports: {answer.draft}", fg=typer.colors.YELLOW, err=True)

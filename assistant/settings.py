@@ -94,6 +94,18 @@ class AnswerSettings(Section):
     keep_ratio: float = Field(
         0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best."
     )
+    typing: bool = Field(
+        True,
+        description="Answer typing with spaCy: a question asking for a name, number or date is answered only from "
+        "sentences holding one tied to what is asked, and gets a short answer.",
+    )
+    min_tie: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="Least similarity between the question's predicate and an answer's clause ('people died' "
+        "against 'were ordered to leave their homes': 0.29) for the answer to count as tied to what is asked.",
+    )
     max_question_chars: int = Field(
         2000, ge=100, description="Longest question (or search query) answered; a longer one is refused at once."
     )

@@ -141,11 +141,14 @@ def _escape(text: str) -> str:
 
 
 def render_answer(answer: Answer, turn: int) -> str:
-    """The answer for the chat: each sentence escaped, its [n] linking to its source card, and
-    each sentence marked verified (✓) or unverified."""
+    """The answer for the chat: the short answer in bold when there is one, then each sentence
+    escaped, its [n] linking to its source card, and marked verified (✓) or unverified."""
     if not answer.sentences:
         return _escape(answer.text)
     parts = []
+    if answer.short:
+        link = f"[\\[{answer.short.marker}\\]](#{anchor(turn, answer.short.marker)})"
+        parts.append(f"**{_escape(answer.short.text)}** {link}\n\n")
     for s in answer.sentences:
         links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
         if s.verified:

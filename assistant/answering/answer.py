@@ -70,6 +70,17 @@ class SentenceCheck(BaseModel):
     reattached: bool = Field(False, description="True when the citation was attached or corrected after drafting.")
 
 
+class ShortAnswer(BaseModel):
+    """The few words that answer the question ("New York", "$25.4bn", "January 19"), cut from a
+    cited passage: ``Answer.citation(marker).passage[start:end] == text``."""
+
+    text: str
+    marker: int = Field(description="The [n] of the cited passage it is cut from.")
+    start: int = Field(description="Start in that passage's text.")
+    end: int = Field(description="End in that passage's text.")
+    label: str = Field("", description="What kind of thing it is (spaCy's entity label: PERSON, DATE, MONEY, …).")
+
+
 class Answer(BaseModel):
     """A short answer whose every sentence carries [n] markers pointing into ``citations``."""
 
@@ -82,6 +93,9 @@ class Answer(BaseModel):
     )
     sentences: list[SentenceCheck] = Field(
         default_factory=list, description="Each answer sentence with its citations and support."
+    )
+    short: ShortAnswer | None = Field(
+        None, description="The short answer, when one entity or phrase of a cited sentence answers the question."
     )
     draft: str = Field(
         "", description="When a written draft was refused because no passage supports any of its sentences: the draft."

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from assistant.answering.answer import Answer, Citation, SentenceCheck
+from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
 from assistant.answering.judge import FaithfulnessJudge, Verdict
 from index import Hit, sentence_spans
 
@@ -182,13 +182,38 @@ def attach_citations(
     return out
 
 
+def _short_answer(
+    short: tuple[int, int, int, str] | None, checked: Sequence[Checked], hits: Sequence[Hit], numbers: dict[int, int]
+) -> ShortAnswer | None:
+    """The engine's short answer, kept only when it lies in a verified sentence of a cited passage."""
+    if short is None or short[0] not in numbers:
+        return None
+    h, start, end, label = short
+    inside = any(c.verified and s <= start and end <= e for c in checked for s, e in [c.spans.get(h, (0, -1))])
+    if not inside:
+        return None
+    p = hits[h].passage
+    return ShortAnswer(
+        text=p.text[start - p.start : end - p.start],
+        marker=numbers[h],
+        start=start - p.start,
+        end=end - p.start,
+        label=label,
+    )
+
+
 def numbered(hits: Sequence[Hit], first: int = 1) -> list[Citation]:
     """The hits as citations numbered from ``first`` (what was retrieved, or nearest to a refusal)."""
     return [Citation.from_hit(first + i, hit) for i, hit in enumerate(hits)]
 
 
 def build_answer(
-    question: str, checked: Sequence[Checked], hits: Sequence[Hit], draft: str = "", **fields: object
+    question: str,
+    checked: Sequence[Checked],
+    hits: Sequence[Hit],
+    draft: str = "",
+    short: tuple[int, int, int, str] | None = None,
+    **fields: object,
 ) -> Answer:
     """The :class:`Answer` for checked sentences: cited passages numbered 1..k in order of first use,
     each sentence followed by its markers; the uncited retrieved passages go to ``related``. With no
@@ -217,6 +242,7 @@ def build_answer(
         )
     citations = [Citation.from_hit(n, hits[h], support.get(h)) for h, n in sorted(numbers.items(), key=lambda x: x[1])]
     related = [Citation.from_hit(0, hit) for h, hit in enumerate(hits) if h not in numbers]
+    fields["short"] = _short_answer(short, checked, hits, numbers)
     return Answer(
         question=question,
         text=" ".join(parts),

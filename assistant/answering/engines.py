@@ -40,6 +40,8 @@ class Draft:
     hits: list[Hit]
     sentences: list[tuple[str, list[int]]] | None = None  # the engine's own sentence split, when it has one
     known: dict[int, dict[int, tuple[int, int]]] = field(default_factory=dict)
+    # the short answer: (hit index, start, end in the article text, entity label), when the engine found one
+    short: tuple[int, int, int, str] | None = None
 
 
 class AnswerEngine(Protocol):

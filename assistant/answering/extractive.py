@@ -7,12 +7,14 @@ Scoring: each sentence of the retrieved passages gets ``0.7 * cosine(question, s
 0.3 * keyword overlap + 0.08 * answer type``, where keyword overlap is the share of the question's
 content words (Porter-stemmed; acronyms like "US" kept; each weighted by how rare it is among the
 candidate sentences, and by 0.3 when it is in the article's title, since such words name the topic
-rather than what is asked) that occur in the sentence, and answer type
-is 1 when the sentence holds what the question asks for (a number for "how many", a date for
-"when", a name for "who"). When the best sentence scores
-below ``min_relevance``, or no sentence speaks to what is asked (with ``require_focus``: none holds
-a content word of the question that is not in its article's title, nor has a cosine of at least
-``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
+rather than what is asked) that occur in the sentence, and answer type is 1 when spaCy finds in the
+sentence an entity of the kind the question asks for, tied to what it asks
+(:mod:`assistant.answering.answer_types`: "how many people died" wants a count of people that
+belongs to a clause like "died"). A question that asks for such an entity is answered only from
+sentences that hold one, and the best tied entity is the answer's short answer. When the best
+sentence scores below ``min_relevance``, or no sentence speaks to what is asked (with
+``require_focus``: none holds a content word of the question that is not in its article's title,
+nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answering import nlp
+from assistant.answering.answer_types import Asked, Tied, analyse, answer_spans
 from assistant.answering.citations import marker
 from assistant.answering.engines import Draft, DraftRequest, register
 from assistant.settings import AnswerSettings, Settings
@@ -41,57 +45,9 @@ _CONTINUATION = re.compile(
 )
 W_COSINE, W_KEYWORDS, W_TYPE = 0.7, 0.3, 0.08
 TOPIC_SHARE = 0.3
-_MONTHS = "january february march april may june july august september october november december"
-_ASKS = [  # (question pattern, what a sentence that answers it contains)
-    (re.compile(r"\bscore\b", re.I), re.compile(r"\b\d+\s*[-–]\s*\d+\b")),
-    (re.compile(r"\b(?:which|what) year\b", re.I), re.compile(r"\b(?:1[5-9]\d\d|20\d\d)\b")),
-    (
-        re.compile(r"\bhow much\b|\bwhat (?:did|does|will) .* cost\b|\bwhat (?:percentage|share)\b", re.I),
-        re.compile(
-            r"[$£€¥]\s?\d|\d\s*(?:%|percent|per cent)|\b(?:dollars?|euros?|pounds?|yen|cents?|"
-            r"million|billion|trillion|percent)\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"\bhow (many|long|old|far|big|large)\b|\bwhat number\b", re.I),
-        re.compile(
-            r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand|million|"
-            r"billion|half|third|quarter)\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"\bwhen\b|\bwhat (year|date|day|time)\b", re.I),
-        re.compile(
-            r"\b(\d{4}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|"
-            r"ago|since|until|week|month|year|" + _MONTHS.replace(" ", "|") + r")\b",
-            re.I,
-        ),
-    ),
-    (re.compile(r"\bwho\b", re.I), re.compile(r"(?<=\w )[A-Z][a-z]+ [A-Z][a-z]+|\b[A-Z][a-z]+ [A-Z][a-z]+(?= \w)")),
-]
-_UNIT = re.compile(r"\bhow many (\w+(?: \w+)?)", re.I)  # the counted thing: "free channels", "people"
-# "reached out through several channels": the sentence names the kind of thing asked, not which ones
+TYPED_CANDIDATES = 12  # the best sentences parsed for the kind of fact asked (~5 ms each)
+PARSED_SENTENCES = 5_000  # parses kept (sentences of recent questions' passages)
 _VAGUE = re.compile(r"\b(?:several|various|multiple|a number of|a range of|different|numerous|some)\s+(\w+)", re.I)
-
-
-def answer_type_match(question: str, sentence: str) -> float:
-    """1.0 when the question asks for a kind of fact (number, date, name) that the sentence holds."""
-    asked = question.lower()
-    unit = _UNIT.search(question)  # "how many workers": a count of workers, not any number
-    if unit and keywords(unit.group(1)) and not keywords(unit.group(1)) & keywords(sentence):
-        return 0.0
-    for asks, holds in _ASKS:
-        if asks.search(question):
-            # a name or number the question itself contains is the topic, not the answer
-            return 1.0 if any(m.group(0).lower() not in asked for m in holds.finditer(sentence)) else 0.0
-    return 0.0
-
-
-def asks_typed_fact(question: str) -> bool:
-    """Whether the question asks for a number, an amount, a date or a name."""
-    return any(asks.search(question) for asks, _ in _ASKS)
 
 
 def names_kind_only(sentence: str, wanted: set[str]) -> bool:
@@ -136,6 +92,7 @@ class Candidate:
     score: float = 0.0
     cosine: float = 0.0
     row: int = -1  # the sentence's place in its passage (the row of its stored vector)
+    answers: list[Tied] | None = None  # the entities that answer a typed question (None: not parsed)
 
 
 @dataclass
@@ -144,6 +101,7 @@ class Extract:
 
     chosen: list[Candidate]
     best_score: float
+    asked: Asked | None = None
 
     @property
     def answered(self) -> bool:
@@ -165,6 +123,38 @@ class ExtractiveEngine:
         # questions about the same stories read the same sentences: embed each once (LRU)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._parses: OrderedDict[str, object] = OrderedDict()
+        self._parse_lock = threading.Lock()
+        if settings.typing:
+            nlp.load_in_background()  # ~1 s, while the index opens and the embedder loads
+
+    def parse(self, texts: list[str]) -> list[object]:
+        """spaCy parses of ``texts`` (questions, sentences), from the cache where it has them."""
+        with self._parse_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._parses))
+            if missing:
+                for text, doc in zip(missing, nlp.pipeline().pipe(missing), strict=True):
+                    self._parses[text] = doc
+            found = {t: self._parses[t] for t in texts}
+            for t in found:
+                self._parses.move_to_end(t)
+            while len(self._parses) > PARSED_SENTENCES:
+                self._parses.popitem(last=False)
+        return [found[t] for t in texts]
+
+    def asked(self, question: str) -> Asked | None:
+        """What ``question`` asks for (None when typing is off)."""
+        return analyse(self.parse([question])[0]) if self.settings.typing else None
+
+    def similarity(self, phrase: str, phrases: list[str]) -> list[float]:
+        vectors = self.embed([phrase, *phrases])
+        return [float(x) for x in vectors[1:] @ vectors[0]]
+
+    def type_candidates(self, asked: Asked, cands: list[Candidate]) -> None:
+        """Find, in each candidate not parsed yet, the entities that answer ``asked``."""
+        todo = [c for c in cands if c.answers is None]
+        for c, doc in zip(todo, self.parse([c.text for c in todo]), strict=True):
+            c.answers = answer_spans(asked, doc, self.similarity, self.settings.min_tie)
 
     def sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of candidate sentences, from the cache where it has them."""
@@ -239,6 +229,7 @@ class ExtractiveEngine:
         if question_vector is None:
             question_vector = self.embed([question])[0]
         cosines = self.candidate_vectors(cands, hits, stored) @ question_vector
+        asked = self.asked(question)
         wanted = keywords(question)
         words = {id(c): keywords(c.text) for c in cands}
         # a question word that many candidate sentences share ("North Korea") tells less than a rare one
@@ -252,26 +243,32 @@ class ExtractiveEngine:
             total = sum(w.values())
             overlap = sum(w[k] for k in wanted & ws) / total if total else 0.0
             c.cosine = float(cos)
-            c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap + W_TYPE * answer_type_match(question, c.text)
+            c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap
         ranked = distinct(sorted((c for c in cands if not restates(question, c.text, wanted)), key=lambda c: -c.score))
         if self.settings.require_focus:
             ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
             if not ranked:
-                return Extract([], 0.0)
+                return Extract([], 0.0, asked)
+        if asked is not None and asked.typed:  # the best sentences that hold what is asked go first
+            top = ranked[:TYPED_CANDIDATES]
+            self.type_candidates(asked, top)
+            for c in top:
+                c.score += W_TYPE * bool(c.answers)
+            ranked = sorted(top, key=lambda c: -c.score) + ranked[TYPED_CANDIDATES:]
         best = ranked[0].score
         if best < self.settings.min_relevance:
-            return Extract([], best)
+            return Extract([], best, asked)
         chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * self.settings.keep_ratio]
-        chosen = self._with_facts(question, wanted, chosen, cands)
+        chosen = self._with_facts(asked, wanted, chosen, cands)
         if not chosen:  # no retrieved sentence holds the kind of fact asked for
-            return Extract([], best)
+            return Extract([], best, asked)
         chosen = self._with_speakers(chosen, hits, passages_of)
         # best article first, then each article's sentences in reading order
         article_rank: dict[str, int] = {}
         for c in chosen:
             article_rank.setdefault(hits[c.hit_index].passage.article_id, len(article_rank))
         chosen.sort(key=lambda c: (article_rank[hits[c.hit_index].passage.article_id], c.start))
-        return Extract(chosen, best)
+        return Extract(chosen, best, asked)
 
     def _on_focus(self, c: Candidate, wanted: set[str], topic: set[str], words: dict[int, set[str]]) -> bool:
         """Whether a sentence speaks to what is asked: it holds one of the question's content words
@@ -281,22 +278,29 @@ class ExtractiveEngine:
         return not focus or bool(focus & words[id(c)]) or c.cosine >= self.settings.focus_cosine
 
     def _with_facts(
-        self, question: str, wanted: set[str], chosen: list[Candidate], cands: list[Candidate]
+        self, asked: Asked | None, wanted: set[str], chosen: list[Candidate], cands: list[Candidate]
     ) -> list[Candidate]:
         """Complete sentences that name the topic but not the fact asked for with the next sentence
-        of the same passage when that one holds it (a name for "who", a number for "how many", the
-        ones a vague "several channels" stands for). For a question that asks for a number, date or
-        name, a sentence is kept only when it, or the neighbour added to it, holds one."""
-        typed = asks_typed_fact(question)
+        of the same passage when that one holds it (the answer to "who", "how many", or the ones a
+        vague "several channels" stands for). For a question that asks for an entity (a number, a
+        date, a name), a sentence is kept only when it, or the neighbour added to it, holds one
+        tied to what is asked."""
+        typed = asked is not None and asked.typed
         out: list[Candidate] = []
         for c in chosen:
-            if not typed or answer_type_match(question, c.text):
+            if typed:
+                self.type_candidates(asked, [c])  # type: ignore[arg-type]
+            if not typed or c.answers:
                 out.append(c)
                 if not names_kind_only(c.text, wanted):
                     continue
             after = next((n for n in cands if n.hit_index == c.hit_index and n.start >= c.end), None)
-            if after is None or (typed and not answer_type_match(question, after.text)):
+            if after is None:
                 continue
+            if typed:
+                self.type_candidates(asked, [after])  # type: ignore[arg-type]
+                if not after.answers:
+                    continue
             if c not in out:
                 out.append(c)
             if all(after.start != o.start for o in out):
@@ -346,14 +350,20 @@ class ExtractiveEngine:
 
 
 def compose(extract: Extract, hits: list[Hit]) -> Draft:
-    """The draft: each chosen sentence with its passage's [n]; the exact sentence offsets are known."""
+    """The draft: each chosen sentence with its passage's [n]; the exact sentence offsets are known;
+    the short answer is the best tied entity of the first chosen sentence that has one."""
     sentences: list[tuple[str, list[int]]] = []
     known: dict[int, dict[int, tuple[int, int]]] = {}
     for i, c in enumerate(extract.chosen):
         sentences.append((c.text, [c.hit_index + 1]))
         known[i] = {c.hit_index: (c.start, c.end)}
     text = " ".join(f"{t} {marker(ms[0])}" for t, ms in sentences)
-    return Draft(text, hits, sentences, known)
+    first = next((c for c in extract.chosen if c.answers), None)
+    short = None
+    if first is not None and first.answers:
+        best = first.answers[0]
+        short = (first.hit_index, first.start + best.start, first.start + best.end, best.label)
+    return Draft(text, hits, sentences, known, short)
 
 
 @register("extractive")

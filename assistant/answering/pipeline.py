@@ -157,7 +157,7 @@ class Pipeline:
             return build_answer(question, [], draft.hits, draft=draft.text, **fields)
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]
-        return build_answer(question, checked, draft.hits, **fields)
+        return build_answer(question, checked, draft.hits, short=draft.short, **fields)
 
 
 def _rule_joined(query: str, question: str) -> bool:

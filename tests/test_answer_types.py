@@ -1,0 +1,99 @@
+"""Answer typing with the real spaCy pipeline: what a question asks for, which entity of a sentence
+answers it (tied to what is asked, not merely present), the short answer it gives, and the
+pipeline's files checked against their recorded sha256."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, ModelBackendError
+from assistant.answering import nlp
+from assistant.answering.answer_types import analyse, answer_spans
+
+
+@pytest.fixture(scope="module")
+def parse() -> Any:
+    return nlp.pipeline()
+
+
+@pytest.mark.parametrize(
+    ("question", "wh", "label", "unit", "verb"),
+    [
+        ("How many people died in the Pine Ridge wildfire?", "how many", "CARDINAL", "people", "die"),
+        ("Who proposed the protected bike lanes?", "who", "PERSON", "", "propose"),
+        ("When did the council approve the plan?", "when", "DATE", "", "approve"),
+        ("Where did the president sign the treaty?", "where", "GPE", "", "sign"),
+        ("How much will the new stadium cost?", "how much", "MONEY", "", ""),  # "cost" read as a noun
+        ("The army banned soldiers from using which popular app?", "which app", "PRODUCT", "", "use"),
+        ("Fireworks in this city went ahead despite a petition.", "this city", "GPE", "", "go"),
+        ("How many years did the trial last?", "how many", "DATE", "", ""),  # "last" parsed as an adjective
+    ],
+)
+def test_what_a_question_asks_for(parse: Any, question: str, wh: str, label: str, unit: str, verb: str) -> None:
+    asked = analyse(parse(question))
+    assert asked.wh == wh and label in asked.labels and asked.unit == unit and asked.verb == verb, asked
+
+
+def test_a_count_must_count_the_asked_thing_in_a_clause_like_the_asked_one(parse: Any, embedder: Any) -> None:
+    def similarity(phrase: str, phrases: list[str]) -> list[float]:
+        vectors = embedder.embed([phrase, *phrases])
+        return [float(x) for x in vectors[1:] @ vectors[0]]
+
+    text = (
+        "About 6,000 people were ordered to leave their homes on Sunday. At least 30 homes have been destroyed. "
+        "Three people were killed when a bridge collapsed. Fire chief Tom Bradley said crews hoped for rain."
+    )
+    sentences = list(parse(text).sents)
+
+    def answers(question: str) -> list[str]:
+        asked = analyse(parse(question))
+        return [t.text for s in sentences for t in answer_spans(asked, s, similarity, 0.35)]
+
+    assert answers("How many people died in the fire?") == ["Three"], "evacuees and homes are not deaths"
+    # MiniLM puts "were evacuated" near "were killed" (0.53) too: both counts qualify; ranking decides
+    assert answers("How many people were evacuated?")[0] == "About 6,000"
+    assert answers("How many homes were destroyed?") == ["At least 30"]
+    assert answers("Who is the fire chief?") == ["Tom Bradley"]
+    assert answers("How many firefighters were injured?") == [], "nothing counts firefighters"
+
+
+@pytest.mark.slow
+def test_the_pine_ridge_deaths_question_is_refused_and_evacuees_get_a_short_answer(sample_bot: Assistant) -> None:
+    deaths = sample_bot.ask("How many people died in the Pine Ridge wildfire?")
+    assert not deaths.answered and deaths.short is None, deaths.text
+    evacuated = sample_bot.ask("How many people were evacuated because of the Pine Ridge wildfire?")
+    assert evacuated.answered and evacuated.short is not None
+    cited = evacuated.citation(evacuated.short.marker)
+    assert cited is not None and cited.passage[evacuated.short.start : evacuated.short.end] == "About 6,000"
+    assert evacuated.short.label == "CARDINAL" and '"short"' in evacuated.to_json()
+    governor = sample_bot.ask("Who is the governor of the central bank?")
+    assert governor.short is not None and governor.short.label == "PERSON"
+    assert governor.short.text in governor.text
+
+
+def test_a_changed_pipeline_file_is_refused_by_name(tmp_path: Path) -> None:
+    copy = tmp_path / "pipeline"
+    shutil.copytree(nlp.model_dir(), copy)
+    nlp.verify(copy)
+    with (copy / "ner" / "model").open("r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 1]))
+    with pytest.raises(ModelBackendError, match="ner/model"):
+        nlp.verify(copy)
+
+
+def test_loading_the_pipeline_imports_no_torch() -> None:
+    code = (
+        "import sys; from assistant.answering import nlp; p = nlp.pipeline(); "
+        "print(p.pipe_names, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().endswith("False") and "ner" in out.stdout and "senter" not in out.stdout
