@@ -62,9 +62,10 @@ class FilterBody(BaseModel):
     since: str | None = None
     until: str | None = None
     article_ids: list[str] = Field(default_factory=list)
+    as_of: str | None = Field(None, description="Ask as of this day (YYYY-MM-DD; default today).")
 
     def filters(self) -> Filters:
-        return Filters(tuple(self.sources), self.since, self.until, tuple(self.article_ids))
+        return Filters(tuple(self.sources), self.since, self.until, tuple(self.article_ids), self.as_of)
 
 
 class ChatMessage(BaseModel):

@@ -258,12 +258,21 @@ def ask(
     article: Annotated[
         list[str] | None, typer.Option(metavar="ID", help="Only this article id or record id (repeatable).")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Ask as of this day (YYYY-MM-DD; default today): later articles are not used, 'last week' is "
+            "read against it.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     from assistant import AssistantError, Filters, Finished, Token
 
     bot = _open(index, retrieval={"mode": mode} if mode else None, **_llm_sections(engine, model, base_url))
-    filters = Filters(tuple(source or ()), since, until, tuple(article or ()))
+    filters = Filters(tuple(source or ()), since, until, tuple(article or ()), as_of)
     streaming = not as_json and sys.stdout.isatty() and bot.engine.name != "extractive"
     try:
         for event in bot.stream(question, filters=filters):

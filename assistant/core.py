@@ -7,6 +7,7 @@ import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from index import (
     load_embedder,
     load_paths,
 )
+from index.dates import parse_day
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,18 @@ log = logging.getLogger(__name__)
 def sample_articles_path() -> Path:
     """The bundled sample articles (a JSONL file inside the installed package)."""
     return Path(str(resources.files("assistant") / "samples" / "articles.jsonl"))
+
+
+def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
+    """``filters`` with the day the question is asked: ``as_of``, else the one ``filters`` has,
+    else today. A day that is not YYYY-MM-DD is an InvalidRequestError naming it."""
+    day = as_of or (filters.as_of if filters else None) or date.today()
+    if isinstance(day, str):
+        try:
+            day = parse_day(day)
+        except ValueError as e:
+            raise InvalidRequestError(f"as of: {e}") from e
+    return dataclasses.replace(filters or Filters(), as_of=day.isoformat())
 
 
 def sample_testset_path() -> Path:
@@ -238,11 +252,14 @@ class Assistant:
         }
 
     # ---- questions -----------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """The passages retrieval finds for ``query`` (the newest generation), best first."""
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None, as_of: str | date | None = None
+    ) -> list[Hit]:
+        """The passages retrieval finds for ``query`` (the newest generation), best first, as of
+        ``as_of`` (see :meth:`ask`)."""
         self._check_length(query)
         self.index.refresh()
-        return self.index.search(query, k, self.settings.retrieval, filters)
+        return self.index.search(query, k, self.settings.retrieval, dated(filters, as_of))
 
     @property
     def engines(self) -> list[str]:
@@ -267,12 +284,16 @@ class Assistant:
         history: History | None = None,
         filters: Filters | None = None,
         engine: str | None = None,
+        as_of: str | date | None = None,
     ) -> Answer:
         """Answer ``question`` from the articles; ``history`` holds earlier (question, answer) turns;
         ``filters`` limits the articles searched (source, date range, article ids); ``engine`` picks
-        one of :attr:`engines` for this question (default: the configured one)."""
+        one of :attr:`engines` for this question (default: the configured one). The question is
+        asked as of ``as_of`` (a day, YYYY-MM-DD; default ``filters.as_of``, else today): articles
+        dated after it are never used, its time words ("last week") are read against it, and
+        articles near it (or near the days it names) rank higher (``retrieval.date_prior``)."""
         self._check_length(question)
-        return self._pipeline.ask(question, history, filters, self._engine(engine))
+        return self._pipeline.ask(question, history, dated(filters, as_of), self._engine(engine))
 
     def stream(
         self,
@@ -280,12 +301,13 @@ class Assistant:
         history: History | None = None,
         filters: Filters | None = None,
         engine: str | None = None,
+        as_of: str | date | None = None,
     ) -> Iterator[Event]:
         """Answer ``question`` step by step: yields ``Rewritten`` (the standalone question),
         ``Retrieved`` (the passages), ``Token`` (answer text as it is written) and last ``Finished``
         (the verified ``Answer``)."""
         self._check_length(question)
-        return self._pipeline.stream(question, history, filters, self._engine(engine))
+        return self._pipeline.stream(question, history, dated(filters, as_of), self._engine(engine))
 
     def _check_length(self, question: str) -> None:
         limit = self.settings.answer.max_question_chars

@@ -294,6 +294,8 @@ class MilvusPassageStore(PassageStore):
             parts.append(f"day >= {json.dumps(filters.since[:10])}")
         if filters.until:
             parts.append(f'day != "" and day <= {json.dumps(filters.until[:10])}')
+        if filters.as_of:  # undated articles are kept (they may be older)
+            parts.append(f'(day == "" or day <= {json.dumps(filters.as_of[:10])})')
         return " and ".join(parts)
 
     def _hits(

@@ -6,14 +6,17 @@ import copy
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
+from index.dates import parse_day, question_window
 from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
@@ -26,6 +29,7 @@ from index.store import READABLE_FORMATS, Manifest, PassageStore, VectorIndex, s
 from index.writelock import WriteLock
 
 log = logging.getLogger(__name__)
+_LATEST: weakref.WeakKeyDictionary[PassageStore, str] = weakref.WeakKeyDictionary()  # see NewsIndex._latest_day
 
 
 def _package_version() -> str:
@@ -280,6 +284,14 @@ class NewsIndex:
         k = options.top_k if k is None else k
         store = self.store
         allowed = None
+        as_of = filters.as_of if filters else None
+        if (
+            filters
+            and filters.as_of
+            and filters == Filters(as_of=filters.as_of)
+            and filters.as_of[:10] >= self._latest_day()
+        ):
+            filters = None  # no article is dated after the as-of day: nothing to leave out (no scan)
         if filters:
             allowed = {
                 pid
@@ -299,6 +311,8 @@ class NewsIndex:
             ranked = score_fusion(dense, keyword, options.dense_weight)
         else:
             ranked = dense or keyword
+        if as_of and (options.date_prior > 0 or options.window_prior > 0):
+            ranked = self._date_prior(query, ranked, as_of, options)
         chosen = diversify(
             ranked,
             k,
@@ -312,6 +326,41 @@ class NewsIndex:
             passage = store.passage(pid)
             hits.append(Hit(passage, score, store.articles[passage.article_id]))
         return hits
+
+    def _latest_day(self) -> str:
+        """The latest article date of the current generation (computed once per generation)."""
+        store = self.store
+        if store not in _LATEST:
+            _LATEST[store] = max((a.date[:10] for a in store.articles.values()), default="")
+        return _LATEST[store]
+
+    def _date_prior(
+        self, query: str, ranked: list[tuple[int, float]], as_of: str, options: RetrievalSettings
+    ) -> list[tuple[int, float]]:
+        """``ranked`` rescored by how close each article's date is to the days the question names
+        (its time words, read against ``as_of``), or to ``as_of`` itself: news is about now."""
+        day = parse_day(as_of)
+        window = question_window(query, day)
+        since, until = window or (day, day)
+        slack = until + timedelta(days=7)  # a story is reported in the days after it happened
+        store, weight = self.store, options.window_prior if window else options.date_prior
+        closeness: list[float | None] = []
+        for pid, _ in ranked:
+            try:
+                article_day = parse_day(store.articles[store.spans[pid][0]].date)
+            except ValueError:
+                closeness.append(None)  # undated
+                continue
+            inside = since <= article_day <= slack
+            gap = 0 if inside else min(abs((article_day - since).days), abs((article_day - slack).days))
+            closeness.append(0.5 ** (gap / options.recency_half_life_days))
+        dated = [c for c in closeness if c is not None]
+        neutral = sum(dated) / len(dated) if dated else 1.0  # an undated article: like the average one
+        out = [
+            (pid, score * (1 - weight + weight * (neutral if c is None else c)))
+            for (pid, score), c in zip(ranked, closeness, strict=True)
+        ]
+        return sorted(out, key=lambda item: -item[1])
 
     @property
     def manifest(self) -> Manifest:

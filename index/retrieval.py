@@ -26,9 +26,10 @@ class Filters:
     since: str | None = None
     until: str | None = None
     article_ids: tuple[str, ...] = ()
+    as_of: str | None = None  # the day the question is asked: later articles are never used
 
     def __bool__(self) -> bool:
-        return bool(self.sources or self.since or self.until or self.article_ids)
+        return bool(self.sources or self.since or self.until or self.article_ids or self.as_of)
 
     def allows(self, article: Article) -> bool:
         if self.sources and article.source.casefold() not in {s.casefold() for s in self.sources}:
@@ -36,6 +37,8 @@ class Filters:
         if self.article_ids and article.id not in self.article_ids and article.key not in self.article_ids:
             return False
         day = article.date[:10]
+        if self.as_of and day and day > self.as_of[:10]:  # an undated article may be older: kept
+            return False
         if self.since and not (day and day >= self.since[:10]):
             return False
         return not (self.until and not (day and day <= self.until[:10]))

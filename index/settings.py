@@ -88,4 +88,21 @@ class RetrievalSettings(Section):
     duplicate_threshold: float = Field(
         0.95, ge=0.0, le=1.0, description="Cosine above which a passage of another article counts as a copy."
     )
+    date_prior: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="With an as-of day, how much an article's date weighs in ranking: its score is multiplied by "
+        "1 - date_prior + date_prior * closeness, closeness being 1 inside the window the question's time words "
+        "name ('last week', 'in March 2021') or, with none, on the as-of day, halving every "
+        "recency_half_life_days away from it. 0: off.",
+    )
+    window_prior: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="The same weight when the question names its time ('last week', 'in March 2021'): such words "
+        "say more than 'news is about now'. Not a filter: an article written later about those days still counts.",
+    )
+    recency_half_life_days: float = Field(30.0, gt=0, description="Days after which an article's closeness halves.")
     nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")

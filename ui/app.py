@@ -184,10 +184,12 @@ def history_pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_filters(sources: str = "", since: str = "", until: str = "") -> Filters:
-    """Filters from the UI's text boxes: comma-separated sources, YYYY-MM-DD dates."""
+def parse_filters(sources: str = "", since: str = "", until: str = "", as_of: str | None = "") -> Filters:
+    """Filters from the UI's boxes: comma-separated sources, YYYY-MM-DD dates, the as-of day (the
+    date picker's value; empty: today)."""
     names = tuple(s.strip() for s in (sources or "").split(",") if s.strip())
-    return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None)
+    day = str(as_of or "").strip()[:10] or None
+    return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None, as_of=day)
 
 
 def respond_stream(
@@ -396,6 +398,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
                         since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="filter-since")
                         until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="filter-until")
+                        as_of = gr.DateTime(
+                            label="As of (default: today; later articles are not used)",
+                            include_time=False,
+                            type="string",
+                            elem_id="filter-as-of",
+                        )
                     sources = gr.HTML(render_sources(None), elem_id="sources")
             with gr.Accordion("Add articles", open=False):
                 files = gr.File(
@@ -450,8 +458,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             until: str = "",
             answers: list[Answer] | None = None,
             engine: str | None = None,
+            as_of: str | None = None,
         ) -> Iterator[tuple[list, str, str, list[Answer]]]:
-            filters = parse_filters(only, since, until)
+            filters = parse_filters(only, since, until, as_of)
             yield from respond_stream(assistant, message, history, filters, answers, engine)
 
         def on_upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
@@ -487,7 +496,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         for trigger in (question.submit, ask.click):
             trigger(
                 on_chat,
-                [question, chatbot, only_sources, since, until, answers, engine],
+                [question, chatbot, only_sources, since, until, answers, engine, as_of],
                 [chatbot, sources, question, answers],
                 api_name="chat",
             )

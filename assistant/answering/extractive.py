@@ -282,10 +282,10 @@ class ExtractiveEngine:
     ) -> list[Candidate]:
         """Complete sentences that name the topic but not the fact asked for with the next sentence
         of the same passage when that one holds it (the answer to "who", "how many", or the ones a
-        vague "several channels" stands for). For a question that asks for an entity (a number, a
-        date, a name), a sentence is kept only when it, or the neighbour added to it, holds one
-        tied to what is asked."""
-        typed = asked is not None and asked.typed
+        vague "several channels" stands for). For a question that asks for an amount, a count or a
+        date (see ``Asked.strict``), a sentence is kept only when it, or the neighbour added to it,
+        holds one tied to what is asked."""
+        typed = asked is not None and asked.strict
         out: list[Candidate] = []
         for c in chosen:
             if typed:

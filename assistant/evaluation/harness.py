@@ -25,7 +25,7 @@ from typing import Any
 from assistant.answering.answer import Answer
 from assistant.answering.citations import split_claims
 from assistant.answering.judge import FaithfulnessJudge
-from assistant.core import Assistant
+from assistant.core import Assistant, dated
 from assistant.evaluation.metrics import (
     Claim,
     citation_scores,
@@ -73,16 +73,24 @@ def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[
     }
 
 
-def _retrieved(bot: Assistant, question: str, refs: set[str]) -> list[str]:
-    """The first RETRIEVAL_DEPTH distinct articles for ``question``, each named the way the test
-    set names it (its source id / key when that is what the references use, else its content id)."""
+def _retrieved(bot: Assistant, question: str, refs: set[str], as_of: str | None = None) -> list[str]:
+    """The first RETRIEVAL_DEPTH distinct articles for ``question`` (asked as of ``as_of``), each
+    named the way the test set names it (its source id / key when that is what the references
+    use, else its content id)."""
     options = bot.settings.retrieval
     options = options.model_copy(update={"candidates": max(options.candidates, 50), "per_article": 1})
     names = []
-    for hit in bot.index.search(question, RETRIEVAL_DEPTH, options):
+    for hit in bot.index.search(question, RETRIEVAL_DEPTH, options, dated(None, as_of)):
         a = hit.article
         names.append(a.id if a.id in refs else a.key if a.key in refs else a.key or a.id)
     return names
+
+
+def case_day(case: TestCase) -> str | None:
+    """The day a test question is asked on: its metadata's ``as_of`` or ``question_date`` (news
+    quizzes carry theirs), else None (today)."""
+    day = case.metadata.get("as_of") or case.metadata.get("question_date")
+    return str(day).replace("/", "-")[:10] if day else None
 
 
 def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: FaithfulnessJudge) -> dict[str, float]:
@@ -214,8 +222,8 @@ def evaluate(
     with (run_dir / "results.jsonl").open("a", encoding="utf-8") as out_file:
         for case in tqdm(todo, desc="Evaluating", unit="question", disable=not progress):
             try:
-                answer = bot.ask(case.question)
-                retrieved = _retrieved(bot, case.question, set(case.reference_article_ids))
+                answer = bot.ask(case.question, as_of=case_day(case))
+                retrieved = _retrieved(bot, case.question, set(case.reference_article_ids), case_day(case))
                 row = _result(case, answer, retrieved, score_case(case, answer, retrieved, judge))
             except Exception as e:  # one failing question never stops the run
                 row = {
