@@ -36,8 +36,8 @@ _HOW = {
     "long": ("DATE", "TIME", "QUANTITY"),
     "old": ("DATE", "CARDINAL"),
     "far": ("QUANTITY",),
-    "big": ("QUANTITY", "CARDINAL"),
-    "large": ("QUANTITY", "CARDINAL"),
+    "big": ("QUANTITY", "CARDINAL", "MONEY", "PERCENT"),
+    "large": ("QUANTITY", "CARDINAL", "MONEY", "PERCENT"),
     "often": ("DATE", "TIME", "CARDINAL"),
 }
 # "which city", "what year", "this app": the noun says what kind of entity answers
@@ -63,7 +63,7 @@ _KINDS = {
 }
 KIND_LABELS = {noun: labels for labels, nouns in _KINDS.items() for noun in nouns.split()}
 _ASKING = {"what", "which", "this", "these"}
-_LIGHT_VERBS = {"be", "have", "do", "happen", "get"}
+_LIGHT_VERBS = {"be", "have", "do", "happen", "get", "live", "exist", "remain", "become", "include"}
 # a clause's words that say what it is about; the rest (subject, adjuncts) say where and who
 _ADJUNCTS = {"prep", "advcl", "punct", "npadvmod", "advmod", "mark", "cc", "conj", "agent", "relcl", "ccomp"}
 MAX_HOPS = 3  # how far (dependency arcs) an answer may sit from the word it is tied to
@@ -152,6 +152,8 @@ def analyse(question: Any) -> Asked:
                 unit, anchor = following.head.lemma_.lower(), following.head
                 if unit in KIND_LABELS:  # "how many years", "how much money": the noun says the kind
                     labels, unit = KIND_LABELS[unit], ""
+                elif following.lower_ == "much":  # "how much aid": an amount of it, seldom next to it
+                    unit = ""
             break
         if word in _WH:
             wh, labels, anchor = word, _WH[word], t

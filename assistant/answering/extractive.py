@@ -252,8 +252,8 @@ class ExtractiveEngine:
         if asked is not None and asked.typed:  # the best sentences that hold what is asked go first
             top = ranked[:TYPED_CANDIDATES]
             self.type_candidates(asked, top)
-            for c in top:
-                c.score += W_TYPE * bool(c.answers)
+            for c in top:  # a name is looked for (the short answer) but does not move a sentence up
+                c.score += W_TYPE * bool(c.answers) * asked.strict
             ranked = sorted(top, key=lambda c: -c.score) + ranked[TYPED_CANDIDATES:]
         best = ranked[0].score
         if best < self.settings.min_relevance:
