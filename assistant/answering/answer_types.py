@@ -7,10 +7,12 @@ and the question's own predicate ("died", "were evacuated") what the answer must
 
 :func:`answer_spans` finds, in a parsed sentence, the entities of those labels that are *tied*
 to what is asked, not merely present: a count must count the asked thing (the number modifies
-"people", or a word WordNet relates to it) and belong to a predicate like the asked one (the
-number's own clause, e.g. "were ordered to leave their homes", scored against "died" by the
-embedding model, or sharing a WordNet sense). "How many people died?" is so not answered by
-"About 6,000 people were ordered to leave": the count is of people, but not of deaths.
+"people", or a noun the embedding model puts near it) and belong to a predicate like the asked
+one (the number's own clause or a relative clause on it, e.g. "were ordered to leave their
+homes", scored against "people died" by the embedding model, or holding the asked verb itself).
+"How many people died?" is so not answered by "About 6,000 people were ordered to leave": the
+count is of people, but not of deaths. No WordNet here: loading it takes ~3 s, which a cold
+``ask`` cannot afford.
 Entities the question itself names are the topic, never the answer.
 """
 
@@ -19,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from assistant.answering.wordnet import wordnet
 
 # what each kind of question is answered by (spaCy's OntoNotes entity labels)
 _WH = {
@@ -67,6 +67,7 @@ _LIGHT_VERBS = {"be", "have", "do", "happen", "get", "live", "exist", "remain", 
 # a clause's words that say what it is about; the rest (subject, adjuncts) say where and who
 _ADJUNCTS = {"prep", "advcl", "punct", "npadvmod", "advmod", "mark", "cc", "conj", "agent", "relcl", "ccomp"}
 MAX_HOPS = 3  # how far (dependency arcs) an answer may sit from the word it is tied to
+UNIT_COSINE = 0.6  # a noun this near the counted thing names it too ("residents" for "people")
 
 
 @dataclass(frozen=True)
@@ -175,20 +176,12 @@ def analyse(question: Any) -> Asked:
                 break
     verb_token, words = _predicate(anchor if anchor is not None else question[:].root)
     verb = verb_token.lemma_.lower() if verb_token.pos_ == "VERB" else ""
-    net = wordnet()
-    if verb in _LIGHT_VERBS or (net is not None and not net.is_verb(verb)):
-        verb = ""  # "lanes" parsed as a verb ("will the bike lanes cost"): no predicate to tie to
+    if verb in _LIGHT_VERBS:
+        verb = ""
     asked_words = [t for t in words if (anchor is None or t.i != anchor.i) and t.lower_ not in _HOW | _WH.keys()]
     if unit and anchor is not None:  # "people died": the counted thing belongs to the predicate asked
         asked_words = sorted({anchor.i: anchor, **{t.i: t for t in asked_words}}.values(), key=lambda t: t.i)
     return Asked(wh, tuple(labels), unit, kind, verb, _text(asked_words) if verb else "", topic)
-
-
-def _related(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    net = wordnet()
-    return net is not None and net.related(a, b)
 
 
 def _hops(a: Any, b: Any) -> int:
@@ -220,21 +213,24 @@ def answer_spans(
 ) -> list[Tied]:
     """The entities of ``sentence`` (a parsed Doc or Span) that answer ``asked``, best tied first.
     ``similarity(phrase, phrases)`` scores the question's predicate against each entity's clause
-    (the embedding model's cosine); a clause sharing a WordNet sense with the asked verb ties at 1."""
+    (the embedding model's cosine); a clause holding the asked verb itself ties at 1."""
     if not asked.typed:
         return []
+    counted: list[Any] = []
+    if asked.unit:  # the sentence's nouns that name the counted thing (the same word, or one near it)
+        nouns = [t for t in sentence if t.pos_ in ("NOUN", "PROPN")]
+        near = similarity(asked.unit, [t.lemma_.lower() for t in nouns]) if nouns else []
+        counted = [t for t, s in zip(nouns, near, strict=True) if t.lemma_.lower() == asked.unit or s >= UNIT_COSINE]
     found = []
     for ent in sentence.ents:
         words = {w.lower_ for w in ent if w.is_alpha and not w.is_stop}
         if ent.label_ not in asked.labels or ent.text.lower() in asked.topic or (words and words <= asked.topic):
             continue
         root = ent.root
-        if asked.unit:  # the number counts the asked thing: it modifies it, or a word WordNet relates
-            counted = [t for t in sentence if t.pos_ in ("NOUN", "PROPN") and _related(t.lemma_.lower(), asked.unit)]
-            if not any(_hops(root, t) <= 2 for t in counted) and not _related(root.lemma_.lower(), asked.unit):
-                continue
+        if asked.unit and not any(_hops(root, t) <= 2 for t in counted):
+            continue  # the number counts something else
         if asked.kind and asked.kind not in KIND_LABELS and asked.wh.startswith(("who", "whom", "whose")):
-            named = [t for t in sentence if _related(t.lemma_.lower(), asked.kind)]
+            named = [t for t in sentence if t.lemma_.lower() == asked.kind]
             if named and not any(_hops(root, t) <= MAX_HOPS for t in named):
                 continue
         found.append((ent, _clauses(root)))
@@ -248,8 +244,8 @@ def answer_spans(
             best = 0.0
             for words in clauses:
                 score = next(scores)
-                lemmas = {t.lemma_.lower() for t in words if t.pos_ in ("VERB", "NOUN", "ADJ")}
-                best = max(best, 1.0 if any(_related(asked.verb, lemma) for lemma in lemmas) else score)
+                same = any(t.pos_ == "VERB" and t.lemma_.lower() == asked.verb for t in words)
+                best = max(best, 1.0 if same else score)
             ties[i] = best
     start = sentence[0].idx if len(sentence) else 0
     out = [

@@ -153,8 +153,10 @@ class ExtractiveEngine:
     def type_candidates(self, asked: Asked, cands: list[Candidate]) -> None:
         """Find, in each candidate not parsed yet, the entities that answer ``asked``."""
         todo = [c for c in cands if c.answers is None]
+        # a count, amount or date must be tied to what is asked; a name is ranked by its tie only
+        min_tie = self.settings.min_tie if asked.strict else 0.0
         for c, doc in zip(todo, self.parse([c.text for c in todo]), strict=True):
-            c.answers = answer_spans(asked, doc, self.similarity, self.settings.min_tie)
+            c.answers = answer_spans(asked, doc, self.similarity, min_tie)
 
     def sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Embeddings of candidate sentences, from the cache where it has them."""
@@ -285,15 +287,16 @@ class ExtractiveEngine:
         vague "several channels" stands for). For a question that asks for an amount, a count or a
         date (see ``Asked.strict``), a sentence is kept only when it, or the neighbour added to it,
         holds one tied to what is asked."""
-        typed = asked is not None and asked.strict
+        typed = asked is not None and asked.typed
+        strict = asked is not None and asked.strict
         out: list[Candidate] = []
         for c in chosen:
             if typed:
                 self.type_candidates(asked, [c])  # type: ignore[arg-type]
-            if not typed or c.answers:
+            if not strict or c.answers:
                 out.append(c)
-                if not names_kind_only(c.text, wanted):
-                    continue
+            if (c.answers if typed else True) and not names_kind_only(c.text, wanted):
+                continue  # it holds what is asked (or nothing is typed and it is not vague)
             after = next((n for n in cands if n.hit_index == c.hit_index and n.start >= c.end), None)
             if after is None:
                 continue

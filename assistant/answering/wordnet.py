@@ -82,10 +82,6 @@ class WordNet:
             keys = self._key_cache[word] = frozenset(k for lemma in self.lemmas(word) for k in self.senses[lemma])
         return keys
 
-    def is_verb(self, word: str) -> bool:
-        """Whether WordNet knows a verb sense of ``word`` (or of one of its base forms)."""
-        return any(k.startswith("v") for k in self._keys(word))
-
     def known(self, word: str) -> bool:
         return bool(self.lemmas(word))
 
