@@ -84,6 +84,7 @@ class Asked:
     verb: str = ""
     predicate: str = ""
     topic: frozenset[str] = field(default_factory=frozenset)
+    words: frozenset[str] = field(default_factory=frozenset)  # lemmas of the question's nouns and verbs
 
     @property
     def typed(self) -> bool:
@@ -181,7 +182,8 @@ def analyse(question: Any) -> Asked:
     asked_words = [t for t in words if (anchor is None or t.i != anchor.i) and t.lower_ not in _HOW | _WH.keys()]
     if unit and anchor is not None:  # "people died": the counted thing belongs to the predicate asked
         asked_words = sorted({anchor.i: anchor, **{t.i: t for t in asked_words}}.values(), key=lambda t: t.i)
-    return Asked(wh, tuple(labels), unit, kind, verb, _text(asked_words) if verb else "", topic)
+    words = frozenset(t.lemma_.lower() for t in tokens if t.pos_ in ("NOUN", "VERB") and t.lemma_.lower() != unit)
+    return Asked(wh, tuple(labels), unit, kind, verb, _text(asked_words) if verb else "", topic, words)
 
 
 def _hops(a: Any, b: Any) -> int:
@@ -244,7 +246,9 @@ def answer_spans(
             best = 0.0
             for words in clauses:
                 score = next(scores)
-                same = any(t.pos_ == "VERB" and t.lemma_.lower() == asked.verb for t in words)
+                # the clause's verb is the asked one, or a word of the question ("will the bike lanes
+                # cost": the parser took "lanes" for the verb, "cost" for a noun)
+                same = any(t.pos_ == "VERB" and t.lemma_.lower() in {asked.verb, *asked.words} for t in words)
                 best = max(best, 1.0 if same else score)
             ties[i] = best
     start = sentence[0].idx if len(sentence) else 0
