@@ -182,6 +182,10 @@ def main() -> None:
             ]
             label = f"hybrid + dates (quiz day -{args.date_window}/+1)"
             results[name][label] = rank_metrics(ranked, [rel for _, rel in pairs])
+        # asked as of the quiz day (no window given): later articles out, recent ones first
+        day = [Filters(as_of=q.date.replace("/", "-")) for q, _ in pairs]
+        ranked = [ranked_articles(bot, q.text, Mode.HYBRID, filters=f) for (q, _), f in zip(pairs, day, strict=True)]
+        results[name]["hybrid + as_of (quiz day)"] = rank_metrics(ranked, [rel for _, rel in pairs])
 
     # latency: retrieval alone (the default search) and a full ask, over the gold questions then weak ones
     asks = [q.text for q, _ in sets["gold"] + sets["weak"]][: args.latency_questions]
