@@ -72,6 +72,10 @@ def test_browser_types_the_question_and_sees_the_cited_source(
         assert "particularly in New York" in mark.inner_text()
         assert title in page.locator("#sources").inner_text()
         assert "[1]" in page.locator(".message-wrap, [role=log]").first.inner_text()
+        box.fill("Since when has the US tried to contact the North Korean government?")
+        box.press("Enter")  # a typed question: its short answer shows in bold above the cited sentence
+        chat = page.locator(".message-wrap, [role=log]").first
+        chat.locator("strong", has_text="mid-February").wait_for(timeout=60_000)
         page.screenshot(path=str(tmp_path / "answer.png"), full_page=True)
     finally:
         page.close()
