@@ -125,3 +125,19 @@ def test_a_write_while_another_process_writes_is_a_409(api: Any, monkeypatch: py
         urllib.request.urlopen(request, timeout=60)
     assert busy.value.code == 409 and "being written by" in json.loads(busy.value.read())["error"]["message"]
     assert bot.index.article("late-1") is None
+
+
+def test_a_typed_question_carries_its_short_answer_and_a_bad_as_of_is_a_400(api: Any) -> None:
+    import openai
+
+    url, _ = api
+    question = "Since when has the US tried to contact the North Korean government?"
+    reply = client(url).chat.completions.create(model="extractive", messages=[{"role": "user", "content": question}])
+    short = reply.model_extra["news_assistant"]["short"]  # type: ignore[index]
+    assert short["text"] == "mid-February" and short["label"] == "DATE" and short["marker"] == 1
+    with pytest.raises(openai.BadRequestError, match="YYYY-MM-DD"):
+        client(url).chat.completions.create(
+            model="extractive",
+            messages=[{"role": "user", "content": question}],
+            extra_body={"filters": {"as_of": "next week"}},
+        )
