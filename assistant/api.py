@@ -26,7 +26,6 @@ without one. Unknown ``Host`` headers are refused as in the web UI (:mod:`assist
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.answering.answer import Answer
 from assistant.answering.pipeline import Finished, Token
 from assistant.core import Assistant
-from assistant.http import RequestGate, Server, allowed_hosts, harden, is_loopback, openai_error
+from assistant.http import RequestGate, Server, access_key, allowed_hosts, harden, openai_error
 from index import (
     AssistantError,
     ConfigurationError,
@@ -127,7 +126,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     )
 
     def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-        return JSONResponse(openai_error(status, message, kind), status)
+        return JSONResponse(openai_error(message, kind), status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
@@ -151,9 +150,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     async def internal_error(request: Request, e: Exception) -> JSONResponse:
         return error(500, f"internal error ({type(e).__name__})", "server_error")
 
-    guard: list[Any] = []  # the key is checked by RequestGate, before the body is read
-
-    @app.get("/v1/models", dependencies=guard)
+    @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return {
             "object": "list",
@@ -162,7 +159,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
             ],
         }
 
-    @app.post("/v1/chat/completions", dependencies=guard, response_model=None)
+    @app.post("/v1/chat/completions", response_model=None)
     def chat(body: ChatRequest) -> Any:
         if not body.messages or body.messages[-1].role != "user":
             raise HTTPException(400, "the last message must be the user's question")
@@ -226,7 +223,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
 
         return StreamingResponse(sse(), media_type="text/event-stream")
 
-    @app.post("/v1/search", dependencies=guard)
+    @app.post("/v1/search")
     def search(body: SearchRequest) -> dict[str, Any]:
         hits = assistant.search(body.query, body.k, body.filters.filters() if body.filters else None)
         return {
@@ -248,12 +245,12 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
             ],
         }
 
-    @app.get("/v1/articles", dependencies=guard)
+    @app.get("/v1/articles")
     def articles(q: str = "", offset: int = 0, limit: int = 20) -> dict[str, Any]:
         page = assistant.articles(q, offset, min(max(limit, 0), 500))
         return {"object": "list", "total": page.total, "data": [vars(r) for r in page.rows]}
 
-    @app.post("/v1/articles", dependencies=guard)
+    @app.post("/v1/articles")
     def add(body: AddRequest) -> dict[str, Any]:
         items: list[Any] = []
         for i, record in enumerate(body.articles):
@@ -271,7 +268,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
             "articles": assistant.info()["articles"],
         }
 
-    @app.delete("/v1/articles/{ref:path}", dependencies=guard)
+    @app.delete("/v1/articles/{ref:path}")
     def delete(ref: str) -> dict[str, Any]:
         removed = assistant.remove([ref], wait=WRITE_WAIT_S)
         if not removed:
@@ -287,12 +284,7 @@ def serve_api(assistant: Assistant, host: str | None = None, port: int | None = 
     settings = assistant.settings.api
     host = host or settings.host
     port = settings.port if port is None else port
-    key = os.environ.get(settings.api_key_env) or None
-    if key is None and not is_loopback(host):
-        raise ConfigurationError(
-            f"the API would listen on {host} without a key: set the environment variable {settings.api_key_env} "
-            "(clients then send it as a bearer key), or bind to 127.0.0.1"
-        )
+    key = access_key(host, settings.api_key_env, "the API", "clients then send it as a bearer key")
     assistant.warm_up()  # the first client does not wait for the models to load
     app = create_api(assistant, key)
     harden(app, allowed_hosts(host, assistant.settings.ui.allowed_hosts))

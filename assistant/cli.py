@@ -270,7 +270,9 @@ def ask(
 ) -> None:
     """Answer a question from the indexed articles, with numbered sources."""
     from assistant import AssistantError, Filters, Finished, Token
+    from assistant.answering import nlp
 
+    nlp.load_in_background()  # ~1 s of spaCy, while the index opens and the embedder loads
     bot = _open(index, retrieval={"mode": mode} if mode else None, **_llm_sections(engine, model, base_url))
     filters = Filters(tuple(source or ()), since, until, tuple(article or ()), as_of)
     streaming = not as_json and sys.stdout.isatty() and bot.engine.name != "extractive"
@@ -318,6 +320,7 @@ def serve(
     """Start the chat web UI."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from assistant.answering import nlp
     from index import AssistantError
     from ui.app import launch
     from ui.gradio_import import import_gradio
@@ -327,6 +330,7 @@ def serve(
     # run outside the GIL (file reads, checksums, numpy, onnxruntime); an index that cannot be
     # opened is reported at once, not after the import
     gradio = ThreadPoolExecutor(1, thread_name_prefix="import-gradio").submit(import_gradio)
+    nlp.load_in_background()  # spaCy too (the warm-up question parses)
     bot = _open(index, **_llm_sections(engine, model, base_url))
     bot.warm_up()
     gradio.result()
@@ -346,9 +350,11 @@ def api(
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 8000).")] = None,
 ) -> None:
     """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""
+    from assistant.answering import nlp
     from assistant.api import serve_api
     from index import AssistantError
 
+    nlp.load_in_background()  # while the index opens (the warm-up question parses)
     bot = _open(index, **_llm_sections(engine, model, base_url))
     try:
         serve_api(bot, host, port)

@@ -38,6 +38,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def access_key(host: str, env: str, server: str, how: str) -> str | None:
+    """The access key from the environment variable ``env``; None on loopback when it is unset.
+    Beyond loopback a server without one would let anyone on the network in: ConfigurationError."""
+    import os
+
+    from index import ConfigurationError
+
+    key = os.environ.get(env) or None
+    if key is None and not is_loopback(host):
+        raise ConfigurationError(
+            f"{server} would listen on {host} with no key: set the environment variable {env} ({how}), "
+            "or bind to 127.0.0.1"
+        )
+    return key
+
+
 def allowed_hosts(bind: str, extra: Iterable[str] = ()) -> list[str]:
     """Host header names a server bound to ``bind`` answers: the loopback names, the bind address
     itself unless it is a wildcard, and ``extra`` (a setting)."""
@@ -209,7 +225,7 @@ class BrowserGate:
         await send_json(send, 403, {"error": message})
 
 
-def openai_error(status: int, message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+def openai_error(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
     """An error body in OpenAI's shape."""
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
@@ -237,11 +253,11 @@ class RequestGate:
         if not self.authorized(scope):
             message = "a valid bearer key is required (Authorization: Bearer …)"
             headers = [(b"www-authenticate", b"Bearer")]
-            await send_json(send, 401, openai_error(401, message, "authentication_error"), headers)
+            await send_json(send, 401, openai_error(message, "authentication_error"), headers)
             return
         limit = self.limit(scope["path"])
         length = _header(scope, b"content-length")
-        too_big = openai_error(413, f"the request body is over the limit of {limit:,} bytes")
+        too_big = openai_error(f"the request body is over the limit of {limit:,} bytes")
         if length is not None and (not length.strip().isdigit() or int(length) > limit):
             await send_json(send, 413 if length.strip().isdigit() else 400, too_big)
             return

@@ -96,8 +96,8 @@ class AnswerSettings(Section):
     )
     typing: bool = Field(
         True,
-        description="Answer typing with spaCy: a question asking for a name, number or date is answered only from "
-        "sentences holding one tied to what is asked, and gets a short answer.",
+        description="Answer typing with spaCy: a question asking for a count, amount or date is answered only from "
+        "sentences holding one tied to what is asked; every typed question (names too) gets a short answer.",
     )
     min_tie: float = Field(
         0.35,

@@ -3,7 +3,7 @@
 :func:`question_window` turns "yesterday", "on Tuesday", "last week", "this month", "in March
 2021", "in 2019", "last year" into a (since, until) pair of days relative to ``as_of`` (the day the
 question is asked; today by default). A question with no such words gets no window; retrieval
-then prefers recent articles instead (:func:`recency`).
+then prefers recent articles instead (``NewsIndex._date_prior``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, timedelta
+
+from index.loaders import iso_date
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
@@ -33,9 +35,10 @@ _WORDS = [
 
 
 def parse_day(value: str) -> date:
-    """A YYYY-MM-DD day (a time part is ignored); ValueError naming the value otherwise."""
+    """A YYYY-MM-DD day (also 2018/03/15 and 2018.3.15, as :func:`iso_date` reads them; a time part
+    is ignored); ValueError naming the value otherwise."""
     try:
-        return date.fromisoformat(value.strip()[:10])
+        return date.fromisoformat(iso_date(value)[:10])
     except ValueError:
         raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD") from None
 
@@ -83,14 +86,3 @@ def question_window(question: str, as_of: date) -> tuple[date, date] | None:
             since, until = date(int(m.group("year")), 1, 1), date(int(m.group("year")), 12, 31)
         return since, min(until, as_of)
     return None
-
-
-def recency(article_day: str, as_of: date, half_life_days: float) -> float:
-    """1 for an article of ``as_of``, halving every ``half_life_days`` before it; 0.5 for an
-    undated one (neither favoured nor pushed down much)."""
-    try:
-        day = parse_day(article_day)
-    except ValueError:
-        return 0.5
-    age = max((as_of - day).days, 0)
-    return 0.5 ** (age / half_life_days)

@@ -132,7 +132,6 @@ def test_a_page_on_another_loopback_port_cannot_read_a_local_file_through_the_ui
     page = chromium.new_page()
     try:
         page.goto(attacker.url, wait_until="load")
-        page.wait_for_function("true", timeout=1000)
         for _ in range(200):
             if attacker.reports:
                 break

@@ -69,18 +69,23 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Lis
         listener.server.shutdown()
 
 
+def ask_in_browser(page: Any, url: str, question: str, shown: str) -> None:
+    """Open the app, ask ``question`` in the chat box, wait until the sources panel shows ``shown``."""
+    open_app(page, url)
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#sources .source-card").first.wait_for(timeout=60_000)
+    page.wait_for_function(f"document.querySelector('#sources').innerText.includes({shown!r})", timeout=60_000)
+
+
 def test_hostile_article_text_fetches_nothing_and_runs_nothing(hostile: Any, chromium: Any) -> None:
     url, listener, _ = hostile
     page = chromium.new_page()
     outside: list[str] = []
     page.on("request", lambda r: outside.append(r.url) if f":{listener.port}" in r.url else None)
     try:
-        open_app(page, url)
-        box = page.locator("#question textarea")
-        box.fill("What did the Zorblatt poster read?")
-        box.press("Enter")
-        page.locator("#sources .source-card").first.wait_for(timeout=60_000)
-        page.wait_for_function("document.querySelector('#sources').innerText.includes('Sources')", timeout=60_000)
+        ask_in_browser(page, url, "What did the Zorblatt poster read?", "Sources")
         chat = page.locator(".message-wrap, [role=log]").first
         text = chat.inner_text()
         assert "<script>window.pwned=1</script>" in text, "a quoted <script> reads as text"
@@ -142,12 +147,7 @@ def test_a_6000_character_word_stays_inside_its_source_card(hostile: Any, chromi
     bot.add([Article(text=f"The Quorvex signal was {word} according to the harbour office.", title="Quorvex signal")])
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     try:
-        open_app(page, url)
-        box = page.locator("#question textarea")
-        box.fill("What was the Quorvex signal?")
-        box.press("Enter")
-        page.locator("#sources .source-card").first.wait_for(timeout=60_000)
-        page.wait_for_function("document.querySelector('#sources').innerText.includes('Zorblattmegaword')")
+        ask_in_browser(page, url, "What was the Quorvex signal?", "Zorblattmegaword")
         widths = page.evaluate(
             "[...document.querySelectorAll('#sources .source-card')].map(c => [c.scrollWidth, c.clientWidth])"
         )

@@ -23,7 +23,6 @@ from assistant import (
     Assistant,
     AssistantError,
     Citation,
-    ConfigurationError,
     Filters,
     Finished,
     Retrieved,
@@ -35,7 +34,7 @@ from assistant import (
     sample_testset_path,
     use_offline_environment,
 )
-from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, allowed_hosts, harden, is_loopback
+from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
 from ui.gradio_import import import_gradio
 
 if TYPE_CHECKING:
@@ -260,13 +259,11 @@ def upload_folder() -> Path:
     return Path(get_upload_folder()).resolve()
 
 
-def uploaded(file: str) -> Path | None:
-    """``file`` if it is a regular file inside the upload folder (it came through the upload route),
-    else None: a handler never reads a path a client named (``FileData`` carries any path)."""
+def uploaded(file: str) -> bool:
+    """Whether ``file`` is a regular file inside the upload folder (it came through the upload
+    route): a handler never reads a path a client named (``FileData`` carries any path)."""
     path = Path(file).resolve()
-    if not path.is_relative_to(upload_folder()) or not path.is_file():
-        return None
-    return path
+    return path.is_relative_to(upload_folder()) and path.is_file()
 
 
 def add_files(
@@ -284,7 +281,7 @@ def add_files(
         name = Path(file).name
         if step is not None:
             step(i, len(files), name)
-        if uploaded(file) is None:
+        if not uploaded(file):
             lines.append(f"- ✗ {_escape(name)}: not an uploaded file (only files sent through the upload are read)")
             continue
         size = Path(file).stat().st_size / 1e6
@@ -506,7 +503,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             path: str | None,
             progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (a question at a time)
         ) -> tuple[str, str, str | None]:
-            if path and uploaded(path) is None:
+            if path and not uploaded(path):
                 return "Only a test set sent through the upload is read.", "", None
             return run_evaluation(assistant, path)
 
@@ -552,8 +549,6 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
     :class:`BrowserGate` say: no other web page can call it, uploads are read only from the upload
     folder, and beyond loopback every visitor logs in with the API key (``api.api_key_env``; any
     user name, the key as password). With ``block`` False, return the running :class:`Server`."""
-    import os
-
     from fastapi import FastAPI
     from starlette.middleware.cors import CORSMiddleware
 
@@ -561,12 +556,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
 
     settings = assistant.settings.ui
     key_env = assistant.settings.api.api_key_env
-    key = os.environ.get(key_env) or None
-    if key is None and not is_loopback(host):
-        raise ConfigurationError(
-            f"the web UI would listen on {host} with no login: set the environment variable {key_env} "
-            "(visitors then log in with it as the password), or bind to 127.0.0.1"
-        )
+    key = access_key(host, key_env, "the web UI", "visitors then log in with it as the password")
     assistant.warm_up()  # the first user does not wait for the models to load
     demo = build_app(assistant)
     # questions run side by side: each reads its own generation of the index, writers make a new one

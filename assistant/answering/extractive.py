@@ -10,8 +10,9 @@ candidate sentences, and by 0.3 when it is in the article's title, since such wo
 rather than what is asked) that occur in the sentence, and answer type is 1 when spaCy finds in the
 sentence an entity of the kind the question asks for, tied to what it asks
 (:mod:`assistant.answering.answer_types`: "how many people died" wants a count of people that
-belongs to a clause like "died"). A question that asks for such an entity is answered only from
-sentences that hold one, and the best tied entity is the answer's short answer. When the best
+belongs to a clause like "died"; names count for the short answer only). A question that asks for
+a count, an amount or a date is answered only from sentences that hold one, and the best tied
+entity of the first answering sentence is the answer's short answer. When the best
 sentence scores below ``min_relevance``, or no sentence speaks to what is asked (with
 ``require_focus``: none holds a content word of the question that is not in its article's title,
 nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
@@ -101,7 +102,6 @@ class Extract:
 
     chosen: list[Candidate]
     best_score: float
-    asked: Asked | None = None
 
     @property
     def answered(self) -> bool:
@@ -125,8 +125,6 @@ class ExtractiveEngine:
         self._cache_lock = threading.Lock()
         self._parses: OrderedDict[str, object] = OrderedDict()
         self._parse_lock = threading.Lock()
-        if settings.typing:
-            nlp.load_in_background()  # ~1 s, while the index opens and the embedder loads
 
     def parse(self, texts: list[str]) -> list[object]:
         """spaCy parses of ``texts`` (questions, sentences), from the cache where it has them."""
@@ -147,7 +145,9 @@ class ExtractiveEngine:
         return analyse(self.parse([question])[0]) if self.settings.typing else None
 
     def similarity(self, phrase: str, phrases: list[str]) -> list[float]:
-        vectors = self.embed([phrase, *phrases])
+        """Cosines of ``phrase`` to each of ``phrases`` (through the sentence-vector cache: the asked
+        predicate and the clauses of recent passages are embedded once)."""
+        vectors = self.sentence_vectors([phrase, *phrases])
         return [float(x) for x in vectors[1:] @ vectors[0]]
 
     def type_candidates(self, asked: Asked, cands: list[Candidate]) -> None:
@@ -250,7 +250,7 @@ class ExtractiveEngine:
         if self.settings.require_focus:
             ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
             if not ranked:
-                return Extract([], 0.0, asked)
+                return Extract([], 0.0)
         if asked is not None and asked.typed:  # the best sentences that hold what is asked go first
             top = ranked[:TYPED_CANDIDATES]
             self.type_candidates(asked, top)
@@ -259,18 +259,18 @@ class ExtractiveEngine:
             ranked = sorted(top, key=lambda c: -c.score) + ranked[TYPED_CANDIDATES:]
         best = ranked[0].score
         if best < self.settings.min_relevance:
-            return Extract([], best, asked)
+            return Extract([], best)
         chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * self.settings.keep_ratio]
         chosen = self._with_facts(asked, wanted, chosen, cands)
         if not chosen:  # no retrieved sentence holds the kind of fact asked for
-            return Extract([], best, asked)
+            return Extract([], best)
         chosen = self._with_speakers(chosen, hits, passages_of)
         # best article first, then each article's sentences in reading order
         article_rank: dict[str, int] = {}
         for c in chosen:
             article_rank.setdefault(hits[c.hit_index].passage.article_id, len(article_rank))
         chosen.sort(key=lambda c: (article_rank[hits[c.hit_index].passage.article_id], c.start))
-        return Extract(chosen, best, asked)
+        return Extract(chosen, best)
 
     def _on_focus(self, c: Candidate, wanted: set[str], topic: set[str], words: dict[int, set[str]]) -> bool:
         """Whether a sentence speaks to what is asked: it holds one of the question's content words
@@ -361,10 +361,10 @@ def compose(extract: Extract, hits: list[Hit]) -> Draft:
         sentences.append((c.text, [c.hit_index + 1]))
         known[i] = {c.hit_index: (c.start, c.end)}
     text = " ".join(f"{t} {marker(ms[0])}" for t, ms in sentences)
-    first = next((c for c in extract.chosen if c.answers), None)
     short = None
-    if first is not None and first.answers:
-        best = first.answers[0]
+    first = next((c for c in extract.chosen if c.answers), None)
+    if first is not None:
+        best = first.answers[0]  # type: ignore[index]
         short = (first.hit_index, first.start + best.start, first.start + best.end, best.label)
     return Draft(text, hits, sentences, known, short)
 

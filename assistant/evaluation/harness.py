@@ -90,7 +90,7 @@ def case_day(case: TestCase) -> str | None:
     """The day a test question is asked on: its metadata's ``as_of`` or ``question_date`` (news
     quizzes carry theirs), else None (today)."""
     day = case.metadata.get("as_of") or case.metadata.get("question_date")
-    return str(day).replace("/", "-")[:10] if day else None
+    return str(day) if day else None
 
 
 def score_case(case: TestCase, answer: Answer, retrieved: Sequence[str], judge: FaithfulnessJudge) -> dict[str, float]:
