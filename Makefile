@@ -7,7 +7,7 @@ CODE    := assistant index prompts ui tests benchmarks
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup setup-test run test lint chromium wordnet clean train-judge
+.PHONY: setup setup-test run test lint chromium wordnet clean train-judge train-selector
 .DEFAULT_GOAL := run
 
 # constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
@@ -45,6 +45,13 @@ wordnet:
 ## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
 train-judge: $(BIN)/.runtime wordnet
 	$(BIN)/python benchmarks/train_judge.py
+
+## train-selector: retrain the extractive engine's sentence selector on RealTime QA (~3 min on 2 cores; needs the
+## 3k haystack index that benchmarks/retrieval_realtimeqa.py builds, ~25 min the first time)
+train-selector: $(BIN)/.test
+	test -f $(HOME)/.cache/news-assistant-bench/realtimeqa-3k/CURRENT || $(BIN)/python benchmarks/retrieval_realtimeqa.py
+	$(BIN)/python benchmarks/train_selector.py
+	@echo "now record the printed sha256 as SHA256 in assistant/answering/selector.py"
 
 lint: $(BIN)/.test
 	$(BIN)/ruff format $(CODE) && $(BIN)/ruff check $(CODE)

@@ -76,12 +76,12 @@ class AnswerSettings(Section):
         "claim-support model shipped with the package; measured below the lexical judge so far, see README).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
-    min_relevance: float = Field(
-        0.30,
+    min_relevance: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="Lowest relevance of the best evidence sentence; below it the assistant says the "
-        "articles don't answer.",
+        description="Lowest probability (the sentence selector's) that the best evidence sentence holds the answer; "
+        "below it the assistant says the articles don't answer. Default: the threshold trained with the selector.",
     )
     require_focus: bool = Field(
         True,
@@ -91,8 +91,12 @@ class AnswerSettings(Section):
     focus_cosine: float = Field(
         0.6, ge=0.0, le=1.0, description="Cosine at which a sentence counts as on focus without sharing a word."
     )
-    keep_ratio: float = Field(
-        0.85, ge=0.0, le=1.0, description="Further sentences are kept if they score at least this share of the best."
+    keep_ratio: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Further sentences are kept if their probability is at least this share of the best one's. "
+        "Default: the ratio chosen with the selector.",
     )
     typing: bool = Field(
         True,

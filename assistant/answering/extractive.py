@@ -3,17 +3,18 @@
 Every sentence of an extractive answer is copied verbatim from a retrieved passage and marked
 with that passage's [n]; so an answer can never contain text that isn't in a cited passage.
 
-Scoring: each sentence of the retrieved passages gets ``0.7 * cosine(question, sentence) +
-0.3 * keyword overlap + 0.08 * answer type``, where keyword overlap is the share of the question's
-content words (Porter-stemmed; acronyms like "US" kept; each weighted by how rare it is among the
-candidate sentences, and by 0.3 when it is in the article's title, since such words name the topic
-rather than what is asked) that occur in the sentence, and answer type is 1 when spaCy finds in the
-sentence an entity of the kind the question asks for, tied to what it asks
+Scoring: each sentence of the retrieved passages is scored by the learned sentence selector
+(:mod:`assistant.answering.selector`): a logistic model over features such as its cosine to the
+question, the IDF-weighted share of the question's content words it holds (words of the article's
+title count 0.3: they name the topic rather than what is asked), its passage's retrieval rank and
+score, its place in the article, and, for the best ``TYPED_CANDIDATES``, whether spaCy finds in it
+an entity of the kind the question asks for, tied to what it asks
 (:mod:`assistant.answering.answer_types`: "how many people died" wants a count of people that
-belongs to a clause like "died"; names count for the short answer only). A question that asks for
-a count, an amount or a date is answered only from sentences that hold one, and the best tied
-entity of the first answering sentence is the answer's short answer. When the best
-sentence scores below ``min_relevance``, or no sentence speaks to what is asked (with
+belongs to a clause like "died"). A question that asks for a count, an amount or a date is answered
+only from sentences that hold one, and the best tied entity of the first answering sentence is the
+answer's short answer. Further sentences are kept when their probability is at least
+``keep_ratio`` of the best one's. When the best sentence's probability is below ``min_relevance``
+(both default to the values chosen in training), or no sentence speaks to what is asked (with
 ``require_focus``: none holds a content word of the question that is not in its article's title,
 nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
 """
@@ -25,17 +26,19 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.answering import nlp
+from assistant.answering import selector as selector_file
 from assistant.answering.answer_types import Asked, Tied, analyse, answer_spans
 from assistant.answering.citations import marker
 from assistant.answering.engines import Draft, DraftRequest, register
+from assistant.answering.selector import TYPED_FEATURES, Selector, base_features, typed_features
 from assistant.settings import AnswerSettings, Settings
 from index import Hit, Passage, sentence_spans
-from index.text import keywords
+from index.text import keywords, stem
 
 # "..." he added / she said: a quote that names its speaker only in the sentence before.
 _CONTINUATION = re.compile(
@@ -44,7 +47,6 @@ _CONTINUATION = re.compile(
     r"|^(?:He|She|They)\s+(?:added|continued|went on)\b",
     re.I,
 )
-W_COSINE, W_KEYWORDS, W_TYPE = 0.7, 0.3, 0.08
 TOPIC_SHARE = 0.3
 TYPED_CANDIDATES = 12  # the best sentences parsed for the kind of fact asked (~5 ms each)
 PARSED_SENTENCES = 5_000  # parses kept (sentences of recent questions' passages)
@@ -94,6 +96,24 @@ class Candidate:
     cosine: float = 0.0
     row: int = -1  # the sentence's place in its passage (the row of its stored vector)
     answers: list[Tied] | None = None  # the entities that answer a typed question (None: not parsed)
+    features: list[float] = field(default_factory=list)  # the selector's base features
+    logit: float = 0.0  # the selector's log-odds that the sentence holds the answer
+
+    @property
+    def tie(self) -> float | None:
+        """The best answering entity's tie, None when it holds none (or is not parsed)."""
+        return self.answers[0].tie if self.answers else None
+
+
+@dataclass
+class Scored:
+    """Candidate sentences with their selector scores, and what was read from the question."""
+
+    candidates: list[Candidate]
+    asked: Asked | None
+    wanted: set[str]
+    titles: dict[str, set[str]]  # article id -> its title's content words
+    words: dict[int, set[str]]  # id(candidate) -> its content words
 
 
 @dataclass
@@ -117,14 +137,24 @@ class ExtractiveEngine:
 
     CACHED_SENTENCES = 20_000  # vectors of recently read sentences (≈ 30 MB with MiniLM)
 
-    def __init__(self, settings: AnswerSettings, embed: Callable[[list[str]], np.ndarray]) -> None:
+    def __init__(
+        self, settings: AnswerSettings, embed: Callable[[list[str]], np.ndarray], selector: Selector | None = None
+    ) -> None:
         self.embed = embed
         self.settings = settings
+        self._selector = selector
         # questions about the same stories read the same sentences: embed each once (LRU)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._parses: OrderedDict[str, object] = OrderedDict()
         self._parse_lock = threading.Lock()
+
+    @property
+    def selector(self) -> Selector:
+        """The sentence selector (the shipped one unless given), read and checked on first use."""
+        if self._selector is None:
+            self._selector = selector_file.load()
+        return self._selector
 
     def parse(self, texts: list[str]) -> list[object]:
         """spaCy parses of ``texts`` (questions, sentences), from the cache where it has them."""
@@ -215,6 +245,99 @@ class ExtractiveEngine:
                 rows[i] = vector
         return np.vstack(rows).astype(np.float32)  # type: ignore[arg-type]
 
+    def score(
+        self,
+        question: str,
+        hits: list[Hit],
+        question_vector: np.ndarray | None = None,
+        stored: Callable[[int], np.ndarray | None] = lambda _: None,
+    ) -> Scored:
+        """Every candidate sentence of ``hits`` with its base features (:mod:`selector`) and its
+        selector log-odds without the typing features (no sentence is parsed yet)."""
+        cands = self.candidates(hits)
+        asked = self.asked(question) if cands else None
+        wanted = keywords(question)
+        if not cands:
+            return Scored([], asked, wanted, {}, {})
+        if question_vector is None:
+            question_vector = self.embed([question])[0]
+        cosines = self.candidate_vectors(cands, hits, stored) @ question_vector
+        words = {id(c): keywords(c.text) for c in cands}
+        # a question word that many candidate sentences share ("North Korea") tells less than a rare one
+        weight = {w: math.log((len(cands) + 1) / (sum(w in ws for ws in words.values()) + 0.5)) for w in wanted}
+        titles = {h.article.id: keywords(h.article.title) for h in hits}
+        best_cosine = float(cosines.max())
+        best_score = max((h.score for h in hits), default=0.0) or 1.0
+        asked_noun = {stem(w) for w in (asked.kind, asked.unit) if w} if asked is not None else set()
+        coverage = {}
+        for c in cands:
+            # words of the article's title name its topic; the rest of the question is what is asked
+            topic = titles[hits[c.hit_index].article.id]
+            w = {k: weight[k] * (TOPIC_SHARE if k in topic else 1.0) for k in wanted}
+            total = sum(w.values())
+            coverage[id(c)] = sum(w[k] for k in wanted & words[id(c)]) / total if total else 0.0
+        best_coverage = max(coverage.values())
+        for c, cos in zip(cands, cosines, strict=True):
+            ws = words[id(c)]
+            topic = titles[hits[c.hit_index].article.id]
+            focus = wanted - topic
+            c.cosine = float(cos)
+            c.features = base_features(
+                cosine=c.cosine,
+                best_cosine=best_cosine,
+                coverage=coverage[id(c)],
+                best_coverage=best_coverage,
+                names_asked=bool(asked_noun & ws),
+                plain_coverage=len(wanted & ws) / len(wanted) if wanted else 0.0,
+                focus=len(focus & ws) / len(focus) if focus else 0.0,
+                rank=c.hit_index,
+                relative_score=hits[c.hit_index].score / best_score,
+                start=c.start,
+                text=c.text,
+                vague=names_kind_only(c.text, wanted),
+            )
+        base = np.asarray([c.features for c in cands], dtype=np.float64)
+        logits = self.selector.logits(np.hstack([base, np.zeros((len(cands), len(TYPED_FEATURES)))]))
+        for c, logit in zip(cands, logits, strict=True):
+            c.logit = float(logit)
+        return Scored(cands, asked, wanted, titles, words)
+
+    def add_typing(self, asked: Asked, cands: list[Candidate]) -> None:
+        """Parse ``cands`` (those not parsed yet) and add their typing features' part to their log-odds."""
+        todo = [c for c in cands if c.answers is None]
+        self.type_candidates(asked, todo)
+        if not todo:
+            return
+        typed = np.asarray([typed_features(asked.typed, asked.strict, c.tie) for c in todo], dtype=np.float64)
+        for c, part in zip(todo, self.selector.typed_part(typed), strict=True):
+            c.logit += float(part)
+
+    def rank(
+        self,
+        question: str,
+        hits: list[Hit],
+        question_vector: np.ndarray | None = None,
+        stored: Callable[[int], np.ndarray | None] = lambda _: None,
+    ) -> tuple[list[Candidate], Scored]:
+        """The candidate sentences that may answer, most likely first, each with its selector
+        probability in ``score`` (restatements of the question, repeats and, with
+        ``require_focus``, sentences off what is asked left out; the best few parsed for typing)."""
+        scored = self.score(question, hits, question_vector, stored)
+        asked, wanted, words = scored.asked, scored.wanted, scored.words
+        ranked = distinct(
+            sorted((c for c in scored.candidates if not restates(question, c.text, wanted)), key=lambda c: -c.logit)
+        )
+        if self.settings.require_focus:
+            titles = scored.titles
+            ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
+        if ranked and asked is not None and asked.typed:  # the best sentences are parsed for what is asked
+            top = ranked[:TYPED_CANDIDATES]
+            self.add_typing(asked, top)
+            ranked = sorted(top, key=lambda c: -c.logit) + ranked[TYPED_CANDIDATES:]
+        for c in ranked:
+            c.score = Selector.probability(c.logit)
+        return ranked, scored
+
     def select(
         self,
         question: str,
@@ -225,43 +348,17 @@ class ExtractiveEngine:
     ) -> Extract:
         """The sentences that answer ``question``; passages brought in for a quote's speaker are
         appended to ``hits`` (the engine's own copy)."""
-        cands = self.candidates(hits)
-        if not cands:
+        ranked, scored = self.rank(question, hits, question_vector, stored)
+        if not ranked:
             return Extract([], 0.0)
-        if question_vector is None:
-            question_vector = self.embed([question])[0]
-        cosines = self.candidate_vectors(cands, hits, stored) @ question_vector
-        asked = self.asked(question)
-        wanted = keywords(question)
-        words = {id(c): keywords(c.text) for c in cands}
-        # a question word that many candidate sentences share ("North Korea") tells less than a rare one
-        weight = {w: math.log((len(cands) + 1) / (sum(w in ws for ws in words.values()) + 0.5)) for w in wanted}
-        titles = {h.article.id: keywords(h.article.title) for h in hits}
-        for c, cos in zip(cands, cosines, strict=True):
-            ws = words[id(c)]
-            # words of the article's title name its topic; the rest of the question is what is asked
-            topic = titles[hits[c.hit_index].article.id]
-            w = {k: weight[k] * (TOPIC_SHARE if k in topic else 1.0) for k in wanted}
-            total = sum(w.values())
-            overlap = sum(w[k] for k in wanted & ws) / total if total else 0.0
-            c.cosine = float(cos)
-            c.score = W_COSINE * float(cos) + W_KEYWORDS * overlap
-        ranked = distinct(sorted((c for c in cands if not restates(question, c.text, wanted)), key=lambda c: -c.score))
-        if self.settings.require_focus:
-            ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
-            if not ranked:
-                return Extract([], 0.0)
-        if asked is not None and asked.typed:  # the best sentences that hold what is asked go first
-            top = ranked[:TYPED_CANDIDATES]
-            self.type_candidates(asked, top)
-            for c in top:  # a name is looked for (the short answer) but does not move a sentence up
-                c.score += W_TYPE * bool(c.answers) * asked.strict
-            ranked = sorted(top, key=lambda c: -c.score) + ranked[TYPED_CANDIDATES:]
+        asked, wanted = scored.asked, scored.wanted
         best = ranked[0].score
-        if best < self.settings.min_relevance:
+        floor = self.selector.threshold if self.settings.min_relevance is None else self.settings.min_relevance
+        if best < floor:
             return Extract([], best)
-        chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * self.settings.keep_ratio]
-        chosen = self._with_facts(asked, wanted, chosen, cands)
+        ratio = self.selector.keep_ratio if self.settings.keep_ratio is None else self.settings.keep_ratio
+        chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * ratio]
+        chosen = self._with_facts(asked, wanted, chosen, scored.candidates)
         if not chosen:  # no retrieved sentence holds the kind of fact asked for
             return Extract([], best)
         chosen = self._with_speakers(chosen, hits, passages_of)
