@@ -295,7 +295,14 @@ def ask(
     if answer.short:
         typer.secho(f"{answer.short.text} [{answer.short.marker}]", bold=True)
     typer.echo(answer.text)
-    if answer.draft:
+    if answer.fallback:
+        typer.secho(
+            f"nothing the model wrote holds ({answer.draft}); the answer above is the sentences that most likely "
+            "answer, taken from the articles",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    elif answer.draft:
         typer.secho(f"the model wrote, and no passage supports: {answer.draft}", fg=typer.colors.YELLOW, err=True)
     for s in answer.unverified:
         typer.secho(f"unverified (no passage supports it): {s.text}", fg=typer.colors.YELLOW, err=True)

@@ -51,6 +51,13 @@ class Engine(StrEnum):
     LOCAL = "local"  # a GGUF file run by llama.cpp inside this process (llm.model_path)
 
 
+class Evidence(StrEnum):
+    """What an LLM engine is shown of the retrieved passages."""
+
+    SENTENCES = "sentences"  # the sentence selector's best sentences: a short prompt, a fast first token on a CPU
+    PASSAGES = "passages"  # the passages, cut to llm.evidence_tokens: more context, for large (remote) models
+
+
 class Unsupported(StrEnum):
     """What happens to an answer sentence that no retrieved passage supports."""
 
@@ -134,11 +141,30 @@ class LLMSettings(Section):
     max_tokens: int = Field(160, ge=16, le=4096, description="Most tokens an answer may have.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: always the likeliest).")
     timeout_s: float = Field(120.0, gt=0, description="Seconds one generation may take before it is abandoned.")
+    evidence: Evidence = Field(
+        Evidence.SENTENCES,
+        description="What the model reads: the sentence selector's best sentences (llm.evidence_sentences of "
+        "them, with their article's number, title and date; prompt short_answer) or the passages cut to "
+        "llm.evidence_tokens (prompt grounded_answer).",
+    )
+    evidence_sentences: int = Field(
+        5,
+        ge=1,
+        le=12,
+        description="Most sentences the model reads with evidence=sentences: the best three, then those the "
+        "selector finds likely to answer.",
+    )
     evidence_tokens: int = Field(
         450,
         ge=64,
-        description="Token budget for passage text in the prompt: each passage is cut to its sentences "
-        "closest to the question. Less evidence is a faster first token.",
+        description="Token budget for passage text in the prompt with evidence=passages: each passage is cut to "
+        "its sentences closest to the question. Less evidence is a faster first token.",
+    )
+    fallback: bool = Field(
+        True,
+        description="When nothing the model wrote holds (it says the articles don't say, or no passage supports "
+        "it) but the sentence selector finds an answer, answer with the extractive engine's sentences (marked "
+        "so, the model's words kept) instead of refusing.",
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the endpoint to answer at all.")
 

@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/answers.py bbc [--engine extractive|local|openai] [--model PATH_OR_NAME]
     .venv/bin/python benchmarks/answers.py realtimeqa [--count N] [--engine ...] [--model ...]
 
+LLM engines read the sentence selector's best sentences unless ``--evidence passages``.
+
 ``bbc``: the project's own questions (``benchmarks/data/bbc-questions.jsonl``: 44 answerable, 12
 near-topic ones the articles can't answer) over 100 BBC articles (the 24 the questions are about
 and 76 seeded others) read from ``../shared/datasets/bbc-news``.
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--model", default="", help="GGUF path (local) or model name (openai)")
     parser.add_argument("--base-url", default="")
     parser.add_argument("--count", type=int, default=200, help="the first N questions")
+    parser.add_argument("--evidence", default="", help="LLM engines: sentences (default) or passages")
     args = parser.parse_args()
     use_offline_environment()
     runs = ROOT / "runs" / f"answers-{args.data}"
@@ -86,10 +89,13 @@ def main() -> None:
     llm = {"base_url": args.base_url} if args.base_url else {}
     if args.model:
         llm["model_path" if args.engine == "local" else "model"] = args.model
+    if args.evidence:
+        llm["evidence"] = args.evidence
     bot = Assistant.open(runs / "index", Settings(answer={"engine": args.engine}, llm=llm), create=True)
     if bot.info()["articles"] == 0:
         print(bot.add(articles, progress=True).summary())
-    out = runs / f"{args.engine}-{Path(args.model).stem or 'none'}-{len(cases)}"
+    evidence = f"-{args.evidence}" if args.evidence else ""
+    out = runs / f"{args.engine}-{Path(args.model).stem or 'none'}{evidence}-{len(cases)}"
     result = evaluate(bot, testset, out)
     bot.close()
     print(result.markdown())

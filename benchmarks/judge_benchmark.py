@@ -14,6 +14,8 @@ Methods, each with balanced accuracy and ROC AUC and bootstrap 95 % intervals:
 - ``judge (model)``: the shipped claim-support model, its own threshold;
 - ``judge (lexical)``: the lexical fallback, its own threshold;
 - ``no new numbers or names``: supported when the claim brings no number or name the passage lacks;
+- ``no new spaCy entities``: the same rule with spaCy's entities (names, numbers, dates, amounts)
+  instead of the judge's regular expressions and capitalisation;
 - ``token overlap``: share of the claim's content words found in the passage, thresholded. On
   SummEdits the threshold is chosen on the evaluation split; on a hand-labelled set on one half
   for the other half and the other way round (two folds, seeded), so no pair picks its own cut.
@@ -135,6 +137,31 @@ def labelled(name: str) -> tuple[list[tuple[str, str]], np.ndarray, int]:
     return [texts[k] for k in keys], np.array([labels[k] for k in keys]), len(labels) - len(keys)
 
 
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def novel_entities(items: list[tuple[str, str]]) -> np.ndarray:
+    """Per pair, how many of the claim's spaCy entities (names, numbers, dates, amounts …) the passage
+    does not mention: the entity's text, or for one with digits each of its numbers, missing from the
+    passage (case-insensitive). Entities are spaCy's small English NER (assistant/answering/nlp.py)."""
+    from assistant.answering import nlp
+
+    docs = nlp.pipeline().pipe([claim for _, claim in items])
+    out = []
+    for (passage, _), doc in zip(items, docs, strict=True):
+        low = passage.lower()
+        numbers = set(_DIGITS.findall(passage.replace(",", "")))
+        missing = 0
+        for ent in doc.ents:
+            digits = _DIGITS.findall(ent.text.replace(",", ""))
+            if digits:
+                missing += any(d not in numbers for d in digits)
+            elif ent.text.lower().removeprefix("the ") not in low:
+                missing += 1
+        out.append(missing)
+    return np.array(out)
+
+
 def evaluate(
     name: str, items: list[tuple[str, str]], labels: np.ndarray, tune: tuple[list[tuple[str, str]], np.ndarray] | None
 ) -> list[dict[str, object]]:
@@ -146,6 +173,7 @@ def evaluate(
     model_ms = 1000 * (time.perf_counter() - started) / len(items)
     lexical_verdicts = lexical_judge.judge_many(items)
     rule = np.array([-(v.features["novel_numbers"] + v.features["novel_names"]) for v in lexical_verdicts])
+    entities = -novel_entities(items)
     over = np.array([overlap(p, c) for p, c in items])
     if tune is not None:
         cut = best_threshold(np.array([overlap(p, c) for p, c in tune[0]]), tune[1])
@@ -165,6 +193,7 @@ def evaluate(
             np.array([v.supported for v in lexical_verdicts]),
         ),
         "no new numbers or names": (rule, (rule == 0).astype(int)),
+        "no new spaCy entities": (entities, (entities == 0).astype(int)),
         "token overlap": (over, over_predicted),
     }
     out = []

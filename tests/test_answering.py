@@ -201,3 +201,64 @@ def test_extractive_engine_completes_a_topic_sentence_with_the_fact_asked(tmp_pa
     assert "Test yourself" not in answer.text and "?" not in answer.text
     refusal = bot.ask("How many workers did the production unit of Petrova Oil employ?")
     assert not refusal.answered, refusal.text
+
+
+class ScriptedClient:
+    """Streams a fixed text as a chat endpoint would, and keeps the messages it was sent."""
+
+    model = "scripted-model"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sent: list[list[tuple[str, str]]] = []
+
+    def stream(self, messages: list[tuple[str, str]]) -> Iterator[str]:
+        self.sent.append(messages)
+        yield from (self.text[i : i + 8] for i in range(0, len(self.text), 8))
+
+
+@pytest.mark.slow
+def test_a_model_that_refuses_what_the_selector_finds_gets_the_extractive_answer(seed_bot: Assistant) -> None:
+    """The LLM engine reads the selector's best sentences (not whole passages); when the model says the
+    articles don't say, or writes nothing the passages support, but the selector finds the answer, the
+    answer is the extractive one, marked, with the model's words kept; with the fallback off, or when the
+    selector finds nothing, the refusal stands; a supported written answer is kept as written."""
+    from assistant.answering.extractive import ExtractiveEngine
+    from assistant.answering.generation import LLMEngine
+
+    settings = seed_bot.settings
+    refusal = "The articles don't say which channels were used."
+
+    def engine(llm: LLMSettings, text: str = refusal) -> LLMEngine:
+        client = ScriptedClient(text)
+        return LLMEngine("local", client, llm, ExtractiveEngine(settings.answer, seed_bot.index.embedder.embed))  # type: ignore[arg-type]
+
+    llm = engine(settings.llm)
+    bot = Assistant(seed_bot.index, settings, llm)
+    answer = bot.ask("What channels did the US use?")
+    assert answer.answered and answer.fallback and answer.engine == "local", answer
+    assert "New York" in answer.text and answer.draft == refusal
+    assert answer.prompt.startswith("short_answer.")
+    system, user = llm.client.sent[0]  # type: ignore[attr-defined]
+    passages = user[1].split("Question:")[0]
+    assert "[1] " in passages and "New York" in passages
+    # sentences, not passages: the prompt holds far less than the retrieved passages' text
+    assert len(passages) < sum(len(c.passage) for c in answer.citations + answer.related)
+
+    off = Assistant(seed_bot.index, settings, engine(settings.llm.model_copy(update={"fallback": False})))
+    kept = off.ask("What channels did the US use?")
+    assert not kept.answered and not kept.fallback
+    nothing = Assistant(seed_bot.index, settings, engine(settings.llm, "The articles don't say."))
+    assert not nothing.ask("What is the capital of Peru?").answered
+    copied = next(s.text for s in answer.sentences if "New York" in s.text)  # the article's own sentence
+    written = Assistant(seed_bot.index, settings, engine(settings.llm, f"{copied} [1]"))
+    plain = written.ask("What channels did the US use?")
+    assert plain.answered and not plain.fallback and plain.draft == ""
+
+    invented = "Pyongyang sent 40 envoys to Paris. [1]"  # nothing of it is in the passages
+    rescued = Assistant(seed_bot.index, settings, engine(settings.llm, invented)).ask("What channels did the US use?")
+    assert rescued.answered and rescued.fallback and rescued.draft == invented and "Paris" not in rescued.text
+
+    passages_mode = engine(settings.llm.model_copy(update={"evidence": "passages"}), "New York. [1]")
+    Assistant(seed_bot.index, settings, passages_mode).ask("What channels did the US use?")
+    assert passages_mode.prompt.startswith("grounded_answer.")

@@ -97,7 +97,14 @@ def render_sources(answer: Answer | None, turn: int = 0) -> str:
     rows = [f"<h3>{heading}</h3>"]
     if answer.query and answer.query != answer.question:
         rows.append(f'<p class="meta">Searched for: <em>{html.escape(answer.query)}</em></p>')
-    if answer.draft:
+    if answer.fallback:
+        rows.append(
+            '<p class="meta">Nothing the model wrote could be checked against the articles (or it said they '
+            "don't say); the sentences that most likely answer were taken from the articles instead.</p>"
+            f'<details><summary>What the model wrote</summary><p class="unverified">{html.escape(answer.draft)}</p>'
+            "</details>"
+        )
+    elif answer.draft:
         rows.append(
             "<details><summary>What the model wrote (no passage supports it)</summary>"
             f'<p class="unverified">{html.escape(answer.draft)}</p></details>'

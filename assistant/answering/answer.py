@@ -98,7 +98,15 @@ class Answer(BaseModel):
         None, description="The short answer, when one entity or phrase of a cited sentence answers the question."
     )
     draft: str = Field(
-        "", description="When a written draft was refused because no passage supports any of its sentences: the draft."
+        "",
+        description="When a written draft was refused because no passage supports any of its sentences: the draft; "
+        "with fallback, the model's words.",
+    )
+    fallback: bool = Field(
+        False,
+        description="True when nothing the model wrote holds (it said the articles don't say, or no passage "
+        "supports it) but the sentence selector found an answer: the answer is the extractive engine's "
+        "sentences, the model's words are in draft.",
     )
     engine: str = "extractive"
     model: str = Field("", description="The generating model (empty for the extractive engine).")

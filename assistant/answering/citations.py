@@ -250,5 +250,6 @@ def build_answer(
         citations=citations,
         related=related,
         sentences=sentences,
+        draft=draft,
         **fields,  # type: ignore[arg-type]
     )

@@ -45,7 +45,9 @@ class Draft:
 
 
 class AnswerEngine(Protocol):
-    """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer."""
+    """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer. An engine may
+    also offer ``fallback(request) -> Draft | None``: a second draft the pipeline verifies when
+    nothing of the first holds (the LLM engines' extractive answer)."""
 
     name: str
     model: str

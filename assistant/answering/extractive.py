@@ -156,6 +156,11 @@ class ExtractiveEngine:
             self._selector = selector_file.load()
         return self._selector
 
+    @property
+    def floor(self) -> float:
+        """The least probability of the best sentence for an answer (``min_relevance``, else the selector's)."""
+        return self.selector.threshold if self.settings.min_relevance is None else self.settings.min_relevance
+
     def parse(self, texts: list[str]) -> list[object]:
         """spaCy parses of ``texts`` (questions, sentences), from the cache where it has them."""
         with self._parse_lock:
@@ -353,8 +358,7 @@ class ExtractiveEngine:
             return Extract([], 0.0)
         asked, wanted = scored.asked, scored.wanted
         best = ranked[0].score
-        floor = self.selector.threshold if self.settings.min_relevance is None else self.settings.min_relevance
-        if best < floor:
+        if best < self.floor:
             return Extract([], best)
         ratio = self.selector.keep_ratio if self.settings.keep_ratio is None else self.settings.keep_ratio
         chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * ratio]

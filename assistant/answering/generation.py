@@ -7,9 +7,14 @@ explicitly, never llama-index's global ``Settings``). ``openai`` uses the endpoi
 prompting, streaming, timeouts and errors for both, and llama.cpp's server keeps the prompt cache
 for the fixed instructions between questions.
 
-The prompt holds the fixed instructions first, then the passages trimmed to the sentences closest
-to the question within ``llm.evidence_tokens`` (a shorter prompt is a faster first token on a CPU),
-then the question. Citations are attached and checked afterwards (:mod:`.citations`).
+The prompt holds the fixed instructions first, then the evidence, then the question. The evidence
+is, by default (``llm.evidence = sentences``), the sentence selector's best ``llm.evidence_sentences``
+sentences under their article's number, title and date (~250 tokens: a fast first token on a CPU,
+and a small model reads only what likely answers); with ``passages``, the passages cut to their
+sentences closest to the question within ``llm.evidence_tokens``. Citations are attached and checked
+afterwards (:mod:`.citations`). Small models refuse too readily and write what the passages don't
+support: when nothing the model wrote holds, :meth:`LLMEngine.fallback` gives the pipeline the
+extractive answer if the selector finds one (``llm.fallback``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import Draft, DraftRequest, register
-from assistant.settings import Engine, LLMSettings, Settings
+from assistant.answering.extractive import Candidate, ExtractiveEngine, compose
+from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
 from index.text import keywords
 from prompts import Prompt, load_prompt
@@ -32,6 +38,7 @@ from prompts import Prompt, load_prompt
 log = logging.getLogger(__name__)
 
 ANSWER_PROMPT = "grounded_answer"
+SHORT_PROMPT = "short_answer"
 REWRITE_PROMPT = "rewrite_question"
 CHARS_PER_TOKEN = 3.5  # a cautious average for English news text in Qwen/Llama tokenizers
 
@@ -80,6 +87,27 @@ def passages_block(hits: Sequence[Hit], evidence: dict[int, str]) -> str:
         a = hits[h].article
         head = " · ".join(x for x in (a.title, a.source, a.date[:10]) if x)
         rows.append(f"[{h + 1}] {head}\n{text}")
+    return "\n\n".join(rows)
+
+
+def sentences_block(hits: Sequence[Hit], chosen: Sequence[Candidate]) -> str:
+    """The chosen sentences under their passage's number, title, source and date, in reading order
+    (a gap between two sentences shown as "…"); passages in the order they were retrieved."""
+    by_hit: dict[int, list[Candidate]] = {}
+    for c in chosen:
+        by_hit.setdefault(c.hit_index, []).append(c)
+    rows = []
+    for h in sorted(by_hit):
+        a = hits[h].article
+        head = " · ".join(x for x in (a.title, a.source, a.date[:10]) if x)
+        parts: list[str] = []
+        last = None
+        for c in sorted(by_hit[h], key=lambda c: c.start):
+            if last is not None and a.text[last : c.start].strip():
+                parts.append("…")
+            parts.append(" ".join(c.text.split()))
+            last = c.end
+        rows.append(f"[{h + 1}] {head}\n{' '.join(parts)}")
     return "\n\n".join(rows)
 
 
@@ -163,17 +191,40 @@ class ChatClient:
 
 
 class LLMEngine:
-    """Drafts a written answer with an LLM behind an OpenAI-compatible chat endpoint."""
+    """Drafts a written answer with an LLM behind an OpenAI-compatible chat endpoint; reads the
+    sentences the extractive engine's selector ranks best (or the passages), and falls back to the
+    extractive answer when the model refuses one the selector finds."""
 
-    def __init__(self, name: str, client: ChatClient, settings: LLMSettings, closer: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        client: ChatClient,
+        settings: LLMSettings,
+        extractive: ExtractiveEngine,
+        closer: Callable[[], None] | None = None,
+    ):
         self.name = name
         self.client = client
         self.settings = settings
         self.model = client.model
-        self.answer_prompt = load_prompt(ANSWER_PROMPT)
+        self.extractive = extractive
+        short = settings.evidence == Evidence.SENTENCES
+        self.answer_prompt = load_prompt(SHORT_PROMPT if short else ANSWER_PROMPT)
         self.rewrite_prompt = load_prompt(REWRITE_PROMPT)
         self.prompt = self.answer_prompt.id
         self._closer = closer
+
+    def messages(self, request: DraftRequest, hits: list[Hit]) -> list[tuple[str, str]]:
+        """The chat messages: the selector's best sentences, or the trimmed passages."""
+        if self.settings.evidence == Evidence.PASSAGES:
+            return build_messages(self.answer_prompt, request.question, hits, self.settings)
+        ranked, _ = self.extractive.rank(request.question, hits, request.vector, request.sentence_vectors)
+        # the best three always (the model may see what the selector missed), more only when likely to answer
+        floor = self.extractive.floor
+        chosen = [c for i, c in enumerate(ranked[: self.settings.evidence_sentences]) if i < 3 or c.score >= floor]
+        return self.answer_prompt.messages(
+            not_in_articles=NOT_IN_ARTICLES, passages=sentences_block(hits, chosen), question=request.question
+        )
 
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         hits = list(request.hits)
@@ -181,12 +232,23 @@ class LLMEngine:
             yield NOT_IN_ARTICLES
             yield Draft(NOT_IN_ARTICLES, hits)
             return
-        messages = build_messages(self.answer_prompt, request.question, hits, self.settings)
         pieces = []
-        for piece in self.client.stream(messages):
+        for piece in self.client.stream(self.messages(request, hits)):
             pieces.append(piece)
             yield piece
         yield Draft("".join(pieces).strip(), hits)
+
+    def fallback(self, request: DraftRequest) -> Draft | None:
+        """The extractive answer, when the model's draft answered nothing that holds (it refused, or
+        no sentence of it is supported) and the selector finds one; None otherwise or with
+        ``llm.fallback`` off."""
+        if not self.settings.fallback:
+            return None
+        hits = list(request.hits)
+        extract = self.extractive.select(
+            request.question, hits, request.passages_of, request.vector, request.sentence_vectors
+        )
+        return compose(extract, hits) if extract.answered else None
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A standalone form of the follow-up ``question``, written by the model."""
@@ -261,7 +323,7 @@ def _openai(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
     if not llm.model:
         raise ConfigurationError("answer.engine=openai needs llm.model: the model name the endpoint serves")
     client = ChatClient(llm.base_url, llm.model, os.environ.get(llm.api_key_env, ""), llm, "llm.base_url")
-    return LLMEngine(Engine.OPENAI.value, client, llm)
+    return LLMEngine(Engine.OPENAI.value, client, llm, ExtractiveEngine(settings.answer, embed))
 
 
 @register(Engine.LOCAL.value)
@@ -270,4 +332,4 @@ def _local(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
     path = check_gguf(llm.model_path)
     server = LocalServer(path, llm)
     client = ChatClient(server.base_url, path.name, "", llm, "llm.model_path")
-    return LLMEngine(Engine.LOCAL.value, client, llm, closer=server.close)
+    return LLMEngine(Engine.LOCAL.value, client, llm, ExtractiveEngine(settings.answer, embed), server.close)

@@ -117,6 +117,14 @@ class Pipeline:
                 yield Token(item)
         t2 = time.perf_counter()
         answer = self.verify(question, query, draft, engine)
+        fallback = getattr(engine, "fallback", None)
+        if not answer.answered and draft.text and fallback is not None:
+            # nothing the model wrote holds; the selector's sentences may (llm.fallback)
+            second = fallback(request)
+            if second is not None:
+                rescued = self.verify(question, query, second, engine)
+                if rescued.answered:
+                    answer = rescued.model_copy(update={"fallback": True, "draft": draft.text})
         t3 = time.perf_counter()
         answer.timings = {
             "retrieve_ms": _ms(t1 - t0),

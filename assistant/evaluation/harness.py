@@ -131,6 +131,8 @@ def _result(case: TestCase, answer: Answer, retrieved: list[str], metrics: dict[
         "answer": answer.text,
         "short": answer.short.text if answer.short else "",
         "answered": answer.answered,
+        "draft": answer.draft,  # a refused written draft, or the model's refusal when fallback
+        "fallback": answer.fallback,
         "citations": [
             {"marker": c.marker, "article_id": c.article_id, "title": c.title, "passage": c.passage}
             for c in answer.citations
