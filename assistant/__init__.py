@@ -38,6 +38,7 @@ from assistant.settings import (
 )
 from index import (
     Article,
+    ArticlesNotFoundError,
     AssistantError,
     ConfigurationError,
     Filters,
@@ -82,6 +83,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexWriteError",
+    "ArticlesNotFoundError",
     "IndexSettings",
     "IngestReport",
     "LLMSettings",

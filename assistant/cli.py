@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -173,11 +174,23 @@ def ingest(
     ] = None,
 ) -> None:
     """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
+    from assistant.core import check_paths
     from index import AssistantError
 
+    try:
+        check_paths(list(paths))  # before any index is created
+    except AssistantError as e:
+        raise _fail(str(e)) from e
+    new = index is not None and not index.exists()
     bot = _open(index, create=True, sections={"index": {"store": store}} if store else None)
     try:
         report = bot.add(paths, progress=True, wait=not no_wait, on_wait=_waiting, ray=ray)
+        if new and bot.index.manifest.articles == 0:
+            bot.close()
+            shutil.rmtree(index, ignore_errors=True)  # type: ignore[arg-type]
+            for failure in report.failures:
+                typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+            raise _fail(f"no article in {', '.join(map(str, paths))}; no index was created at {index}")
     except KeyboardInterrupt:
         typer.secho(
             f"interrupted; index {bot.index.directory} keeps what was finished (run the same command to continue)",

@@ -21,6 +21,7 @@ from assistant.settings import Settings
 from index import (
     DEFAULT_MODEL,
     Article,
+    ArticlesNotFoundError,
     ConfigurationError,
     Filters,
     Hit,
@@ -33,10 +34,18 @@ from index import (
     count_articles,
     load_embedder,
     load_paths,
+    missing_paths,
 )
 from index.dates import parse_day
 
 log = logging.getLogger(__name__)
+
+
+def check_paths(paths: list[str | Path]) -> None:
+    """Raise :class:`ArticlesNotFoundError` naming every path that does not exist."""
+    missing = missing_paths(paths)
+    if missing:
+        raise ArticlesNotFoundError(f"no such file or folder: {', '.join(missing)}; nothing was added")
 
 
 def sample_articles_path() -> Path:
@@ -146,9 +155,22 @@ class Assistant:
         settings: Settings | None = None,
         progress: bool = False,
     ) -> Assistant:
-        """Create (or extend) the index at ``directory`` from article files and folders."""
+        """Create (or extend) the index at ``directory`` from article files and folders. A path that
+        does not exist, or paths that hold no article when the index is new, raise
+        :class:`ArticlesNotFoundError` and leave no index behind."""
+        paths = list(paths)
+        check_paths(paths)
+        new = not Path(directory).exists()
         bot = cls.open(directory, settings, create=True)
-        bot.add(paths, progress=progress)
+        try:
+            report = bot.add(paths, progress=progress)
+            if new and bot.index.manifest.articles == 0:
+                raise ArticlesNotFoundError(f"no article in {', '.join(map(str, paths))}: {report.summary()}")
+        except BaseException:
+            bot.close()
+            if new:  # created by this call: nothing of it is worth keeping
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
         return bot
 
     # ---- articles ------------------------------------------------------------------------
@@ -167,6 +189,8 @@ class Assistant:
         whom it waits for. Questions keep being answered meanwhile. ``ray``: split and embed with
         Ray (``"local"``: a Ray started on this machine; otherwise a Ray cluster's address)."""
         limits = self.settings.index.limits()
+        if isinstance(items, list | tuple):
+            check_paths([i for i in items if isinstance(i, str | Path)])
 
         def expand() -> Iterable[Article | LoadFailure]:
             for item in items:

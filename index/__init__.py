@@ -3,6 +3,7 @@
 from index.embed_cache import CachedEmbedder
 from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import (
+    ArticlesNotFoundError,
     AssistantError,
     ConfigurationError,
     IndexBusyError,
@@ -23,6 +24,7 @@ from index.loaders import (
     count_articles,
     load_file,
     load_paths,
+    missing_paths,
 )
 from index.news_index import IngestReport, NewsIndex
 from index.records import Article, Hit, Passage, content_id
@@ -51,6 +53,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexWriteError",
+    "ArticlesNotFoundError",
     "IngestReport",
     "InvalidRequestError",
     "Limits",
@@ -66,6 +69,7 @@ __all__ = [
     "load_embedder",
     "load_file",
     "load_paths",
+    "missing_paths",
     "count_articles",
     "sentence_spans",
     "split_passages",

@@ -50,6 +50,10 @@ def os_reason(error: OSError) -> str:
     return f"{error.strerror or error}{f' ({name})' if name else ''}"
 
 
+class ArticlesNotFoundError(AssistantError):
+    """A path given to ingest does not exist, or nothing in the paths is an article."""
+
+
 class UnreadableArticleError(AssistantError):
     """An article file or record could not be read; the message names it and says why."""
 

@@ -261,11 +261,17 @@ def derived_title(text: str) -> str:
 
 
 def _plain(text: str, title: str) -> tuple[str, str]:
-    """Title from the first real line when none is given (see :func:`derived_title`); the text
-    keeps every line."""
+    """Title from the first real line when none is given (see :func:`derived_title`). A headline
+    line taken whole as the title (no sentence punctuation at its end: "Madagascar completes
+    currency switch", "# Storm hits coast") leaves the text, so answers don't begin with it as if it
+    were a sentence; a first line that is a sentence stays in the text."""
     text = text.strip()
     if not title.strip() and text:
         title = derived_title(text)
+        first, _, rest = text.partition("\n")
+        line = first.strip().lstrip("#").strip()
+        if title and line == title and line[-1] not in '.!?"”' and rest.strip():
+            text = rest.strip()
     return text, title
 
 
@@ -492,6 +498,19 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path | LoadFailu
             yield LoadFailure(str(path), f"{kind}, not a regular file; skipped")
         elif _suffix(path) in SUPPORTED_SUFFIXES:
             yield path
+
+
+def missing_paths(paths: Iterable[str | Path]) -> list[str]:
+    """The paths that name nothing on disk (a broken link counts as missing)."""
+    out = []
+    for raw in paths:
+        try:
+            found = Path(raw).expanduser().exists()
+        except (RuntimeError, OSError):
+            found = True  # a link loop or an unreadable path is reported by load_paths, by name
+        if not found:
+            out.append(printable(str(raw)))
+    return out
 
 
 def load_paths(paths: Iterable[str | Path], limits: Limits | None = None) -> Iterator[Article | LoadFailure]:

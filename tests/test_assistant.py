@@ -152,3 +152,15 @@ def test_the_same_story_ingested_twice_is_told_once(tmp_path: Path) -> None:
     assert answer.answered and "7 percent" in answer.text
     words = re.sub(r"\s+", " ", re.sub(r"\[\d+\]", "", answer.text))
     assert words.count("approved a 7 percent pay rise") == 1, answer.text
+
+
+def test_build_on_a_missing_folder_raises_and_leaves_no_index(tmp_path: Path) -> None:
+    from assistant import ArticlesNotFoundError
+
+    with pytest.raises(ArticlesNotFoundError, match="no such file or folder: articles/"):
+        Assistant.build(["articles/"], tmp_path / "my-index")
+    assert not (tmp_path / "my-index").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ArticlesNotFoundError, match="no article in"):
+        Assistant.build([tmp_path / "empty"], tmp_path / "my-index")
+    assert not (tmp_path / "my-index").exists()

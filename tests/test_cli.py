@@ -103,3 +103,13 @@ def test_engine_errors_name_the_setting_without_a_traceback(seed_bot: Any, tmp_p
     assert down.exit_code == 2 and "llm.base_url" in down.stderr and "Traceback" not in down.output
     info = json.loads(cli_in_process("info", *index).stdout)
     assert info["engine"] == "extractive" and info["prompt"] == ""
+
+
+def test_ingest_of_a_missing_path_or_no_articles_fails_clearly_and_leaves_no_index(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    missing = cli("ingest", str(tmp_path / "nope"), index=index, check=False)
+    assert missing.returncode == 2 and f"no such file or folder: {tmp_path / 'nope'}" in missing.stderr
+    assert "Traceback" not in missing.stderr and not index.exists()
+    (tmp_path / "empty").mkdir()
+    nothing = cli("ingest", str(tmp_path / "empty"), index=index, check=False)
+    assert nothing.returncode == 2 and "no article in" in nothing.stderr and not index.exists()

@@ -37,6 +37,11 @@ def test_txt_and_md_take_the_first_line_as_title(tmp_path: Path) -> None:
     assert [a.title for a in articles] == ["Bridge reopens", "Budget passes"]
     assert "reopened on Friday" in articles[0].text
     assert articles[0].key == str((tmp_path / "a.txt").resolve())
+    # the headline is the title, not the body's first sentence (answers would start with it)
+    assert articles[0].text.startswith("The old bridge") and articles[1].text.startswith("The budget passed")
+    (tmp_path / "c.txt").write_text("The council met on Monday.\nIt voted to close the pool.\n")
+    (sentence,), _ = loaded(tmp_path / "c.txt")
+    assert sentence.title == "The council met on Monday." and sentence.text.startswith("The council met")
 
 
 def test_html_news_page_gives_main_text_and_metadata(tmp_path: Path) -> None:
