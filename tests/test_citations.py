@@ -1,5 +1,10 @@
-from assistant import Answer, Citation
+from collections.abc import Iterator
+
+import pytest
+
+from assistant import Answer, Assistant, Citation, Draft, DraftRequest
 from assistant.answering.citations import parse_markers, split_claims
+from index import sentence_spans
 
 
 def test_markers_out_of_range_are_dropped_not_wrapped() -> None:
@@ -60,3 +65,45 @@ def test_a_sentence_the_judge_scores_under_its_threshold_is_not_verified() -> No
     assert checked[0].verified and checked[0].support >= judge.lexical.calibration.threshold
     for c in checked[1:]:
         assert not c.verified and c.support < judge.lexical.calibration.threshold, c
+
+
+def test_a_number_keeps_its_unit_or_currency() -> None:
+    from assistant.answering.units import changed_units, units_hold
+
+    passage = (
+        "The project will cost 3.2 million dollars. About 40 percent of riders are new. It cost 790m euros ($1.1bn)."
+    )
+    assert changed_units(passage, "The lanes will cost 3.2 million pounds.") == ["3.2 GBP (the passage: USD)"]
+    assert units_hold(passage, "The lanes will cost $3.2m.") and units_hold(passage, "It will cost 3.2 million.")
+    assert units_hold(passage, "About 40% of riders are new.") and not units_hold(passage, "About 40 km of lanes.")
+    assert units_hold(passage, "It cost 790m euros.") and not units_hold(passage, "It cost 790 million dollars.")
+
+
+@pytest.mark.slow
+def test_a_unit_swapped_sentence_is_unverified_while_a_correct_one_keeps_its_check(sample_bot: Assistant) -> None:
+    """The local model's "3.2 million pounds" for a passage's dollars: a scripted draft through the real
+    pipeline, with a correct sentence beside it; the ✓ stays on the correct one only."""
+    question = "How much will the Mill Street bike lanes cost?"
+    hits = sample_bot.search(question)
+    passage = next(h.passage.text for h in hits if "3.2 million dollars" in h.passage.text)
+    vote = next(passage[s:e] for s, e in sentence_spans(passage) if "voted" in passage[s:e])  # read at test time
+    draft = f"The bike lanes will cost 3.2 million pounds [1]. {vote.rstrip('.')} [1]."
+    bot = Assistant(sample_bot.index, sample_bot.settings, ScriptedDraft(draft))
+    answer = bot.ask(question)
+    swapped, kept = answer.sentences
+    assert not swapped.verified and "pounds" in swapped.text
+    assert kept.verified and "voted" in kept.text
+    assert answer.answered and answer.unverified == [swapped]
+
+
+class ScriptedDraft:
+    """Writes a fixed answer (a stand-in for a model's text; what is checked is our pipeline)."""
+
+    name, model, prompt = "scripted", "script", "none"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        yield self.text
+        yield Draft(self.text, list(request.hits))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
 from assistant.answering.judge import FaithfulnessJudge, Verdict
+from assistant.answering.units import units_hold
 from index import Hit, sentence_spans
 
 # Said whenever the articles don't answer; tests and the UI use this constant too.
@@ -161,13 +162,18 @@ def attach_citations(
         verdicts = {}
         for h in [m - 1 for m in markers]:
             verdicts[h] = judge.lexical.judge(hits[h].passage.text, text)
-        good = [h for h, v in verdicts.items() if verifies(v)]
+
+        def holds(h: int, verdicts: dict[int, Verdict] = verdicts, text: str = text) -> bool:
+            # the judge's verdict, and every number keeps the unit the passage gives it
+            return verifies(verdicts[h]) and units_hold(hits[h].passage.text, text)
+
+        good = [h for h in verdicts if holds(h)]
         reattached = False
         if not good:
             others = {h: judge.lexical.judge(hit.passage.text, text) for h, hit in enumerate(hits) if h not in verdicts}
             verdicts.update(others)
-            best = max(others, key=lambda h: (verifies(others[h]), others[h].score), default=None)
-            if best is not None and verifies(others[best]):
+            best = max(others, key=lambda h: (holds(h), others[h].score), default=None)
+            if best is not None and holds(best):
                 good, reattached = [best], True
         cited = good or [m - 1 for m in markers]
         spans = {}
