@@ -418,7 +418,6 @@ def eval_command(
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
 
     from assistant.evaluation.harness import compare_runs, evaluate, new_run_dir
-    from assistant.evaluation.report import markdown
     from index import AssistantError
 
     if compare:
@@ -445,7 +444,7 @@ def eval_command(
     except AssistantError as e:
         typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from e
-    typer.echo(markdown(result.config, result.summary))
+    typer.echo(result.markdown())
     typer.echo(f"run folder: {run_dir}  (report: {run_dir / 'report.html'})")
 
 

@@ -211,3 +211,56 @@ def test_worst_questions_are_failures_not_correct_refusals() -> None:
         "good",
     ]
     assert [r["id"] for r in worst_rows(rows, 2)] == ["crashed", "answered-unanswerable"]
+
+
+def test_the_report_opens_with_plain_counts_and_shows_only_informative_charts() -> None:
+    from assistant.evaluation.report import html_body, markdown, plain_counts
+
+    def row(i: int, answerable: bool, **metrics: float) -> dict:
+        return {
+            "id": f"q{i}",
+            "question": f"Question {i}?",
+            "answerable": answerable,
+            "reference_answer": ["x"],
+            "answer": "An answer [1]",
+            "citations": [],
+            "metrics": metrics,
+            "error": None,
+        }
+
+    rows = [
+        row(1, True, contains_reference=1.0, faithfulness=1.0, refused=0.0, token_f1=0.2),
+        row(2, True, contains_reference=0.0, faithfulness=1.0, refused=0.0, token_f1=0.9),
+        row(3, True, contains_reference=0.0, refused=1.0),
+        row(4, False, refused=1.0),
+    ]
+    summary = {
+        "questions": 4,
+        "answerable": 3,
+        "unanswerable": 1,
+        "answered": 2,
+        "errors": 0,
+        "metrics": {"faithfulness": 1.0, "contains_reference": 0.333},
+        "applies_to": {},
+        "latency_ms": {"p50": 1, "p95": 2},
+        "first_token_ms": {},
+    }
+    config = {
+        "testset": "t.jsonl",
+        "index": "i",
+        "index_fingerprint": "f",
+        "articles": 1,
+        "engine": "extractive",
+        "prompt": "none",
+    }
+    counts = plain_counts(summary, rows)
+    assert counts == (
+        "1 of 3 answers contain the reference answer; 1 of 1 unanswerable questions refused; "
+        "1 of 3 answerable questions refused (false refusals)."
+    )
+    assert markdown(config, summary, rows).split("\n")[2] == counts
+    page = html_body(config, summary, rows)
+    assert page.index("plain-counts") < page.index("Questions that went wrong") < page.index('id="metrics"')
+    assert "1 by construction" in page  # faithfulness of copied sentences
+    assert "token_f1 (n=2)" in page and "faithfulness (n=" not in page  # one bar: not drawn
+    assert "the answer lacks the reference" in page and "<summary>Settings" in page

@@ -174,7 +174,7 @@ class RunResult:
         """The summary as a Markdown table."""
         from assistant.evaluation.report import markdown
 
-        return markdown(self.config, self.summary)
+        return markdown(self.config, self.summary, self.rows)
 
     def html(self) -> str:
         """The report's content as HTML, for embedding in a page."""

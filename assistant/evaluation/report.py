@@ -25,9 +25,44 @@ def _definition(name: str) -> str:
     return DEFINITIONS.get(name) or DEFINITIONS.get(base, "")
 
 
-def markdown(config: dict[str, Any], summary: dict[str, Any]) -> str:
+# metrics an extractive answer meets by construction: its sentences are copied from the passages it cites
+_BY_CONSTRUCTION = {"faithfulness", "citation_precision", "citation_recall", "verified"}
+_CONSTRUCTION_NOTE = " <em>(1 by construction: the extractive engine copies the sentences it cites)</em>"
+
+
+def plain_counts(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    """What a reader asks first, in counts: how many answers hold the reference, how many
+    unanswerable questions were refused, how many answerable ones were refused, how many errors."""
+    ok = [r for r in rows if not r.get("error")]
+    scored = [r for r in ok if r["answerable"] and r["metrics"].get("contains_reference") is not None]
+    right = sum(r["metrics"]["contains_reference"] == 1.0 for r in scored)
+    unanswerable = [r for r in ok if not r["answerable"]]
+    refused = sum(bool(r["metrics"].get("refused")) for r in unanswerable)
+    false_refusals = sum(bool(r["metrics"].get("refused")) for r in ok if r["answerable"])
+    parts = []
+    if scored:
+        parts.append(f"{right} of {len(scored)} answers contain the reference answer")
+    if unanswerable:
+        parts.append(f"{refused} of {len(unanswerable)} unanswerable questions refused")
+    answerable = sum(r["answerable"] for r in ok)
+    if answerable:
+        parts.append(f"{false_refusals} of {answerable} answerable questions refused (false refusals)")
+    if summary["errors"]:
+        parts.append(f"{summary['errors']} questions failed with an error")
+    return "; ".join(parts) + "." if parts else "No question was scored."
+
+
+def by_construction(name: str, config: dict[str, Any]) -> bool:
+    """Whether ``name`` is 1.000 by construction for this run's engine (the extractive engine's
+    sentences are the passages' own, so they are faithful to and supported by what they cite)."""
+    return config.get("engine") == "extractive" and name in _BY_CONSTRUCTION
+
+
+def markdown(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]] = ()) -> str:
     lines = [
         f"# Evaluation of {Path(config['testset']).name}",
+        "",
+        plain_counts(summary, rows),
         "",
         f"{summary['questions']} questions ({summary['answerable']} answerable, {summary['unanswerable']} not), "
         f"{summary['answered']} answered, {summary['errors']} errors. Index `{config['index']}` "
@@ -41,7 +76,10 @@ def markdown(config: dict[str, Any], summary: dict[str, Any]) -> str:
         count = summary["applies_to"].get(
             name, summary["unanswerable"] if name == "refusal_rate" else summary["answerable"]
         )
-        lines.append(f"| {name} | {_fmt(value)} | {count} | {_definition(name)} |")
+        note = " (1 by construction: the extractive engine copies the sentences it cites)"
+        lines.append(
+            f"| {name} | {_fmt(value)} | {count} | {_definition(name)}{note if by_construction(name, config) else ''} |"
+        )
     latency = summary["latency_ms"]
     first = summary.get("first_token_ms", {})
     lines += [
@@ -112,18 +150,35 @@ def worst_rows(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return [rows[i] for _, i in sorted(scored)[:n]]
 
 
-def _question_html(row: dict[str, Any]) -> str:
+def _failure(row: dict[str, Any]) -> str:
+    """What went wrong with a question, in words."""
     if row.get("error"):
-        return f"<li><b>{html.escape(row['question'])}</b><br>error: {html.escape(row['error'])}</li>"
-    metrics = ", ".join(f"{k} {v:.2f}" for k, v in row["metrics"].items())
+        return f"error: {row['error']}"
+    m = row["metrics"]
+    if not row["answerable"]:
+        return "answered a question the articles can't answer"
+    reasons = []
+    if m.get("refused"):
+        reasons.append("refused")
+    elif m.get("contains_reference") == 0.0:
+        reasons.append("the answer lacks the reference")
+    if m.get("hit@10") == 0.0:
+        reasons.append("no reference article retrieved")
+    if m.get("faithfulness") is not None and m["faithfulness"] < 1.0:
+        reasons.append(f"faithfulness {m['faithfulness']:.2f}")
+    return ", ".join(reasons) or "partly right"
+
+
+def _question_html(row: dict[str, Any]) -> str:
+    refs = ", ".join(html.escape(str(r)) for r in row.get("reference_answer") or []) or "none"
     cites = "".join(
         f"<blockquote>[{c['marker']}] <i>{html.escape(c['title'])}</i>: {html.escape(c['passage'])}</blockquote>"
-        for c in row["citations"]
+        for c in row.get("citations", [])
     )
-    refs = ", ".join(html.escape(str(r)) for r in row.get("reference_answer") or []) or "none"
+    sources = f"<details><summary>cited passages</summary>{cites}</details>" if cites else ""
     return (
-        f"<li><b>{html.escape(row['question'])}</b> <small>({html.escape(row['id'])}; reference: {refs})</small>"
-        f"<p>{html.escape(row['answer'])}</p><small>{html.escape(metrics)}</small>{cites}</li>"
+        f"<tr><td>{html.escape(row['question'])}<br><small>{html.escape(row['id'])}</small></td><td>{refs}</td>"
+        f"<td>{html.escape(row.get('answer', ''))}{sources}</td><td>{html.escape(_failure(row))}</td></tr>"
     )
 
 
@@ -132,13 +187,13 @@ def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[di
     ok = [r for r in rows if not r.get("error")]
     table = "".join(
         f'<tr><td style="white-space:nowrap">{html.escape(name)}</td><td style="white-space:nowrap">{_fmt(value)}</td>'
-        f"<td>{html.escape(_definition(name))}</td></tr>"
+        f"<td>{html.escape(_definition(name))}{_CONSTRUCTION_NOTE if by_construction(name, config) else ''}</td></tr>"
         for name, value in summary["metrics"].items()
     )
+    series = {name: [r["metrics"][name] for r in ok if name in r["metrics"]] for name in _PLOTTED}
+    # a distribution with one bar tells nothing the table doesn't
     plots = "".join(
-        _histogram([r["metrics"][name] for r in ok if name in r["metrics"]], name)
-        for name in _PLOTTED
-        if any(name in r["metrics"] for r in ok)
+        _histogram(values, name) for name, values in series.items() if len({min(9, int(v * 10)) for v in values}) > 1
     )
     x_name = "mrr" if any("mrr" in r["metrics"] for r in ok) else "contains_reference"
     points = [
@@ -149,18 +204,21 @@ def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[di
     scatter = _scatter(points, x_name, "faithfulness") if points else "<p>No question has both values.</p>"
     worst_list = worst_rows(rows, worst)
     settings = html.escape(json.dumps(config, indent=2))
+    failures = "".join(_question_html(r) for r in worst_list) or "<tr><td colspan=4>None.</td></tr>"
     return f"""<h1>Evaluation of {html.escape(Path(config["testset"]).name)}</h1>
+<p id="plain-counts"><strong>{html.escape(plain_counts(summary, rows))}</strong></p>
 <p id="counts">{summary["questions"]} questions ({summary["answerable"]} answerable, {summary["unanswerable"]} not),
 {summary["answered"]} answered, {summary["errors"]} errors; latency p50 {summary["latency_ms"]["p50"]} ms,
-p95 {summary["latency_ms"]["p95"]} ms.</p>
-<p>Index fingerprint <code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), engine
-<code>{html.escape(engine_line(config))}</code>, prompt: {html.escape(config["prompt"])}.</p>
+p95 {summary["latency_ms"]["p95"]} ms. Engine <code>{html.escape(engine_line(config))}</code>.</p>
+<h2>Questions that went wrong</h2><table id="worst"><tr><th>question</th><th>reference</th><th>answer</th>
+<th>what went wrong</th></tr>{failures}</table>
 <h2>Metrics</h2><table id="metrics"><tr><th style="white-space:nowrap">metric</th>
 <th style="white-space:nowrap">value</th><th>definition</th></tr>{table}</table>
-<h2>Distributions</h2>{plots}
+{f"<h2>Distributions</h2>{plots}" if plots else ""}
 <h2>Retrieval against faithfulness</h2>{scatter}
-<h2>Worst questions</h2><ol id="worst">{"".join(_question_html(r) for r in worst_list)}</ol>
-<h2>Settings</h2><pre>{settings}</pre>"""
+<details id="settings"><summary>Settings, index and prompt</summary><p>Index fingerprint
+<code>{config["index_fingerprint"]}</code> ({config["articles"]} articles), prompt: {html.escape(config["prompt"])}.</p>
+<pre>{settings}</pre></details>"""
 
 
 def html_report(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
@@ -180,7 +238,7 @@ blockquote{{color:#444;border-left:3px solid #ccc;margin:.3em 0;padding-left:.6e
 def write_reports(
     run_dir: Path, config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]]
 ) -> None:
-    (run_dir / "report.md").write_text(markdown(config, summary), encoding="utf-8")
+    (run_dir / "report.md").write_text(markdown(config, summary, rows), encoding="utf-8")
     (run_dir / "report.html").write_text(html_report(config, summary, rows), encoding="utf-8")
 
 
