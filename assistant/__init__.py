@@ -11,6 +11,7 @@ from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
 from assistant.answering.judge import FaithfulnessJudge, Verdict
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
+from assistant.conversations import Conversation, ConversationNotFoundError, ConversationStore, Turn
 from assistant.core import ArticlePage, ArticleRow, Assistant, sample_articles_path, sample_testset_path
 from assistant.evaluation import (
     EvaluationError,
@@ -57,6 +58,10 @@ from index import (
 from index.news_index import PACKAGE_VERSION as __version__
 
 __all__ = [
+    "Conversation",
+    "ConversationNotFoundError",
+    "ConversationStore",
+    "Turn",
     "NOT_IN_ARTICLES",
     "APISettings",
     "Answer",

@@ -474,5 +474,27 @@ def testset_generate(
         raise typer.Exit(1)
 
 
+@testset_app.command("from-feedback")
+def testset_from_feedback(
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the test set (.jsonl).")],
+) -> None:
+    """Make a test set from the chat's rated answers (👍/👎; the rules are in the README)."""
+    from assistant.conversations import ConversationStore
+    from assistant.evaluation.feedback import feedback_testset
+    from assistant.evaluation.testset import write_testset
+    from assistant.settings import Settings
+
+    _quiet_environment()
+    store = ConversationStore(Settings.from_env().chat.history_file())
+    cases = feedback_testset(store)
+    store.close()
+    if not cases:
+        typer.secho(f"no rated answers in {store.path}; rate answers in the chat first", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    write_testset(cases, out)
+    unanswerable = sum(not c.answerable for c in cases)
+    typer.echo(f"made {len(cases)} question(s) ({unanswerable} unanswerable) from rated answers into {out}")
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

@@ -17,6 +17,7 @@ from assistant.answering.engines import AnswerEngine, create_engine
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
+from assistant.conversations import ConversationStore
 from assistant.settings import Settings
 from index import (
     DEFAULT_MODEL,
@@ -103,6 +104,7 @@ class Assistant:
         self.settings = settings
         self.engine = engine or create_engine(settings, index.embedder.embed)
         self._engines: dict[str, AnswerEngine] = {self.engine.name: self.engine}
+        self._conversations: ConversationStore | None = None
         self._warm = False
         # questions read a pinned generation while writers (threads or processes) publish new ones
         self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(settings.answer.judge))
@@ -349,8 +351,17 @@ class Assistant:
             self.ask("What happened?", engine="extractive")
             self._warm = True
 
+    @property
+    def conversations(self) -> ConversationStore:
+        """The saved conversations (``chat.history``), opened on first use."""
+        if self._conversations is None:
+            self._conversations = ConversationStore(self.settings.chat.history_file())
+        return self._conversations
+
     def close(self) -> None:
-        """Stop the engine's model server, if it runs one."""
+        """Stop the engine's model server, if it runs one, and close the conversation store."""
         close = getattr(self.engine, "close", None)
         if close is not None:
             close()
+        if self._conversations is not None:
+            self._conversations.close()

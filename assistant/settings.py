@@ -195,6 +195,17 @@ class APISettings(Section):
     )
 
 
+class ChatSettings(Section):
+    """Saved conversations (the web UI, the HTTP API's /v1/conversations, ``Assistant.conversations``)."""
+
+    history: Path | None = Field(
+        None, description="SQLite file of saved conversations (default: conversations.sqlite3 in the data folder)."
+    )
+
+    def history_file(self) -> Path:
+        return self.history or default_data_dir() / "conversations.sqlite3"
+
+
 class Settings(Section):
     """All settings of the assistant. Build it in code, or with :meth:`from_env`."""
 
@@ -204,6 +215,7 @@ class Settings(Section):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
     api: APISettings = Field(default_factory=APISettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
 
     def index_dir(self) -> Path:
         return self.index.directory or sample_index_dir()

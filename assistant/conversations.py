@@ -1,0 +1,209 @@
+"""Saved conversations: SQLite in the user data folder, one row per turn holding the whole Answer.
+
+A turn keeps the :class:`Answer` as JSON, so its citations, their passages and offsets come back
+exactly as they were shown, whatever the index holds by then. A turn can be rated (👍 +1 / 👎 -1)
+with a comment; :func:`feedback_testset` turns rated turns into a test set. The store is safe to use
+from several threads (one connection under a lock) and several processes (SQLite's own locking,
+WAL journal). Ids are random, titles and comments bounded; an unknown id is a clear
+:class:`ConversationNotFoundError`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.answering.answer import Answer
+from index import AssistantError
+
+MAX_TITLE = 200
+MAX_COMMENT = 2000
+_ID = re.compile(r"^[0-9a-f]{16}$")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS turns (
+    conversation TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, created REAL NOT NULL,
+    rating INTEGER, comment TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (conversation, position));
+"""
+
+
+class ConversationNotFoundError(AssistantError):
+    """No conversation (or turn) has the given id."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer, with the user's rating (+1, -1 or None) and comment."""
+
+    position: int
+    answer: Answer
+    rating: int | None = None
+    comment: str = ""
+
+    @property
+    def question(self) -> str:
+        return self.answer.question
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    title: str
+    created: float
+    updated: float
+    turns: list[Turn] = field(default_factory=list)
+
+    def history(self) -> list[tuple[str, str]]:
+        """(question, answer text) pairs, for follow-up questions."""
+        return [(t.answer.question, t.answer.text) for t in self.turns]
+
+
+class ConversationStore:
+    """The conversations in one SQLite file (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._db is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                db.executescript(_SCHEMA)
+                self._db = db
+            with self._db:  # one transaction
+                yield self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    @staticmethod
+    def _check(conversation_id: str) -> str:
+        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
+            raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+        return conversation_id
+
+    def create(self, title: str = "") -> Conversation:
+        now = time.time()
+        conversation = Conversation(secrets.token_hex(8), _title(title), now, now)
+        with self._connection() as db:
+            db.execute(
+                "INSERT INTO conversations VALUES (?, ?, ?, ?)",
+                (conversation.id, conversation.title, conversation.created, conversation.updated),
+            )
+        return conversation
+
+    def list(self) -> list[Conversation]:
+        """Every conversation, most recently updated first (without their turns)."""
+        with self._connection() as db:
+            rows = db.execute("SELECT id, title, created, updated FROM conversations ORDER BY updated DESC").fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def get(self, conversation_id: str) -> Conversation:
+        """A conversation with its turns, in order."""
+        self._check(conversation_id)
+        with self._connection() as db:
+            row = db.execute(
+                "SELECT id, title, created, updated FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+            turns = db.execute(
+                "SELECT position, answer, rating, comment FROM turns WHERE conversation = ? ORDER BY position",
+                (conversation_id,),
+            ).fetchall()
+        return Conversation(*row, [Turn(p, Answer.from_json(a), r, c) for p, a, r, c in turns])
+
+    def add(self, conversation_id: str, answer: Answer) -> Turn:
+        """Append a turn; a conversation without a title is named after its first question."""
+        self._check(conversation_id)
+        now = time.time()
+        with self._connection() as db:
+            row = db.execute("SELECT title FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if row is None:
+                raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+            (last,) = db.execute(
+                "SELECT COALESCE(MAX(position), -1) FROM turns WHERE conversation = ?", (conversation_id,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO turns (conversation, position, question, answer, created) VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, last + 1, answer.question, answer.to_json(), now),
+            )
+            title = row[0] or _title(answer.question)
+            db.execute("UPDATE conversations SET updated = ?, title = ? WHERE id = ?", (now, title, conversation_id))
+        return Turn(last + 1, answer)
+
+    def replace_last(self, conversation_id: str, answer: Answer) -> Turn:
+        """Put ``answer`` in place of the last turn (regenerate, or edit and resend the last question)."""
+        self._check(conversation_id)
+        with self._connection() as db:
+            (last,) = db.execute(
+                "SELECT MAX(position) FROM turns WHERE conversation = ?", (conversation_id,)
+            ).fetchone()
+            if last is None:
+                raise ConversationNotFoundError(f"conversation {conversation_id!r} has no turn to replace")
+            db.execute(
+                "UPDATE turns SET question = ?, answer = ?, created = ?, rating = NULL, comment = '' "
+                "WHERE conversation = ? AND position = ?",
+                (answer.question, answer.to_json(), time.time(), conversation_id, last),
+            )
+            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (time.time(), conversation_id))
+        return Turn(last, answer)
+
+    def rename(self, conversation_id: str, title: str) -> None:
+        self._check(conversation_id)
+        with self._connection() as db:
+            done = db.execute("UPDATE conversations SET title = ? WHERE id = ?", (_title(title), conversation_id))
+        if done.rowcount == 0:
+            raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+
+    def delete(self, conversation_id: str) -> None:
+        self._check(conversation_id)
+        with self._connection() as db:
+            done = db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        if done.rowcount == 0:
+            raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
+
+    def rate(self, conversation_id: str, position: int, rating: int | None, comment: str = "") -> None:
+        """Rate a turn: +1 (good), -1 (bad) or None (no rating), with an optional comment."""
+        self._check(conversation_id)
+        if rating not in (1, -1, None):
+            raise ValueError("a rating is +1, -1 or None")
+        with self._connection() as db:
+            done = db.execute(
+                "UPDATE turns SET rating = ?, comment = ? WHERE conversation = ? AND position = ?",
+                (rating, comment[:MAX_COMMENT], conversation_id, int(position)),
+            )
+        if done.rowcount == 0:
+            raise ConversationNotFoundError(f"conversation {conversation_id!r} has no turn {position}")
+
+    def rated(self) -> list[Turn]:
+        """Every rated turn, oldest first."""
+        with self._connection() as db:
+            rows = db.execute(
+                "SELECT position, answer, rating, comment FROM turns WHERE rating IS NOT NULL ORDER BY created"
+            ).fetchall()
+        return [Turn(p, Answer.from_json(a), r, c) for p, a, r, c in rows]
+
+
+def _title(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1].rstrip() + "…"

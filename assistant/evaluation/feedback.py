@@ -1,0 +1,45 @@
+"""Test sets from the chat's ratings: a team's evaluation grows from real use.
+
+The rules, per rated turn (the question asked and the answer given then):
+
+- 👍 on an answer: answerable; the reference answer is the short answer when there is one, else the
+  answer's sentences; the reference articles are the ones it cited.
+- 👍 on a refusal ("the articles don't say"): unanswerable; refusing again is right.
+- 👎 on an answer: unanswerable; the user says the articles don't support what was said, so the
+  right behaviour is to refuse (a team that knows the right answer edits the case and adds it).
+- 👎 on a refusal: answerable, with no reference answer: refusing again counts as a false refusal.
+
+Each case keeps the rating, the comment and the conversation's answer in its metadata. The same
+question rated twice gives one case: the latest rating wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from assistant.conversations import ConversationStore
+from assistant.evaluation.testset import TestCase
+
+
+def feedback_testset(store: ConversationStore) -> list[TestCase]:
+    """Test cases from every rated turn of ``store`` (see the module's rules)."""
+    cases: dict[str, TestCase] = {}
+    for turn in store.rated():
+        answer = turn.answer
+        good = turn.rating == 1
+        answerable = good == answer.answered
+        reference: list[str] = []
+        articles: list[str] = []
+        if good and answer.answered:
+            reference = [answer.short.text] if answer.short else [" ".join(s.text for s in answer.sentences)]
+            articles = list(dict.fromkeys(c.article_id for c in answer.citations))
+        key = " ".join(answer.question.lower().split())
+        cases[key] = TestCase(
+            id="feedback-" + hashlib.sha256(key.encode()).hexdigest()[:12],
+            question=answer.question,
+            reference_answer=reference,
+            reference_article_ids=articles,
+            answerable=answerable,
+            metadata={"rating": turn.rating, "comment": turn.comment, "answer": answer.text, "from": "feedback"},
+        )
+    return list(cases.values())
