@@ -13,6 +13,7 @@
     ``news_assistant``, then ``data: [DONE]``. An optional ``filters`` field (sources, since,
     until, article_ids) limits the articles searched.
 ``GET /v1/models``: the engines this assistant answers with.
+``/v1/conversations``: saved conversations (:mod:`assistant.api_conversations`).
 ``POST /v1/search``: passages for ``{"query", "k", "filters"}``, best first.
 ``GET /v1/articles?q=&offset=&limit=``, ``POST /v1/articles`` (``{"articles": [records]}``, the
     JSON fields ``assistant ingest`` reads), ``DELETE /v1/articles/{id}``: the collection. A write
@@ -39,6 +40,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.answering.answer import Answer
 from assistant.answering.pipeline import Finished, Token
+from assistant.api_conversations import conversation_routes
+from assistant.conversations import ConversationNotFoundError
 from assistant.core import Assistant
 from assistant.http import RequestGate, Server, access_key, allowed_hosts, harden, openai_error
 from index import (
@@ -144,11 +147,15 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     async def assistant_error(request: Request, e: AssistantError) -> JSONResponse:
         if isinstance(e, InvalidRequestError | ConfigurationError):
             return error(400, str(e))
+        if isinstance(e, ConversationNotFoundError):
+            return error(404, str(e))
         return error(409 if isinstance(e, IndexBusyError) else 503, str(e), "assistant_error")
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, e: Exception) -> JSONResponse:
         return error(500, f"internal error ({type(e).__name__})", "server_error")
+
+    app.include_router(conversation_routes(assistant, lambda data: FilterBody.model_validate(data).filters()))
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:

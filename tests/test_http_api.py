@@ -141,3 +141,34 @@ def test_a_typed_question_carries_its_short_answer_and_a_bad_as_of_is_a_400(api:
             messages=[{"role": "user", "content": question}],
             extra_body={"filters": {"as_of": "next week"}},
         )
+
+
+def test_conversations_are_saved_asked_rated_and_deleted_over_http(api: Any) -> None:
+    url, bot = api
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+
+    def call(method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        with urllib.request.urlopen(urllib.request.Request(url + path, data, headers, method=method), timeout=60) as r:
+            return json.loads(r.read())
+
+    chat = call("POST", "/conversations", {})
+    first = call("POST", f"/conversations/{chat['id']}/messages", {"question": "What channels did the US use?"})
+    assert first["position"] == 0 and "New York" in first["answer"]["text"]
+    follow = call("POST", f"/conversations/{chat['id']}/messages", {"question": "And since when?"})
+    assert follow["position"] == 1 and follow["answer"]["query"] != "And since when?"  # asked with the history
+    call("PUT", f"/conversations/{chat['id']}/turns/0/rating", {"rating": 1, "comment": "right"})
+    call("PATCH", f"/conversations/{chat['id']}", {"title": "US channels"})
+    saved = call("GET", f"/conversations/{chat['id']}")
+    assert saved["title"] == "US channels" and [t["rating"] for t in saved["turns"]] == [1, None]
+    assert saved["turns"][0]["answer"] == first["answer"]  # citations and all, as answered
+    assert [c["id"] for c in call("GET", "/conversations")["data"]][0] == chat["id"]
+    assert bot.conversations.get(chat["id"]).turns[0].comment == "right"  # the Python API sees the same store
+    assert call("DELETE", f"/conversations/{chat['id']}")["deleted"]
+    for method, path in (("GET", f"/conversations/{chat['id']}"), ("GET", "/conversations/..%2F..%2Fetc")):
+        with pytest.raises(urllib.error.HTTPError) as gone:
+            call(method, path)
+        assert gone.value.code == 404
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        call("PUT", f"/conversations/{chat['id']}/turns/0/rating", {"rating": 7})
+    assert bad.value.code == 400
