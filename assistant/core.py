@@ -158,7 +158,7 @@ class Assistant:
         progress: bool = False,
     ) -> Assistant:
         """Create (or extend) the index at ``directory`` from article files and folders. A path that
-        does not exist, or paths that hold no article when the index is new, raise
+        does not exist, or paths that hold no article when the index is new (no paths: an empty index), raise
         :class:`ArticlesNotFoundError` and leave no index behind."""
         paths = list(paths)
         check_paths(paths)
@@ -166,7 +166,7 @@ class Assistant:
         bot = cls.open(directory, settings, create=True)
         try:
             report = bot.add(paths, progress=progress)
-            if new and bot.index.manifest.articles == 0:
+            if new and paths and bot.index.manifest.articles == 0:
                 raise ArticlesNotFoundError(f"no article in {', '.join(map(str, paths))}: {report.summary()}")
         except BaseException:
             bot.close()

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant import NOT_IN_ARTICLES, Answer, Assistant, Citation
-from ui.app import add_files, history_pairs, render_sources, respond
+from ui.app import add_files, history_pairs, respond
+from ui.render import render_sources
 
 
 def test_sources_escape_article_text_and_mark_the_supporting_sentence() -> None:
@@ -87,7 +88,7 @@ def test_two_different_uploads_of_one_name_are_two_articles(
 
 def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards() -> None:
     from assistant import SentenceCheck
-    from ui.app import render_answer
+    from ui.render import render_answer
 
     text = "See ![chart](http://127.0.0.1:9/x.png) and <img src=x> or [click](javascript:alert(1))."
     answer = Answer(

@@ -22,7 +22,6 @@ from assistant import (
     ArticlePage,
     Assistant,
     AssistantError,
-    Citation,
     Filters,
     Finished,
     Retrieved,
@@ -36,133 +35,20 @@ from assistant import (
 )
 from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
 from ui.gradio_import import import_gradio
+from ui.render import (
+    CSS,
+    escape_markdown,
+    header_text,
+    render_all_sources,
+    render_answer,
+    render_retrieved,
+    render_sources,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
 
-_CSS = """
-.source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
-  overflow-wrap: anywhere; min-width: 0;}
-.source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
-.source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
-.source-card mark {background: #fff3b0; padding: 0 1px;}
-.unverified {color: #9a6700; font-size: 0.85em;}
-.verified {color: #1a7f37; font-size: 0.85em;}
-.turn-sources {margin-bottom: 16px;}
-#sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
-"""
-_PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
 ARTICLES_PER_PAGE = 20
-
-
-def _meta(c: Citation) -> str:
-    parts = [html.escape(x) for x in (c.source, c.date) if x]
-    if c.url.startswith(("http://", "https://")):
-        parts.append(f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener">link</a>')
-    return " · ".join(parts)
-
-
-def _passage_html(c: Citation) -> str:
-    """The passage, escaped, with its supporting sentences in <mark>."""
-    out, pos = [], 0
-    for start, end in sorted(c.passage_sentences):
-        out.append(html.escape(c.passage[pos:start]))
-        out.append(f"<mark>{html.escape(c.passage[start:end])}</mark>")
-        pos = end
-    out.append(html.escape(c.passage[pos:]))
-    return "".join(out)
-
-
-def _card(c: Citation, label: str, anchor: str = "") -> str:
-    ident = f' id="{anchor}"' if anchor else ""
-    return (
-        f'<div class="source-card"{ident} data-marker="{c.marker}"><div><strong>{label} '
-        f'{html.escape(c.title or "Untitled")}</strong></div><div class="meta">{_meta(c)}</div>'
-        f'<div class="passage">{_passage_html(c)}</div></div>'
-    )
-
-
-def anchor(turn: int, marker: int) -> str:
-    """The element id of source card ``marker`` of answer ``turn`` (1-based)."""
-    return f"src-{turn}-{marker}"
-
-
-def render_sources(answer: Answer | None, turn: int = 0) -> str:
-    """HTML for one answer's sources: numbered cited passages, or the nearest ones after a refusal.
-    With ``turn``, each card gets the id its [n] links point at."""
-    if answer is None:
-        return "<p><em>Sources of the latest answer appear here.</em></p>"
-    cards = answer.citations if answer.answered else answer.related
-    heading = "Sources" if answer.answered else "Nearest passages (they don't answer the question)"
-    rows = [f"<h3>{heading}</h3>"]
-    if answer.query and answer.query != answer.question:
-        rows.append(f'<p class="meta">Searched for: <em>{html.escape(answer.query)}</em></p>')
-    if answer.fallback:
-        rows.append(
-            '<p class="meta">Nothing the model wrote could be checked against the articles (or it said they '
-            "don't say); the sentences that most likely answer were taken from the articles instead.</p>"
-            f'<details><summary>What the model wrote</summary><p class="unverified">{html.escape(answer.draft)}</p>'
-            "</details>"
-        )
-    elif answer.draft:
-        rows.append(
-            "<details><summary>What the model wrote (no passage supports it)</summary>"
-            f'<p class="unverified">{html.escape(answer.draft)}</p></details>'
-        )
-    for i, c in enumerate(cards, start=1):
-        label = f"[{c.marker}]" if answer.answered else f"{i}."
-        rows.append(_card(c, label, anchor(turn, c.marker) if turn and answer.answered else ""))
-    if len(cards) == 0:
-        rows.append("<p><em>No passages.</em></p>")
-    return "\n".join(rows)
-
-
-def render_all_sources(answers: list[Answer]) -> str:
-    """Every answer's sources, newest first, so an earlier answer's [n] still opens its passage."""
-    if not answers:
-        return render_sources(None)
-    blocks = []
-    for turn in range(len(answers), 0, -1):
-        answer = answers[turn - 1]
-        title = f"Answer {turn}: {html.escape(answer.question)}"
-        blocks.append(
-            f'<div class="turn-sources" data-turn="{turn}"><h4>{title}</h4>{render_sources(answer, turn)}</div>'
-        )
-    return "\n".join(blocks)
-
-
-def render_retrieved(query: str, passages: list[Citation]) -> str:
-    """The sources panel while the answer is being written: what was searched and found."""
-    rows = [f"<h3>Retrieved for: <em>{html.escape(query)}</em></h3>"]
-    rows += [_card(c, f"[{c.marker}]") for c in passages] or ["<p><em>No passages.</em></p>"]
-    return "\n".join(rows)
-
-
-def _escape(text: str) -> str:
-    """Article or model text made inert in the chat's Markdown: every ASCII punctuation mark is
-    backslash-escaped (no emphasis, link, image, autolink or code) and ``& < >`` become entities
-    (no HTML), so the text reads exactly as written."""
-    escaped = _PUNCTUATION.sub(r"\\\1", text)
-    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def render_answer(answer: Answer, turn: int) -> str:
-    """The answer for the chat: the short answer in bold when there is one, then each sentence
-    escaped, its [n] linking to its source card, and marked verified (✓) or unverified."""
-    if not answer.sentences:
-        return _escape(answer.text)
-    parts = []
-    if answer.short:
-        link = f"[\\[{answer.short.marker}\\]](#{anchor(turn, answer.short.marker)})"
-        parts.append(f"**{_escape(answer.short.text)}** {link}\n\n")
-    for s in answer.sentences:
-        links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
-        if s.verified:
-            flag = ' <span class="verified" title="supported by the cited passage">✓</span>'
-        else:
-            flag = ' <span class="unverified" title="no retrieved passage supports this">(unverified)</span>'
-        parts.append(f"{_escape(s.text)} {links}{flag}".strip())
-    return " ".join(parts)
 
 
 def _message_text(content: Any) -> str:
@@ -215,7 +101,7 @@ def respond_stream(
         return
     # the answers' own text (not the chat's rendering of it) when this session has them
     pairs = [(a.question, a.text) for a in answers] if answers else history_pairs(history)
-    history += [{"role": "user", "content": _escape(message)}, {"role": "assistant", "content": "…"}]
+    history += [{"role": "user", "content": escape_markdown(message)}, {"role": "assistant", "content": "…"}]
     yield history, render_all_sources(answers), "", answers
     query, written = message, ""
     try:
@@ -226,14 +112,14 @@ def respond_stream(
                 yield history, render_retrieved(query, event.passages), "", answers
             elif isinstance(event, Token):
                 written += event.text
-                history[-1] = {"role": "assistant", "content": _escape(written)}
+                history[-1] = {"role": "assistant", "content": escape_markdown(written)}
                 yield history, gr_noop(), "", answers
             elif isinstance(event, Finished):
                 answers.append(event.answer)
                 history[-1] = {"role": "assistant", "content": render_answer(event.answer, len(answers))}
                 yield history, render_all_sources(answers), "", answers
     except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
-        history[-1] = {"role": "assistant", "content": _escape(f"Could not answer: {e}")}
+        history[-1] = {"role": "assistant", "content": escape_markdown(f"Could not answer: {e}")}
         yield history, render_all_sources(answers), "", answers
 
 
@@ -248,15 +134,6 @@ def respond(
     """Chat handler run to the end: the new history, the sources panel and an empty input box."""
     *_, final = respond_stream(assistant, message, history, filters)
     return final[0], final[1], final[2]
-
-
-def header_text(info: dict[str, Any]) -> str:
-    return (
-        "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
-        "cites its passage; open the sources on the right to check it.\n\n"
-        f"Answers by: **{html.escape(_engine_label(info))}** · "
-        f"<span id='article-count'>{info['articles']} articles loaded</span>"
-    )
 
 
 def upload_folder() -> Path:
@@ -289,21 +166,23 @@ def add_files(
         if step is not None:
             step(i, len(files), name)
         if not uploaded(file):
-            lines.append(f"- ✗ {_escape(name)}: not an uploaded file (only files sent through the upload are read)")
+            lines.append(
+                f"- ✗ {escape_markdown(name)}: not an uploaded file (only files sent through the upload are read)"
+            )
             continue
         size = Path(file).stat().st_size / 1e6
         if size > limit:
-            lines.append(f"- ✗ {_escape(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
+            lines.append(f"- ✗ {escape_markdown(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
             continue
         try:
             report = assistant.add_upload(file, name, on_wait=on_wait)
         except AssistantError as e:
-            lines.append(f"- ✗ {_escape(name)}: {_escape(str(e))}")
+            lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
             continue
-        lines.extend(f"- ✗ {_escape(name)}: {_escape(f.reason)}" for f in report.failures)
+        lines.extend(f"- ✗ {escape_markdown(name)}: {escape_markdown(f.reason)}" for f in report.failures)
         if report.added or report.replaced or report.unchanged:
             lines.append(
-                f"- ✓ {_escape(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+                f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
                 f"{len(report.unchanged)} already indexed ({report.passages} passages)"
             )
     info = assistant.info()
@@ -324,7 +203,7 @@ def list_articles(assistant: Assistant, query: str = "", page: float | None = 1)
     if number > pages:  # past the end (after deletes, or a typed page number): show the last page
         number = pages
         shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
-    what = f"matching “{_escape(query)}”" if query else "in the index"
+    what = f"matching “{escape_markdown(query)}”" if query else "in the index"
     return article_rows(shown), f"{shown.total} articles {what} · page {number} of {pages}", number
 
 
@@ -336,7 +215,7 @@ def delete_articles(assistant: Assistant, ids: str) -> str:
     try:
         removed = assistant.remove(wanted)
     except AssistantError as e:
-        return f"Could not delete: {_escape(str(e))}"
+        return f"Could not delete: {escape_markdown(str(e))}"
     missing = len(wanted) - len(removed)
     return f"Deleted {len(removed)} article(s)." + (f" {missing} id(s) were not in the index." if missing else "")
 
@@ -363,12 +242,6 @@ def run_evaluation(assistant: Assistant, path: str | None) -> tuple[str, str, st
         f"{n['errors']} errors. Run folder: `{run_dir}`"
     )
     return line, result.html(), str(result.report_path)
-
-
-def _engine_label(info: dict[str, Any]) -> str:
-    if info["engine"] == "extractive":
-        return "extractive (sentences copied from the articles, no model)"
-    return f"{info['engine']} · {info['model']} · prompt {info['prompt']}"
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
@@ -579,7 +452,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
         server_name=host,
         server_port=port,
         allowed_paths=[str(eval_runs_dir())],  # the report file offered for download
-        css=_CSS,
+        css=CSS,
         head=PAGE_TOKEN_SCRIPT,
         show_error=True,
         max_file_size=int(settings.max_upload_mb * 1_000_000),

@@ -1,0 +1,148 @@
+"""What the web UI shows, rendered: answers for the chat (Markdown with every character of article
+or model text escaped), source cards and the header (HTML, escaped). Pure functions of an Answer."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from assistant import Answer, Citation
+
+CSS = """
+.source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
+  overflow-wrap: anywhere; min-width: 0;}
+.source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
+.source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
+.source-card mark {background: #fff3b0; padding: 0 1px;}
+.unverified {color: #9a6700; font-size: 0.85em;}
+.verified {color: #1a7f37; font-size: 0.85em;}
+.turn-sources {margin-bottom: 16px;}
+#sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
+"""
+_PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
+
+
+def _meta(c: Citation) -> str:
+    parts = [html.escape(x) for x in (c.source, c.date) if x]
+    if c.url.startswith(("http://", "https://")):
+        parts.append(f'<a href="{html.escape(c.url, quote=True)}" target="_blank" rel="noopener">link</a>')
+    return " · ".join(parts)
+
+
+def _passage_html(c: Citation) -> str:
+    """The passage, escaped, with its supporting sentences in <mark>."""
+    out, pos = [], 0
+    for start, end in sorted(c.passage_sentences):
+        out.append(html.escape(c.passage[pos:start]))
+        out.append(f"<mark>{html.escape(c.passage[start:end])}</mark>")
+        pos = end
+    out.append(html.escape(c.passage[pos:]))
+    return "".join(out)
+
+
+def _card(c: Citation, label: str, anchor: str = "") -> str:
+    ident = f' id="{anchor}"' if anchor else ""
+    return (
+        f'<div class="source-card"{ident} data-marker="{c.marker}"><div><strong>{label} '
+        f'{html.escape(c.title or "Untitled")}</strong></div><div class="meta">{_meta(c)}</div>'
+        f'<div class="passage">{_passage_html(c)}</div></div>'
+    )
+
+
+def anchor(turn: int, marker: int) -> str:
+    """The element id of source card ``marker`` of answer ``turn`` (1-based)."""
+    return f"src-{turn}-{marker}"
+
+
+def render_sources(answer: Answer | None, turn: int = 0) -> str:
+    """HTML for one answer's sources: numbered cited passages, or the nearest ones after a refusal.
+    With ``turn``, each card gets the id its [n] links point at."""
+    if answer is None:
+        return "<p><em>Sources of the latest answer appear here.</em></p>"
+    cards = answer.citations if answer.answered else answer.related
+    heading = "Sources" if answer.answered else "Nearest passages (they don't answer the question)"
+    rows = [f"<h3>{heading}</h3>"]
+    if answer.query and answer.query != answer.question:
+        rows.append(f'<p class="meta">Searched for: <em>{html.escape(answer.query)}</em></p>')
+    if answer.fallback:
+        rows.append(
+            '<p class="meta">Nothing the model wrote could be checked against the articles (or it said they '
+            "don't say); the sentences that most likely answer were taken from the articles instead.</p>"
+            f'<details><summary>What the model wrote</summary><p class="unverified">{html.escape(answer.draft)}</p>'
+            "</details>"
+        )
+    elif answer.draft:
+        rows.append(
+            "<details><summary>What the model wrote (no passage supports it)</summary>"
+            f'<p class="unverified">{html.escape(answer.draft)}</p></details>'
+        )
+    for i, c in enumerate(cards, start=1):
+        label = f"[{c.marker}]" if answer.answered else f"{i}."
+        rows.append(_card(c, label, anchor(turn, c.marker) if turn and answer.answered else ""))
+    if len(cards) == 0:
+        rows.append("<p><em>No passages.</em></p>")
+    return "\n".join(rows)
+
+
+def render_all_sources(answers: list[Answer]) -> str:
+    """Every answer's sources, newest first, so an earlier answer's [n] still opens its passage."""
+    if not answers:
+        return render_sources(None)
+    blocks = []
+    for turn in range(len(answers), 0, -1):
+        answer = answers[turn - 1]
+        title = f"Answer {turn}: {html.escape(answer.question)}"
+        blocks.append(
+            f'<div class="turn-sources" data-turn="{turn}"><h4>{title}</h4>{render_sources(answer, turn)}</div>'
+        )
+    return "\n".join(blocks)
+
+
+def render_retrieved(query: str, passages: list[Citation]) -> str:
+    """The sources panel while the answer is being written: what was searched and found."""
+    rows = [f"<h3>Retrieved for: <em>{html.escape(query)}</em></h3>"]
+    rows += [_card(c, f"[{c.marker}]") for c in passages] or ["<p><em>No passages.</em></p>"]
+    return "\n".join(rows)
+
+
+def escape_markdown(text: str) -> str:
+    """Article or model text made inert in the chat's Markdown: every ASCII punctuation mark is
+    backslash-escaped (no emphasis, link, image, autolink or code) and ``& < >`` become entities
+    (no HTML), so the text reads exactly as written."""
+    escaped = _PUNCTUATION.sub(r"\\\1", text)
+    return escaped.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_answer(answer: Answer, turn: int) -> str:
+    """The answer for the chat: the short answer in bold when there is one, then each sentence
+    escaped, its [n] linking to its source card, and marked verified (✓) or unverified."""
+    if not answer.sentences:
+        return escape_markdown(answer.text)
+    parts = []
+    if answer.short:
+        link = f"[\\[{answer.short.marker}\\]](#{anchor(turn, answer.short.marker)})"
+        parts.append(f"**{escape_markdown(answer.short.text)}** {link}\n\n")
+    for s in answer.sentences:
+        links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
+        if s.verified:
+            flag = ' <span class="verified" title="supported by the cited passage">✓</span>'
+        else:
+            flag = ' <span class="unverified" title="no retrieved passage supports this">(unverified)</span>'
+        parts.append(f"{escape_markdown(s.text)} {links}{flag}".strip())
+    return " ".join(parts)
+
+
+def header_text(info: dict[str, Any]) -> str:
+    return (
+        "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
+        "cites its passage; open the sources on the right to check it.\n\n"
+        f"Answers by: **{html.escape(_engine_label(info))}** · "
+        f"<span id='article-count'>{info['articles']} articles loaded</span>"
+    )
+
+
+def _engine_label(info: dict[str, Any]) -> str:
+    if info["engine"] == "extractive":
+        return "extractive (sentences copied from the articles, no model)"
+    return f"{info['engine']} · {info['model']} · prompt {info['prompt']}"
