@@ -101,15 +101,28 @@ class ConversationStore:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
         return conversation_id
 
-    def create(self, title: str = "") -> Conversation:
+    @staticmethod
+    def new_id() -> str:
+        """A fresh conversation id (a client may hold one before the conversation is saved)."""
+        return secrets.token_hex(8)
+
+    def create(self, title: str = "", conversation_id: str | None = None) -> Conversation:
+        """A new conversation (with ``conversation_id``, one from :meth:`new_id`, when given)."""
         now = time.time()
-        conversation = Conversation(secrets.token_hex(8), _title(title), now, now)
+        ident = self._check(conversation_id) if conversation_id else self.new_id()
+        conversation = Conversation(ident, _title(title), now, now)
         with self._connection() as db:
             db.execute(
                 "INSERT INTO conversations VALUES (?, ?, ?, ?)",
                 (conversation.id, conversation.title, conversation.created, conversation.updated),
             )
         return conversation
+
+    def exists(self, conversation_id: str) -> bool:
+        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
+            return False
+        with self._connection() as db:
+            return db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is not None
 
     def list(self) -> list[Conversation]:
         """Every conversation, most recently updated first (without their turns)."""

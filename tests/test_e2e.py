@@ -42,9 +42,11 @@ def test_server_binds_loopback_and_answers_through_gradio_client(server: str) ->
     client = Client(server, verbose=False)
     answer = json.loads(client.predict("What channels did the US use?", api_name="/ask"))
     assert answer["answered"] and any(CHANNELS in c["passage"] for c in answer["citations"])
-    history, sources, box = client.predict("What channels did the US use?", [], "", "", "", api_name="/chat")
-    assert "<mark>" in sources and "New York" in sources and box == ""
-    _, filtered, _ = client.predict("What channels did the US use?", [], "Some Other Outlet", "", "", api_name="/chat")
+    history, sources, box, conversation, _ = client.predict(
+        "What channels did the US use?", "", "", "", "", api_name="/chat"
+    )
+    assert "<mark>" in sources and "New York" in sources and box == "" and len(conversation) == 16
+    _, filtered, *_ = client.predict("What channels did the US use?", "", "Some Other Outlet", "", "", api_name="/chat")
     assert "Nearest passages" in filtered and "<mark>" not in filtered
     refusal = json.loads(client.predict("Who won the 2022 World Cup?", api_name="/ask"))
     assert not refusal["answered"]

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant import NOT_IN_ARTICLES, Answer, Assistant, Citation
-from ui.app import add_files, history_pairs, respond
+from ui.app import add_files
+from ui.chat import LiveChats
 from ui.render import render_sources
 
 
@@ -38,23 +39,13 @@ def test_refusal_shows_nearest_passages() -> None:
     assert "Nearest passages" in page and "Nearby text." in page
 
 
-def test_history_pairs_read_gradio_6_messages() -> None:
-    history = [
-        {"role": "user", "content": [{"type": "text", "text": "First?"}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "One. [1]"}]},
-        {"role": "user", "content": "Second?"},
-        {"role": "assistant", "content": "Two. [1]"},
-    ]
-    assert history_pairs(history) == [("First?", "One. [1]"), ("Second?", "Two. [1]")]
-
-
 @pytest.mark.slow
 def test_chat_and_upload_handlers(tmp_path: Path, seed_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "uploads"))
     bot = Assistant.build([seed_path], tmp_path / "idx")
-    history, sources, box = respond(bot, "What channels did the US use?", [])
-    assert box == "" and history[0]["content"] == "What channels did the US use\\?"
-    assert "New York" in history[1]["content"] and "<mark>" in sources
+    *_, view = LiveChats(bot).ask("", "What channels did the US use?")
+    assert view.messages[0]["content"] == "What channels did the US use\\?" and len(view.conversation_id) == 16
+    assert "New York" in view.messages[1]["content"] and "<mark>" in (view.sources or "")
     (tmp_path / "uploads" / "a").mkdir(parents=True)
     good = tmp_path / "uploads" / "a" / "museum.txt"
     good.write_text("Museum reopens\n\nThe city museum reopened on Saturday after a two-year renovation.")
@@ -110,7 +101,6 @@ def test_a_failing_model_is_reported_in_the_chat(seed_bot: Assistant) -> None:
     from collections.abc import Iterator
 
     from assistant import Draft, DraftRequest, ModelBackendError
-    from ui.app import respond_stream
 
     class Down:
         name, model, prompt = "down", "none", "none"
@@ -120,6 +110,6 @@ def test_a_failing_model_is_reported_in_the_chat(seed_bot: Assistant) -> None:
             raise ModelBackendError("cannot reach the model endpoint (setting llm.base_url)")
 
     bot = Assistant(seed_bot.index, seed_bot.settings, Down())
-    *_, (history, _, _, answers) = respond_stream(bot, "What channels did the US use?", [])
-    assert "Could not answer" in history[-1]["content"] and "llm\\.base\\_url" in history[-1]["content"]
-    assert answers == []
+    *_, view = LiveChats(bot).ask("", "What channels did the US use?")
+    assert "Could not answer" in view.messages[-1]["content"] and "llm\\.base\\_url" in view.messages[-1]["content"]
+    assert bot.conversations.get(view.conversation_id).turns == []  # nothing saved

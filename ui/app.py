@@ -18,15 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant import (
-    Answer,
     ArticlePage,
     Assistant,
     AssistantError,
     Filters,
-    Finished,
-    Retrieved,
-    Rewritten,
-    Token,
     default_data_dir,
     evaluate,
     new_run_dir,
@@ -34,14 +29,12 @@ from assistant import (
     use_offline_environment,
 )
 from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
+from ui.chat import LiveChats, View
 from ui.gradio_import import import_gradio
 from ui.render import (
     CSS,
     escape_markdown,
     header_text,
-    render_all_sources,
-    render_answer,
-    render_retrieved,
     render_sources,
 )
 
@@ -49,31 +42,6 @@ if TYPE_CHECKING:
     import gradio as gr
 
 ARTICLES_PER_PAGE = 20
-
-
-def _message_text(content: Any) -> str:
-    """Text of a chat message: Gradio 6 sends a list of parts like {"type": "text", "text": ...}."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    if isinstance(content, list):
-        return " ".join(_message_text(part) for part in content).strip()
-    return ""
-
-
-def history_pairs(history: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(question, answer) pairs from Gradio's messages-style chat history."""
-    pairs: list[tuple[str, str]] = []
-    question = None
-    for message in history:
-        text = _message_text(message.get("content"))
-        if message.get("role") == "user":
-            question = text
-        elif message.get("role") == "assistant" and question is not None:
-            pairs.append((question, text))
-            question = None
-    return pairs
 
 
 def parse_filters(sources: str = "", since: str = "", until: str = "", as_of: str | None = "") -> Filters:
@@ -84,56 +52,14 @@ def parse_filters(sources: str = "", since: str = "", until: str = "", as_of: st
     return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None, as_of=day)
 
 
-def respond_stream(
-    assistant: Assistant,
-    message: str,
-    history: list[dict[str, Any]] | None,
-    filters: Filters | None = None,
-    answers: list[Answer] | None = None,
-    engine: str | None = None,
-) -> Iterator[tuple[list, str, str, list[Answer]]]:
-    """Chat handler, streaming: (history, sources panel, input box, answers so far) after the
-    question is echoed, when passages are retrieved, per token, and with the verified answer."""
-    history = list(history or [])
-    answers = list(answers or []) if history else []  # a new conversation starts without earlier answers
-    if not message or not message.strip():
-        yield history, render_all_sources(answers), "", answers
-        return
-    # the answers' own text (not the chat's rendering of it) when this session has them
-    pairs = [(a.question, a.text) for a in answers] if answers else history_pairs(history)
-    history += [{"role": "user", "content": escape_markdown(message)}, {"role": "assistant", "content": "…"}]
-    yield history, render_all_sources(answers), "", answers
-    query, written = message, ""
-    try:
-        for event in assistant.stream(message, pairs, filters, engine=engine or None):
-            if isinstance(event, Rewritten):
-                query = event.query
-            elif isinstance(event, Retrieved):
-                yield history, render_retrieved(query, event.passages), "", answers
-            elif isinstance(event, Token):
-                written += event.text
-                history[-1] = {"role": "assistant", "content": escape_markdown(written)}
-                yield history, gr_noop(), "", answers
-            elif isinstance(event, Finished):
-                answers.append(event.answer)
-                history[-1] = {"role": "assistant", "content": render_answer(event.answer, len(answers))}
-                yield history, render_all_sources(answers), "", answers
-    except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
-        history[-1] = {"role": "assistant", "content": escape_markdown(f"Could not answer: {e}")}
-        yield history, render_all_sources(answers), "", answers
-
-
 def gr_noop() -> Any:
     """Leave an output as it is (Gradio's "no change" update)."""
     return import_gradio().skip()
 
 
-def respond(
-    assistant: Assistant, message: str, history: list[dict[str, Any]] | None, filters: Filters | None = None
-) -> tuple[list, str, str]:
-    """Chat handler run to the end: the new history, the sources panel and an empty input box."""
-    *_, final = respond_stream(assistant, message, history, filters)
-    return final[0], final[1], final[2]
+def conversation_choices(chats: LiveChats) -> list[tuple[str, str]]:
+    """(title, id) of the saved conversations, newest first, for the conversation picker."""
+    return [(c.title or "New conversation", c.id) for c in chats.store.list()]
 
 
 def upload_folder() -> Path:
@@ -251,14 +177,33 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     gr = import_gradio()
 
     info = assistant.info()
+    chats = LiveChats(assistant)
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         header = gr.Markdown(header_text(info), elem_id="header")
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True)
+                    with gr.Row():
+                        picker = gr.Dropdown(
+                            conversation_choices(chats),
+                            value=None,
+                            label="Conversations (saved; a reload reopens the open one)",
+                            elem_id="conversations",
+                            scale=4,
+                        )
+                        new_chat = gr.Button("New chat", elem_id="new-chat", scale=1)
+                    with gr.Accordion("Rename or delete this conversation", open=False):
+                        with gr.Row():
+                            new_title = gr.Textbox(label="New title", elem_id="new-title", scale=3)
+                            rename = gr.Button("Rename", elem_id="rename", scale=1)
+                            delete_chat = gr.Button(
+                                "Delete conversation", variant="stop", elem_id="delete-chat", scale=1
+                            )
+                    chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True, elem_id="chat")
                     question = gr.Textbox(
-                        label="Question", placeholder="What channels did the US use?", elem_id="question"
+                        label="Question (one asked while an answer is being written is queued)",
+                        placeholder="What channels did the US use?",
+                        elem_id="question",
                     )
                     engine = gr.Radio(
                         assistant.engines,
@@ -269,7 +214,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     )
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
-                        clear = gr.Button("Clear chat")
+                        stop = gr.Button("Stop", elem_id="stop")
+                        regenerate = gr.Button("Regenerate", elem_id="regenerate")
                 with gr.Column(scale=2):
                     with gr.Accordion("Filters", open=False):
                         only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
@@ -325,20 +271,90 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             eval_report = gr.HTML(elem_id="eval-report")
             eval_file = gr.File(label="Report (HTML)", interactive=False)
 
-        answers = gr.State([])
+        conversation = gr.BrowserState("", storage_key="news-assistant-conversation")
+        filter_boxes = [only_sources, since, until, engine, as_of]
+        chat_outputs = [chatbot, sources, question, conversation, picker]
+
+        def shown(view: View, first: bool = False, last: bool = False, asked: bool = True) -> tuple[Any, ...]:
+            """The outputs for a view; ``asked``: after a question (its box is emptied; otherwise what
+            the user is typing stays)."""
+            listed = gr.update(choices=conversation_choices(chats), value=known(view.conversation_id) or None)
+            return (
+                view.messages,
+                gr_noop() if view.sources is None else view.sources,
+                "" if asked else gr_noop(),
+                view.conversation_id,
+                listed if first or last else gr_noop(),
+            )
+
+        def stream_views(views: Iterator[View]) -> Iterator[tuple[Any, ...]]:
+            last = None
+            for n, view in enumerate(views):
+                last = view
+                yield shown(view, first=n == 0)
+            if last is not None:
+                yield shown(last, last=True)
 
         def on_chat(
             message: str,
-            history: list[dict[str, Any]],
+            conversation_id: str,
             only: str = "",
             since: str = "",
             until: str = "",
-            answers: list[Answer] | None = None,
             engine: str | None = None,
             as_of: str | None = None,
-        ) -> Iterator[tuple[list, str, str, list[Answer]]]:
+        ) -> Iterator[tuple[Any, ...]]:
             filters = parse_filters(only, since, until, as_of)
-            yield from respond_stream(assistant, message, history, filters, answers, engine)
+            yield from stream_views(chats.ask(conversation_id or "", message, filters, engine))
+
+        def on_regenerate(
+            conversation_id: str,
+            only: str = "",
+            since: str = "",
+            until: str = "",
+            engine: str | None = None,
+            as_of: str | None = None,
+        ) -> Iterator[tuple[Any, ...]]:
+            conversation_id = known(conversation_id)
+            turns = chats.store.get(conversation_id).turns if conversation_id else []
+            if not turns:
+                yield shown(chats.view(conversation_id))
+                return
+            filters = parse_filters(only, since, until, as_of)
+            views = chats.ask(conversation_id, turns[-1].question, filters, engine, replace_last=True)
+            yield from stream_views(views)
+
+        def known(conversation_id: str | None) -> str:
+            """The id if such a conversation is saved (a browser may remember a deleted one), else ""."""
+            try:
+                return chats.store.get(conversation_id).id if conversation_id else ""
+            except AssistantError:
+                return ""
+
+        def on_open(conversation_id: str | None) -> tuple[Any, ...]:
+            return shown(chats.view(known(conversation_id)), last=True, asked=False)
+
+        def on_restore(conversation_id: str | None) -> tuple[Any, ...]:
+            """On page load: reopen the conversation this browser had open; with none, leave the page
+            as it is (a question typed while the page loads must not be wiped)."""
+            listed = gr.update(choices=conversation_choices(chats), value=known(conversation_id) or None)
+            if not known(conversation_id):  # a new chat gets its id now, so every question of it is queued in it
+                return gr_noop(), gr_noop(), gr_noop(), chats.store.new_id(), listed
+            view = chats.view(known(conversation_id))
+            return view.messages, view.sources, gr_noop(), view.conversation_id, listed
+
+        def on_new() -> tuple[Any, ...]:
+            return shown(chats.view(chats.store.new_id()), last=True, asked=False)
+
+        def on_rename(conversation_id: str, title: str) -> tuple[Any, str]:
+            if known(conversation_id):
+                chats.store.rename(conversation_id, title)
+            return gr.update(choices=conversation_choices(chats), value=known(conversation_id) or None), ""
+
+        def on_delete_chat(conversation_id: str) -> tuple[Any, ...]:
+            if known(conversation_id):
+                chats.store.delete(conversation_id)
+            return shown(chats.view(chats.store.new_id()), last=True, asked=False)
 
         def on_upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
             def step(done: int, total: int, name: str) -> None:
@@ -370,14 +386,24 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             """Answer one question; returns the Answer as JSON."""
             return assistant.ask(question).to_json()
 
-        for trigger in (question.submit, ask.click):
-            trigger(
-                on_chat,
-                [question, chatbot, only_sources, since, until, answers, engine, as_of],
-                [chatbot, sources, question, answers],
-                api_name="chat",
-            )
-        clear.click(lambda: ([], render_sources(None), []), None, [chatbot, sources, answers], api_visibility="private")
+        chat_inputs = [question, conversation, *filter_boxes]
+        asked = [
+            # "multiple": a question asked while an answer streams starts its own event, which waits
+            # in the conversation's queue (ui/chat.py) instead of being ignored
+            question.submit(on_chat, chat_inputs, chat_outputs, api_name="chat", trigger_mode="multiple"),
+            ask.click(on_chat, chat_inputs, chat_outputs, api_visibility="private", trigger_mode="multiple"),
+        ]
+        asked.append(
+            regenerate.click(on_regenerate, [conversation, *filter_boxes], chat_outputs, api_visibility="private")
+        )
+        stop.click(None, None, None, cancels=asked, api_visibility="private")
+        picker.input(on_open, picker, chat_outputs, api_visibility="private")
+        new_chat.click(on_new, None, chat_outputs, api_visibility="private")
+        chatbot.clear(on_new, None, chat_outputs, api_visibility="private")
+        rename.click(on_rename, [conversation, new_title], [picker, new_title], api_visibility="private")
+        delete_chat.click(on_delete_chat, conversation, chat_outputs, api_visibility="private")
+        # a reload (or a second tab) reopens the conversation this browser had open
+        demo.load(on_restore, conversation, chat_outputs, api_visibility="private")
 
         def on_evaluate(
             path: str | None,

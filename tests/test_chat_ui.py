@@ -1,0 +1,116 @@
+"""The chat in a real browser: a question asked while an answer streams is queued and answered after
+it, Stop ends an answer, a reload reopens the conversation with working [n] links. The engine writes
+the extractive engine's real, verified answer a few characters every 0.4 s, so there is time to act
+while it streams (what is under test is the chat, not a model)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant import Assistant, Draft, DraftRequest
+from assistant.answering.extractive import ExtractiveEngine
+from tests.test_e2e import free_port, open_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+class SlowEngine:
+    """The extractive answer, streamed a few characters every 0.4 s."""
+
+    name, model, prompt = "slow", "slow", "none"
+
+    def __init__(self, extractive: ExtractiveEngine) -> None:
+        self.extractive = extractive
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        final = None
+        for item in self.extractive.draft(request):
+            final = item if isinstance(item, Draft) else final
+        assert final is not None
+        for i in range(0, len(final.text), 12):
+            time.sleep(0.4)
+            yield final.text[i : i + 12]
+        yield final
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant) -> Iterator[str]:
+    from ui.app import launch
+
+    engine = SlowEngine(ExtractiveEngine(sample_bot.settings.answer, sample_bot.index.embedder.embed))
+    chats = tmp_path_factory.mktemp("chats") / "conversations.sqlite3"
+    settings = sample_bot.settings.model_copy(
+        update={"chat": sample_bot.settings.chat.model_copy(update={"history": chats})}
+    )
+    bot = Assistant(sample_bot.index, settings, engine)
+    port = free_port()
+    server = launch(bot, host="127.0.0.1", port=port, block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.close()
+
+
+def ask(page: Any, question: str) -> None:
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def chat_text(page: Any) -> str:
+    return str(page.locator("#chat").inner_text())
+
+
+def wait_for(page: Any, condition: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, chat_text(page)
+        page.wait_for_timeout(200)
+
+
+def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_keeps_both(
+    slow_server: str, chromium: Any, tmp_path: Path
+) -> None:
+    page = chromium.new_page()
+    try:
+        open_app(page, slow_server)
+        ask(page, "How much will the Mill Street bike lanes cost?")
+        wait_for(page, lambda: len(chat_text(page).partition("cost?")[2].strip()) > 5)  # its first words are in
+        ask(page, "How many homes has the Pine Ridge wildfire destroyed?")  # while the first streams
+        wait_for(page, lambda: "queued" in chat_text(page))
+        wait_for(page, lambda: chat_text(page).count("✓") >= 2 and "queued" not in chat_text(page))
+        text = chat_text(page)
+        assert text.index("Mill Street") < text.index("Pine Ridge")  # answered in the order asked
+        assert "3.2 million dollars" in text and "homes" in text.split("Pine Ridge", 1)[1]
+
+        page.reload(wait_until="load")
+        open_app(page, slow_server)
+        wait_for(page, lambda: "Pine Ridge" in chat_text(page) and chat_text(page).count("✓") >= 2)
+        page.locator("#chat a[href='#src-1-1']").first.click()  # [1] of the first answer opens its card
+        card = page.locator("#src-1-1")
+        assert card.count() == 1 and "3.2 million dollars" in card.inner_text()
+        page.screenshot(path=str(tmp_path / "restored.png"), full_page=True)
+    finally:
+        page.close()
+
+
+def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: str, chromium: Any) -> None:
+    page = chromium.new_page()
+    try:
+        open_app(page, slow_server)
+        page.locator("#new-chat").click()
+        wait_for(page, lambda: "?" not in chat_text(page))  # the new chat is open (the page may have reopened one)
+        ask(page, "What did the Harbourton council vote on?")
+        wait_for(page, lambda: len(chat_text(page).partition("vote on?")[2].strip()) > 5)
+        page.locator("#stop").click()
+        page.wait_for_timeout(9000)  # unstopped, the answer (~15 pieces, 0.4 s each) would be done by now
+        assert "✓" not in chat_text(page)  # the answer did not finish
+        ask(page, "How many homes has the Pine Ridge wildfire destroyed?")  # the chat still answers
+        wait_for(page, lambda: "✓" in chat_text(page))
+    finally:
+        page.close()

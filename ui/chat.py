@@ -1,0 +1,154 @@
+"""The chat's conversations, kept on the server: saved turns, the answer being written, the questions
+waiting for it.
+
+A question is never dropped: one asked while an answer is being written waits in its
+conversation's queue (shown as "queued" in the chat) and is answered after it, with the finished
+answer as history. Every view of a conversation is rendered from the saved turns
+(:class:`~assistant.ConversationStore`) plus what is in flight, so a reload, a second tab or a second
+question's stream all show the same chat.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant import Answer, Assistant, AssistantError, Filters, Finished, Retrieved, Rewritten, Token
+from ui.render import escape_markdown, render_all_sources, render_answer, render_retrieved
+
+QUEUED = "*(queued: answered after the answer being written)*"
+
+
+@dataclass
+class Room:
+    """What is in flight in one conversation."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queued: list[str] = field(default_factory=list)
+    writing: tuple[str, str] | None = None  # the question being answered and the text so far
+
+
+@dataclass(frozen=True)
+class View:
+    """A conversation as the UI shows it: chat messages, the sources panel, its id."""
+
+    messages: list[dict[str, Any]]
+    sources: str | None  # None: leave the panel as it is (while words stream in)
+    conversation_id: str
+
+
+class LiveChats:
+    """The conversations of one assistant, with their in-flight state."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.store = assistant.conversations
+        self._guard = threading.Lock()
+        self._rooms: dict[str, Room] = {}
+
+    def room(self, conversation_id: str) -> Room:
+        with self._guard:
+            return self._rooms.setdefault(conversation_id, Room())
+
+    def answers(self, conversation_id: str) -> list[Answer]:
+        if not self.store.exists(conversation_id):
+            return []
+        return [t.answer for t in self.store.get(conversation_id).turns]
+
+    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The chat: saved turns, then the answer being written, then the queued questions."""
+        out: list[dict[str, Any]] = []
+        for n, answer in enumerate(self.answers(conversation_id), start=1):
+            out.append({"role": "user", "content": escape_markdown(answer.question)})
+            out.append({"role": "assistant", "content": render_answer(answer, n)})
+        if conversation_id:
+            room = self.room(conversation_id)
+            with self._guard:
+                writing, queued = room.writing, list(room.queued)
+            if writing is not None:
+                out.append({"role": "user", "content": escape_markdown(writing[0])})
+                out.append({"role": "assistant", "content": escape_markdown(writing[1]) or "…"})
+            for question in queued:
+                out.append({"role": "user", "content": escape_markdown(question)})
+                out.append({"role": "assistant", "content": QUEUED})
+        return out
+
+    def view(self, conversation_id: str, sources: str | None = None, keep_sources: bool = False) -> View:
+        """The conversation now; the sources panel shows ``sources``, or every answer's sources."""
+        if not keep_sources and sources is None:
+            sources = render_all_sources(self.answers(conversation_id))
+        return View(self.messages(conversation_id), sources, conversation_id)
+
+    def ask(
+        self,
+        conversation_id: str,
+        question: str,
+        filters: Filters | None = None,
+        engine: str | None = None,
+        replace_last: bool = False,
+    ) -> Iterator[View]:
+        """Answer ``question`` in the conversation (a new one when the id is empty), after any answer
+        being written; yields the view as it changes, and saves the turn (in place of the last one
+        with ``replace_last``: regenerate)."""
+        question = question.strip()
+        if not question:
+            yield self.view(conversation_id)
+            return
+        if not self.store.exists(conversation_id):  # a new chat: the id the page holds, or a fresh one
+            valid = len(conversation_id) == 16 and all(ch in "0123456789abcdef" for ch in conversation_id)
+            conversation_id = self.store.create(conversation_id=conversation_id if valid else None).id
+        room = self.room(conversation_id)
+        with self._guard:
+            room.queued.append(question)
+        try:
+            yield self.view(conversation_id)
+            with room.lock:
+                with self._guard:
+                    room.queued.remove(question)
+                    room.writing = (question, "")
+                yield from self._answer(conversation_id, room, question, filters, engine, replace_last)
+        finally:  # also when the user stops it (the generator is closed)
+            with self._guard:
+                if question in room.queued:
+                    room.queued.remove(question)
+                if room.writing is not None and room.writing[0] == question:
+                    room.writing = None
+
+    def _answer(
+        self,
+        conversation_id: str,
+        room: Room,
+        question: str,
+        filters: Filters | None,
+        engine: str | None,
+        replace_last: bool,
+    ) -> Iterator[View]:
+        turns = self.store.get(conversation_id).history()
+        history = turns[:-1] if replace_last else turns
+        query, written = question, ""
+        events = self.assistant.stream(question, history, filters, engine=engine or None)
+        try:
+            for event in events:
+                if isinstance(event, Rewritten):
+                    query = event.query
+                elif isinstance(event, Retrieved):
+                    yield self.view(conversation_id, render_retrieved(query, event.passages))
+                elif isinstance(event, Token):
+                    written += event.text
+                    with self._guard:
+                        room.writing = (question, written)
+                    yield self.view(conversation_id, keep_sources=True)
+                elif isinstance(event, Finished):
+                    save = self.store.replace_last if replace_last else self.store.add
+                    save(conversation_id, event.answer)
+                    with self._guard:
+                        room.writing = None
+                    yield self.view(conversation_id)
+        except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
+            with self._guard:
+                room.writing = (question, f"Could not answer: {e}")
+            yield self.view(conversation_id)
+        finally:
+            events.close()
