@@ -141,3 +141,36 @@ def test_the_evaluate_api_serves_its_report_from_the_user_data_folder(
     finally:
         demo.close()
         shutil.rmtree(outside, ignore_errors=True)
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+
+    def luminance(css: str) -> float:
+        r, g, b = (int(float(x)) / 255 for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_dark_mode_keeps_the_supporting_sentence_and_the_check_readable(server: str, chromium: Any) -> None:
+    page = chromium.new_page(color_scheme="dark")
+    try:
+        open_app(page, server + "?__theme=dark")
+        box = page.locator("#question textarea")
+        box.fill("What channels did the US use?")
+        box.press("Enter")
+        mark = page.locator("#sources mark").first
+        mark.wait_for(timeout=60_000)
+        assert page.evaluate("document.body.classList.contains('dark')"), "the page is not in dark mode"
+        colours = mark.evaluate("m => [getComputedStyle(m).color, getComputedStyle(m).backgroundColor]")
+        assert contrast(*colours) >= 4.5, colours
+        check = page.locator("#chat .verified").first
+        fg = check.evaluate("e => getComputedStyle(e).color")
+        bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert contrast(fg, bg) >= 4.5, (fg, bg)
+        assert "Answers: sentences from the articles (no model)" in page.locator("#header").inner_text()
+    finally:
+        page.close()

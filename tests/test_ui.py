@@ -113,3 +113,14 @@ def test_a_failing_model_is_reported_in_the_chat(seed_bot: Assistant) -> None:
     *_, view = LiveChats(bot).ask("", "What channels did the US use?")
     assert "Could not answer" in view.messages[-1]["content"] and "llm\\.base\\_url" in view.messages[-1]["content"]
     assert bot.conversations.get(view.conversation_id).turns == []  # nothing saved
+
+
+def test_date_filters_take_days_or_words_and_say_what_they_cannot_read() -> None:
+    from ui.app import parse_filters
+
+    week = parse_filters("", "last week", "", "2025-08-20")
+    assert week.since == "2025-08-11" and week.until is None and week.as_of == "2025-08-20"
+    assert parse_filters("A, B", "2025-01-02", "in March 2021").until == "2021-03-31"
+    assert parse_filters("A, B").sources == ("A", "B")
+    with pytest.raises(ValueError, match="Since: “soon” is not a date; write YYYY-MM-DD"):
+        parse_filters("", "soon")

@@ -14,6 +14,7 @@ import math
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from assistant import (
     use_offline_environment,
 )
 from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
+from index.dates import parse_day, question_window
 from ui.chat import LiveChats, View
 from ui.gradio_import import import_gradio
 from ui.render import (
@@ -45,11 +47,33 @@ ARTICLES_PER_PAGE = 20
 
 
 def parse_filters(sources: str = "", since: str = "", until: str = "", as_of: str | None = "") -> Filters:
-    """Filters from the UI's boxes: comma-separated sources, YYYY-MM-DD dates, the as-of day (the
-    date picker's value; empty: today)."""
+    """Filters from the UI's boxes: comma-separated sources, the as-of day (the date picker's value;
+    empty: today), and Since / Until as YYYY-MM-DD or as words read against the as-of day ("last
+    week", "in March 2021", "this year": Since takes the window's first day, Until its last).
+    Anything else is a ValueError that says what to write."""
     names = tuple(s.strip() for s in (sources or "").split(",") if s.strip())
     day = str(as_of or "").strip()[:10] or None
-    return Filters(sources=names, since=(since or "").strip() or None, until=(until or "").strip() or None, as_of=day)
+    try:
+        reference = parse_day(day) if day else date.today()
+    except ValueError as e:
+        raise ValueError(f"As of: {e}") from None
+
+    def read(label: str, text: str | None, end: int) -> str | None:
+        text = (text or "").strip()
+        if not text:
+            return None
+        try:
+            return parse_day(text).isoformat()
+        except ValueError:
+            window = question_window(text, reference)
+            if window is None:
+                raise ValueError(
+                    f"{label}: “{text}” is not a date; write YYYY-MM-DD, or words like “last week”, “this month”, "
+                    "“in March 2021”"
+                ) from None
+            return window[end].isoformat()
+
+    return Filters(sources=names, since=read("Since", since, 0), until=read("Until", until, 1), as_of=day)
 
 
 def gr_noop() -> Any:
@@ -219,8 +243,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Column(scale=2):
                     with gr.Accordion("Filters", open=False):
                         only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
-                        since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="filter-since")
-                        until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="filter-until")
+                        since = gr.Textbox(label="Since (YYYY-MM-DD, or “last week”)", elem_id="filter-since")
+                        until = gr.Textbox(label="Until (YYYY-MM-DD, or words)", elem_id="filter-until")
                         as_of = gr.DateTime(
                             label="As of (default: today; later articles are not used)",
                             include_time=False,
@@ -304,7 +328,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             engine: str | None = None,
             as_of: str | None = None,
         ) -> Iterator[tuple[Any, ...]]:
-            filters = parse_filters(only, since, until, as_of)
+            try:
+                filters = parse_filters(only, since, until, as_of)
+            except ValueError as e:  # said at once; the question stays in its box to ask again
+                gr.Warning(str(e))
+                yield shown(chats.view(conversation_id or ""), asked=False)
+                return
             yield from stream_views(chats.ask(conversation_id or "", message, filters, engine))
 
         def on_regenerate(
@@ -320,7 +349,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             if not turns:
                 yield shown(chats.view(conversation_id))
                 return
-            filters = parse_filters(only, since, until, as_of)
+            try:
+                filters = parse_filters(only, since, until, as_of)
+            except ValueError as e:
+                gr.Warning(str(e))
+                yield shown(chats.view(conversation_id), asked=False)
+                return
             views = chats.ask(conversation_id, turns[-1].question, filters, engine, replace_last=True)
             yield from stream_views(views)
 

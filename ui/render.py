@@ -14,10 +14,14 @@ CSS = """
   overflow-wrap: anywhere; min-width: 0;}
 .source-card .meta {font-size: 0.85em; color: #57606a; margin-bottom: 6px;}
 .source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
-.source-card mark {background: #fff3b0; padding: 0 1px;}
+.source-card mark {background: #fff3b0; color: #1f2328; padding: 0 1px;}
 .unverified {color: #9a6700; font-size: 0.85em;}
 .verified {color: #1a7f37; font-size: 0.85em;}
 .turn-sources {margin-bottom: 16px;}
+.dark .verified {color: #3fb950;}
+.dark .unverified {color: #e3b341;}
+.dark .source-card .meta {color: #9da7b3;}
+.dark .source-card {border-color: #3d444d;}
 #sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
 """
 _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
@@ -137,12 +141,14 @@ def header_text(info: dict[str, Any]) -> str:
     return (
         "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
         "cites its passage; open the sources on the right to check it.\n\n"
-        f"Answers by: **{html.escape(_engine_label(info))}** · "
+        f"Answers: **{html.escape(engine_label(info))}** · "
         f"<span id='article-count'>{info['articles']} articles loaded</span>"
     )
 
 
-def _engine_label(info: dict[str, Any]) -> str:
+def engine_label(info: dict[str, Any]) -> str:
+    """Who answers, in words a reader knows: no model, or the model's file or name."""
     if info["engine"] == "extractive":
-        return "extractive (sentences copied from the articles, no model)"
-    return f"{info['engine']} · {info['model']} · prompt {info['prompt']}"
+        return "sentences from the articles (no model)"
+    model = str(info["model"]).rsplit("/", 1)[-1].removesuffix(".gguf")
+    return f"written by {model}"
