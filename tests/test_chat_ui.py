@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assistant import Assistant, Draft, DraftRequest
+from assistant import Assistant, ConversationStore, Draft, DraftRequest
 from assistant.answering.extractive import ExtractiveEngine
 from tests.test_e2e import free_port, open_app
 
@@ -39,7 +39,8 @@ class SlowEngine:
 
 
 @pytest.fixture(scope="module")
-def slow_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant) -> Iterator[str]:
+def slow_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant) -> Iterator[tuple[str, Path]]:
+    """The app's address and its conversation file."""
     from ui.app import launch
 
     engine = SlowEngine(ExtractiveEngine(sample_bot.settings.answer, sample_bot.index.embedder.embed))
@@ -51,7 +52,7 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant)
     port = free_port()
     server = launch(bot, host="127.0.0.1", port=port, block=False)
     try:
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", chats
     finally:
         server.close()
 
@@ -74,11 +75,12 @@ def wait_for(page: Any, condition: Any, timeout: float = 60) -> None:
 
 
 def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_keeps_both(
-    slow_server: str, chromium: Any, tmp_path: Path
+    slow_server: tuple[str, Path], chromium: Any, tmp_path: Path
 ) -> None:
+    url, chats_file = slow_server
     page = chromium.new_page()
     try:
-        open_app(page, slow_server)
+        open_app(page, url)
         ask(page, "How much will the Mill Street bike lanes cost?")
         wait_for(page, lambda: len(chat_text(page).partition("cost?")[2].strip()) > 5)  # its first words are in
         ask(page, "How many homes has the Pine Ridge wildfire destroyed?")  # while the first streams
@@ -89,20 +91,29 @@ def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_k
         assert "3.2 million dollars" in text and "homes" in text.split("Pine Ridge", 1)[1]
 
         page.reload(wait_until="load")
-        open_app(page, slow_server)
+        open_app(page, url)
         wait_for(page, lambda: "Pine Ridge" in chat_text(page) and chat_text(page).count("✓") >= 2)
         page.locator("#chat a[href='#src-1-1']").first.click()  # [1] of the first answer opens its card
         card = page.locator("#src-1-1")
         assert card.count() == 1 and "3.2 million dollars" in card.inner_text()
         page.screenshot(path=str(tmp_path / "restored.png"), full_page=True)
+
+        page.locator("#feedback-comment textarea").fill("the right figure")
+        page.locator("#chat button[aria-label='Like']").first.click()  # 👍 on the first answer
+        page.locator("#feedback-status", has_text="Saved 👍 for answer 1").wait_for(timeout=30_000)
+        store = ConversationStore(chats_file)
+        (chat,) = [c for c in store.list() if "Mill Street" in c.title]
+        assert [(t.rating, t.comment) for t in store.get(chat.id).turns] == [(1, "the right figure"), (None, "")]
+        store.close()
     finally:
         page.close()
 
 
-def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: str, chromium: Any) -> None:
+def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: tuple[str, Path], chromium: Any) -> None:
+    url, _ = slow_server
     page = chromium.new_page()
     try:
-        open_app(page, slow_server)
+        open_app(page, url)
         page.locator("#new-chat").click()
         wait_for(page, lambda: "?" not in chat_text(page))  # the new chat is open (the page may have reopened one)
         ask(page, "What did the Harbourton council vote on?")

@@ -224,6 +224,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 "Delete conversation", variant="stop", elem_id="delete-chat", scale=1
                             )
                     chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True, elem_id="chat")
+                    with gr.Row():
+                        comment = gr.Textbox(
+                            label="Comment with your next 👍/👎 (optional; rated answers can become a test set)",
+                            elem_id="feedback-comment",
+                            scale=4,
+                        )
+                        feedback = gr.Markdown(elem_id="feedback-status")
                     question = gr.Textbox(
                         label="Question (one asked while an answer is being written is queued)",
                         placeholder="What channels did the US use?",
@@ -377,6 +384,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             view = chats.view(known(conversation_id))
             return view.messages, view.sources, gr_noop(), view.conversation_id, listed
 
+        def on_like(conversation_id: str, note: str, data: gr.LikeData) -> tuple[str, str]:
+            index = data.index[0] if isinstance(data.index, list | tuple) else data.index
+            position = int(index) // 2  # user and assistant messages alternate, saved turns first
+            cid = known(conversation_id)
+            if not cid or position >= len(chats.store.get(cid).turns):
+                return "Only a finished answer can be rated.", note
+            rating = 1 if data.liked is True else -1 if data.liked is False else None
+            chats.store.rate(cid, position, rating, note or "")
+            said = {1: "👍", -1: "👎", None: "no rating"}[rating]
+            return f"Saved {said} for answer {position + 1}{' with your comment' if note else ''}.", ""
+
+        on_like.__annotations__["data"] = gr.LikeData  # resolved, so Gradio passes the event
+
         def on_new() -> tuple[Any, ...]:
             return shown(chats.view(chats.store.new_id()), last=True, asked=False)
 
@@ -434,6 +454,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         picker.input(on_open, picker, chat_outputs, api_visibility="private")
         new_chat.click(on_new, None, chat_outputs, api_visibility="private")
         chatbot.clear(on_new, None, chat_outputs, api_visibility="private")
+        chatbot.like(on_like, [conversation, comment], [feedback, comment], api_visibility="private")
         rename.click(on_rename, [conversation, new_title], [picker, new_title], api_visibility="private")
         delete_chat.click(on_delete_chat, conversation, chat_outputs, api_visibility="private")
         # a reload (or a second tab) reopens the conversation this browser had open
