@@ -93,9 +93,14 @@ def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_k
         page.reload(wait_until="load")
         open_app(page, url)
         wait_for(page, lambda: "Pine Ridge" in chat_text(page) and chat_text(page).count("✓") >= 2)
-        page.locator("#chat a[href='#src-1-1']").first.click()  # [1] of the first answer opens its card
+        chat_top = page.locator("#chat").bounding_box()
+        page.locator("#chat a[href='#src-1-1']").first.click()  # [1] of the first (folded) answer opens its card
         card = page.locator("#src-1-1")
-        assert card.count() == 1 and "3.2 million dollars" in card.inner_text()
+        card.wait_for(state="visible", timeout=10_000)
+        assert "3.2 million dollars" in card.inner_text()
+        # the card is scrolled into view inside the sources panel; the chat stays where it was
+        assert page.locator("#chat").bounding_box() == chat_top
+        assert page.locator(".turn-sources[data-turn='2'][open]").count() == 1  # the newest stays open
         page.screenshot(path=str(tmp_path / "restored.png"), full_page=True)
 
         page.locator("#feedback-comment textarea").fill("the right figure")

@@ -18,6 +18,9 @@ CSS = """
 .unverified {color: #9a6700; font-size: 0.85em;}
 .verified {color: #1a7f37; font-size: 0.85em;}
 .turn-sources {margin-bottom: 16px;}
+.turn-sources > summary {font-weight: 600; cursor: pointer;}
+#sources {max-height: 80vh; overflow-y: auto;}
+.source-card.picked {outline: 2px solid #4a7bd0;}
 .dark .verified {color: #3fb950;}
 .dark .unverified {color: #e3b341;}
 .dark .source-card .meta {color: #9da7b3;}
@@ -25,6 +28,23 @@ CSS = """
 #sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
 """
 _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
+
+
+# A click on an answer's [n] opens its card in the sources panel, scrolling the panel only: the page
+# (and so the chat) stays where it is. A plain link would scroll the whole page to the card.
+SOURCE_LINK_SCRIPT = """<script>document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#src-"]');
+  const card = link && document.getElementById(link.getAttribute("href").slice(1));
+  const panel = card && card.closest("#sources");
+  if (!panel) return;
+  event.preventDefault();
+  for (let up = card.parentElement; up && up !== panel; up = up.parentElement) {
+    if (up.tagName === "DETAILS") up.open = true;
+  }
+  panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+  card.classList.add("picked");
+  setTimeout(() => card.classList.remove("picked"), 1500);
+});</script>"""
 
 
 def _meta(c: Citation) -> str:
@@ -90,15 +110,18 @@ def render_sources(answer: Answer | None, turn: int = 0) -> str:
 
 
 def render_all_sources(answers: list[Answer]) -> str:
-    """Every answer's sources, newest first, so an earlier answer's [n] still opens its passage."""
+    """Every answer's sources, newest first and open, the earlier ones folded (a click on their
+    summary, or on one of their [n], opens them), so an earlier answer's [n] still finds its card."""
     if not answers:
         return render_sources(None)
     blocks = []
     for turn in range(len(answers), 0, -1):
         answer = answers[turn - 1]
         title = f"Answer {turn}: {html.escape(answer.question)}"
+        opened = " open" if turn == len(answers) else ""
         blocks.append(
-            f'<div class="turn-sources" data-turn="{turn}"><h4>{title}</h4>{render_sources(answer, turn)}</div>'
+            f'<details class="turn-sources" data-turn="{turn}"{opened}><summary>{title}</summary>'
+            f"{render_sources(answer, turn)}</details>"
         )
     return "\n".join(blocks)
 
