@@ -130,3 +130,43 @@ def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: tuple
         wait_for(page, lambda: "✓" in chat_text(page))
     finally:
         page.close()
+
+
+class UnitSwapEngine:
+    """Writes what the local model once wrote: the passage's cost with pounds for dollars, then a
+    sentence of the article as it stands (read from the retrieved passage at answer time)."""
+
+    name, model, prompt = "scripted", "scripted", "none"
+
+    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
+        from index import sentence_spans
+
+        passage = next(h.passage.text for h in request.hits if "3.2 million dollars" in h.passage.text)
+        vote = next(passage[s:e] for s, e in sentence_spans(passage) if "voted" in passage[s:e]).rstrip(".")
+        text = f"The bike lanes will cost 3.2 million pounds [1]. {vote} [1]."
+        yield text
+        yield Draft(text, list(request.hits))
+
+
+def test_a_unit_swapped_sentence_shows_unverified_beside_a_checked_one(
+    sample_bot: Assistant, chromium: Any, tmp_path: Path
+) -> None:
+    from ui.app import launch
+
+    settings = sample_bot.settings.model_copy(
+        update={"chat": sample_bot.settings.chat.model_copy(update={"history": tmp_path / "c.sqlite3"})}
+    )
+    port = free_port()
+    server = launch(Assistant(sample_bot.index, settings, UnitSwapEngine()), "127.0.0.1", port, block=False)
+    page = chromium.new_page()
+    try:
+        open_app(page, f"http://127.0.0.1:{port}/")
+        ask(page, "How much will the Mill Street bike lanes cost?")
+        page.locator("#chat .verified").first.wait_for(timeout=60_000)
+        swapped = page.locator("#chat .unverified-text")
+        assert swapped.count() == 1 and "3.2 million pounds" in swapped.inner_text()
+        assert "not found in the sources" in chat_text(page)
+        assert page.locator("#chat .verified").count() == 1  # the vote sentence keeps its ✓
+    finally:
+        page.close()
+        server.close()

@@ -93,7 +93,8 @@ def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards(
     )
     shown = render_answer(answer, turn=3)
     assert "![" not in shown and "<img" not in shown and "](javascript" not in shown
-    assert "](#src-3-1)" in shown and "(unverified)" in shown and "✓" in shown
+    assert "](#src-3-1)" in shown and "(not found in the sources)" in shown and "✓" in shown
+    assert '<span class="unverified-text">Made up\\.</span>' in shown  # greyed, its words kept
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant import Answer, Assistant, AssistantError, Filters, Finished, Retrieved, Rewritten, Token
-from ui.render import escape_markdown, render_all_sources, render_answer, render_retrieved
+from ui.render import escape_markdown, render_all_sources, render_answer, render_retrieved, render_writing
 
 QUEUED = "*(queued: answered after the answer being written)*"
 
@@ -28,6 +28,7 @@ class Room:
     lock: threading.Lock = field(default_factory=threading.Lock)
     queued: list[str] = field(default_factory=list)
     writing: tuple[str, str] | None = None  # the question being answered and the text so far
+    failed: tuple[str, str] | None = None  # the last question that could not be answered, and why
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,13 @@ class LiveChats:
         if conversation_id:
             room = self.room(conversation_id)
             with self._guard:
-                writing, queued = room.writing, list(room.queued)
+                writing, queued, failed = room.writing, list(room.queued), room.failed
+            if failed is not None:
+                out.append({"role": "user", "content": escape_markdown(failed[0])})
+                out.append({"role": "assistant", "content": escape_markdown(failed[1])})
             if writing is not None:
                 out.append({"role": "user", "content": escape_markdown(writing[0])})
-                out.append({"role": "assistant", "content": escape_markdown(writing[1]) or "…"})
+                out.append({"role": "assistant", "content": render_writing(writing[1])})
             for question in queued:
                 out.append({"role": "user", "content": escape_markdown(question)})
                 out.append({"role": "assistant", "content": QUEUED})
@@ -107,7 +111,7 @@ class LiveChats:
             with room.lock:
                 with self._guard:
                     room.queued.remove(question)
-                    room.writing = (question, "")
+                    room.writing, room.failed = (question, ""), None
                 yield from self._answer(conversation_id, room, question, filters, engine, replace_last)
         finally:  # also when the user stops it (the generator is closed)
             with self._guard:
@@ -148,7 +152,8 @@ class LiveChats:
                     yield self.view(conversation_id)
         except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
             with self._guard:
-                room.writing = (question, f"Could not answer: {e}")
+                room.writing = None
+                room.failed = (question, f"Could not answer: {e}")
             yield self.view(conversation_id)
         finally:
             events.close()

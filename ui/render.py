@@ -17,12 +17,14 @@ CSS = """
 .source-card mark {background: #fff3b0; color: #1f2328; padding: 0 1px;}
 .unverified {color: #9a6700; font-size: 0.85em;}
 .verified {color: #1a7f37; font-size: 0.85em;}
+.unverified-text {color: #6e7781; text-decoration: underline dotted;}
 .turn-sources {margin-bottom: 16px;}
 .turn-sources > summary {font-weight: 600; cursor: pointer;}
 #sources {max-height: 80vh; overflow-y: auto;}
 .source-card.picked {outline: 2px solid #4a7bd0;}
 .dark .verified {color: #3fb950;}
 .dark .unverified {color: #e3b341;}
+.dark .unverified-text {color: #9da7b3;}
 .dark .source-card .meta {color: #9da7b3;}
 .dark .source-card {border-color: #3d444d;}
 #sources, #sources h3, #sources h4, .message-wrap .message {overflow-wrap: anywhere;}
@@ -143,9 +145,17 @@ def escape_markdown(text: str) -> str:
 
 def render_answer(answer: Answer, turn: int) -> str:
     """The answer for the chat: the short answer in bold when there is one, then each sentence
-    escaped, its [n] linking to its source card, and marked verified (✓) or unverified."""
+    escaped, its [n] linking to its source card, and marked verified (✓) or not found in the
+    sources (greyed, with the words kept). A written answer replaced by a refusal, or by the
+    selector's sentences, says so."""
     if not answer.sentences:
-        return escape_markdown(answer.text)
+        text = escape_markdown(answer.text)
+        if answer.draft:  # what was streamed is not silently swapped: say why it is gone
+            text += (
+                '\n\n<span class="unverified">The model\'s answer was not found in the articles; its words are '
+                "in the sources panel.</span>"
+            )
+        return text
     parts = []
     if answer.short:
         link = f"[\\[{answer.short.marker}\\]](#{anchor(turn, answer.short.marker)})"
@@ -154,10 +164,24 @@ def render_answer(answer: Answer, turn: int) -> str:
         links = "".join(f"[\\[{n}\\]](#{anchor(turn, n)})" for n in s.markers)
         if s.verified:
             flag = ' <span class="verified" title="supported by the cited passage">✓</span>'
+            parts.append(f"{escape_markdown(s.text)} {links}{flag}".strip())
         else:
-            flag = ' <span class="unverified" title="no retrieved passage supports this">(unverified)</span>'
-        parts.append(f"{escape_markdown(s.text)} {links}{flag}".strip())
+            flag = (
+                ' <span class="unverified" title="no retrieved passage supports this">(not found in the sources)</span>'
+            )
+            parts.append(f'<span class="unverified-text">{escape_markdown(s.text)}</span> {links}{flag}'.strip())
+    if answer.fallback:
+        parts.append(
+            '\n\n<span class="unverified">The model\'s own answer could not be checked against the articles; '
+            "these are the sentences that most likely answer, from the articles.</span>"
+        )
     return " ".join(parts)
+
+
+def render_writing(text: str) -> str:
+    """An answer being written: its words so far, and a note that they are checked when done."""
+    note = '<span class="unverified">(being written; each sentence is checked against the articles when done)</span>'
+    return f"{escape_markdown(text)} {note}" if text else f"… {note}"
 
 
 def header_text(info: dict[str, Any]) -> str:
