@@ -170,3 +170,24 @@ def test_a_unit_swapped_sentence_shows_unverified_beside_a_checked_one(
     finally:
         page.close()
         server.close()
+
+
+def test_copy_gives_clean_text_and_a_numbered_source_list(slow_server: tuple[str, Path], chromium: Any) -> None:
+    url, _ = slow_server
+    context = chromium.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        open_app(page, url)
+        page.locator("#new-chat").click()
+        wait_for(page, lambda: "?" not in chat_text(page))
+        ask(page, "How much will the Mill Street bike lanes cost?")
+        page.locator("#chat .verified").first.wait_for(timeout=60_000)
+        page.locator("#chat button[aria-label='Copy message']").last.click()
+        page.wait_for_timeout(800)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert "3.2 million dollars" in copied and "[1]" in copied
+        for markup in ("\\", "<span", "✓", "](#src"):
+            assert markup not in copied, copied
+        assert "\n\nSources:\n[1] " in copied and "https://example.org/" in copied
+    finally:
+        context.close()

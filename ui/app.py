@@ -34,8 +34,8 @@ from index.dates import parse_day, question_window
 from ui.chat import LiveChats, View
 from ui.gradio_import import import_gradio
 from ui.render import (
+    CHAT_SCRIPT,
     CSS,
-    SOURCE_LINK_SCRIPT,
     escape_markdown,
     header_text,
     render_sources,
@@ -535,7 +535,7 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
         server_port=port,
         allowed_paths=[str(eval_runs_dir())],  # the report file offered for download
         css=CSS,
-        head=PAGE_TOKEN_SCRIPT + SOURCE_LINK_SCRIPT,
+        head=PAGE_TOKEN_SCRIPT + CHAT_SCRIPT,
         show_error=True,
         max_file_size=int(settings.max_upload_mb * 1_000_000),
         auth=(lambda _user, password: secrets.compare_digest(password.encode(), key.encode())) if key else None,

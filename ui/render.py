@@ -32,9 +32,12 @@ CSS = """
 _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & < > (entities below)
 
 
-# A click on an answer's [n] opens its card in the sources panel, scrolling the panel only: the page
-# (and so the chat) stays where it is. A plain link would scroll the whole page to the card.
-SOURCE_LINK_SCRIPT = """<script>document.addEventListener("click", (event) => {
+# The chat page's own script. A click on an answer's [n] opens its card in the sources panel,
+# scrolling the panel only: the page (and so the chat) stays where it is (a plain link would scroll
+# the whole page to the card). Copying a message gives its text as shown, without the ✓ marks, and
+# for an answer a numbered list of its sources (Gradio's own copy gives the escaped Markdown).
+CHAT_SCRIPT = """<script>
+document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest('a[href^="#src-"]');
   const card = link && document.getElementById(link.getAttribute("href").slice(1));
   const panel = card && card.closest("#sources");
@@ -46,7 +49,28 @@ SOURCE_LINK_SCRIPT = """<script>document.addEventListener("click", (event) => {
   panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top;
   card.classList.add("picked");
   setTimeout(() => card.classList.remove("picked"), 1500);
-});</script>"""
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest('#chat button[aria-label="Copy message"]');
+  if (!button) return;
+  const buttons = [...document.querySelectorAll('#chat button[aria-label="Copy message"]')];
+  const messages = [...document.querySelectorAll("#chat .message.user, #chat .message.bot")];
+  const message = messages[buttons.indexOf(button)];
+  if (!message) return;
+  let text = message.innerText.replace(/\\s*\u2713/g, "").trim();
+  if (message.classList.contains("bot")) {
+    const turn = messages.filter((m) => m.classList.contains("bot")).indexOf(message) + 1;
+    const cards = document.querySelectorAll(`#sources .turn-sources[data-turn="${turn}"] .source-card`);
+    const lines = [...cards].map((c) => {
+      const title = c.querySelector("strong").innerText.trim(), link = c.querySelector(".meta a");
+      const meta = c.querySelector(".meta").innerText.trim().replace(/link$/, link ? link.href : "");
+      return meta ? `${title} · ${meta}` : title;
+    });
+    if (lines.length) text += "\\n\\nSources:\\n" + lines.join("\\n");
+  }
+  setTimeout(() => navigator.clipboard.writeText(text), 100);  // after Gradio's own copy
+});
+</script>"""
 
 
 def _meta(c: Citation) -> str:
