@@ -191,3 +191,29 @@ def test_copy_gives_clean_text_and_a_numbered_source_list(slow_server: tuple[str
         assert "\n\nSources:\n[1] " in copied and "https://example.org/" in copied
     finally:
         context.close()
+
+
+def test_an_example_question_on_an_empty_chat_is_asked_when_clicked(
+    chromium: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled sample index shows questions of the sample test set on an empty chat."""
+    from ui.app import launch
+
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path))  # the sample index and the chats live here
+    bot = Assistant.open()
+    port = free_port()
+    server = launch(bot, "127.0.0.1", port, block=False)
+    page = chromium.new_page()
+    try:
+        open_app(page, f"http://127.0.0.1:{port}/")
+        page.locator("#new-chat").click()
+        example = page.locator("#chat button.example").first
+        example.wait_for(timeout=30_000)
+        asked = example.inner_text().strip()
+        example.click()
+        page.locator("#chat .verified").first.wait_for(timeout=60_000)
+        assert asked in chat_text(page)
+    finally:
+        page.close()
+        server.close()
+        bot.close()

@@ -82,6 +82,18 @@ def gr_noop() -> Any:
     return import_gradio().skip()
 
 
+def example_questions(assistant: Assistant, count: int = 3) -> list[dict[str, str]]:
+    """Questions to click on an empty chat: for the bundled sample index, answerable questions of the
+    sample test set (they fit its articles); for any other index none (a question written for other
+    articles would be refused)."""
+    if assistant.settings.index.directory is not None:
+        return []
+    from assistant import load_testset
+
+    cases = [c for c in load_testset(sample_testset_path()) if c.answerable]
+    return [{"text": c.question} for c in cases[:count]]
+
+
 def conversation_choices(chats: LiveChats) -> list[tuple[str, str]]:
     """(title, id) of the saved conversations, newest first, for the conversation picker."""
     return [(c.title or "New conversation", c.id) for c in chats.store.list()]
@@ -224,7 +236,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             delete_chat = gr.Button(
                                 "Delete conversation", variant="stop", elem_id="delete-chat", scale=1
                             )
-                    chatbot = gr.Chatbot(label="Chat", height=460, sanitize_html=True, elem_id="chat")
+                    chatbot = gr.Chatbot(
+                        label="Chat",
+                        height=460,
+                        sanitize_html=True,
+                        elem_id="chat",
+                        examples=example_questions(assistant) or None,
+                    )
                     with gr.Row():
                         comment = gr.Textbox(
                             label="Comment with your next 👍/👎 (optional; rated answers can become a test set)",
@@ -451,6 +469,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         asked.append(
             regenerate.click(on_regenerate, [conversation, *filter_boxes], chat_outputs, api_visibility="private")
         )
+
+        def on_example(data: gr.SelectData) -> str:
+            return str(data.value["text"] if isinstance(data.value, dict) else data.value)
+
+        on_example.__annotations__["data"] = gr.SelectData  # resolved, so Gradio passes the event
+        picked = chatbot.example_select(on_example, None, question, api_visibility="private")
+        asked.append(picked.then(on_chat, chat_inputs, chat_outputs, api_visibility="private"))
         stop.click(None, None, None, cancels=asked, api_visibility="private")
         picker.input(on_open, picker, chat_outputs, api_visibility="private")
         new_chat.click(on_new, None, chat_outputs, api_visibility="private")
