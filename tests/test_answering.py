@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import (
@@ -129,7 +130,7 @@ def test_an_endpoint_that_is_down_gives_a_clear_error_within_seconds() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once the socket closes
     settings = Settings(answer={"engine": "openai"}, llm={"base_url": f"http://127.0.0.1:{port}/v1", "model": "m"})
-    engine = create_engine(settings, lambda texts: None)
+    engine = create_engine(settings, lambda texts: np.ones((len(texts), 4), dtype=np.float32))  # any vectors
     started = time.monotonic()
     with pytest.raises(ModelBackendError, match="llm.base_url"):
         list(engine.draft(DraftRequest("Who?", [hit("Ada Lane is mayor.")])))

@@ -9,6 +9,7 @@ def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(assistant) if not name.startswith("_")} - {
         "answering",
         "cli",
+        "conversations",
         "core",
         "evaluation",
         "http",
