@@ -217,3 +217,31 @@ def test_an_example_question_on_an_empty_chat_is_asked_when_clicked(
         page.close()
         server.close()
         bot.close()
+
+
+def test_the_last_question_can_be_edited_and_sent_again_in_its_place(
+    slow_server: tuple[str, Path], chromium: Any
+) -> None:
+    url, chats_file = slow_server
+    page = chromium.new_page()
+    try:
+        open_app(page, url)
+        page.locator("#new-chat").click()
+        wait_for(page, lambda: "?" not in chat_text(page))
+        ask(page, "How many homes has the Pine Ridge fire destroyed?")
+        wait_for(page, lambda: "✓" in chat_text(page))
+        page.locator("#edit-last").click()
+        box = page.locator("#question textarea")
+        wait_for(page, lambda: box.input_value() == "How many homes has the Pine Ridge fire destroyed?")
+        box.fill("How many homes has the Pine Ridge wildfire destroyed?")
+        box.press("Enter")
+        wait_for(page, lambda: "wildfire destroyed?" in chat_text(page) and "being written" not in chat_text(page))
+        assert "Pine Ridge fire destroyed?" not in chat_text(page)  # replaced, not added
+        store = ConversationStore(chats_file)
+        (chat,) = [c for c in store.list() if "Pine Ridge fire" in c.title]  # named after its first question
+        assert [t.question for t in store.get(chat.id).turns] == [
+            "How many homes has the Pine Ridge wildfire destroyed?"
+        ]
+        store.close()
+    finally:
+        page.close()

@@ -266,6 +266,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
                         stop = gr.Button("Stop", elem_id="stop")
                         regenerate = gr.Button("Regenerate", elem_id="regenerate")
+                        edit = gr.Button("Edit last question", elem_id="edit-last")
                 with gr.Column(scale=2):
                     with gr.Accordion("Filters", open=False):
                         only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
@@ -353,6 +354,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             until: str = "",
             engine: str | None = None,
             as_of: str | None = None,
+            replace: bool = False,
         ) -> Iterator[tuple[Any, ...]]:
             try:
                 filters = parse_filters(only, since, until, as_of)
@@ -360,7 +362,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.Warning(str(e))
                 yield shown(chats.view(conversation_id or ""), asked=False)
                 return
-            yield from stream_views(chats.ask(conversation_id or "", message, filters, engine))
+            # after "Edit last question", the edited question takes the last turn's place
+            replace = bool(replace and known(conversation_id) and chats.store.get(conversation_id).turns)
+            yield from stream_views(chats.ask(conversation_id or "", message, filters, engine, replace_last=replace))
+
+        def on_edit(conversation_id: str) -> tuple[Any, bool]:
+            """Put the last question back in the box; the next question sent replaces that turn."""
+            cid = known(conversation_id)
+            turns = chats.store.get(cid).turns if cid else []
+            return (turns[-1].question, True) if turns else (gr_noop(), False)
 
         def on_regenerate(
             conversation_id: str,
@@ -459,7 +469,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             """Answer one question; returns the Answer as JSON."""
             return assistant.ask(question).to_json()
 
-        chat_inputs = [question, conversation, *filter_boxes]
+        editing = gr.State(False)
+        chat_inputs = [question, conversation, *filter_boxes, editing]
         asked = [
             # "multiple": a question asked while an answer streams starts its own event, which waits
             # in the conversation's queue (ui/chat.py) instead of being ignored
@@ -476,6 +487,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         on_example.__annotations__["data"] = gr.SelectData  # resolved, so Gradio passes the event
         picked = chatbot.example_select(on_example, None, question, api_visibility="private")
         asked.append(picked.then(on_chat, chat_inputs, chat_outputs, api_visibility="private"))
+        for event in asked[:2]:  # an edit is used once
+            event.then(lambda: False, None, editing, api_visibility="private")
+        edit.click(on_edit, conversation, [question, editing], api_visibility="private")
         stop.click(None, None, None, cancels=asked, api_visibility="private")
         picker.input(on_open, picker, chat_outputs, api_visibility="private")
         new_chat.click(on_new, None, chat_outputs, api_visibility="private")

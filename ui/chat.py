@@ -29,6 +29,7 @@ class Room:
     queued: list[str] = field(default_factory=list)
     writing: tuple[str, str] | None = None  # the question being answered and the text so far
     failed: tuple[str, str] | None = None  # the last question that could not be answered, and why
+    replacing: bool = False  # the answer being written takes the last saved turn's place
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class LiveChats:
     def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         """The chat: saved turns, then the answer being written, then the queued questions."""
         out: list[dict[str, Any]] = []
-        for n, answer in enumerate(self.answers(conversation_id), start=1):
+        answers = self.answers(conversation_id)
+        if conversation_id and answers and self.room(conversation_id).replacing:
+            answers = answers[:-1]  # regenerated or edited: shown as the answer being written
+        for n, answer in enumerate(answers, start=1):
             out.append({"role": "user", "content": escape_markdown(answer.question)})
             out.append({"role": "assistant", "content": render_answer(answer, n)})
         if conversation_id:
@@ -111,14 +115,14 @@ class LiveChats:
             with room.lock:
                 with self._guard:
                     room.queued.remove(question)
-                    room.writing, room.failed = (question, ""), None
+                    room.writing, room.failed, room.replacing = (question, ""), None, replace_last
                 yield from self._answer(conversation_id, room, question, filters, engine, replace_last)
         finally:  # also when the user stops it (the generator is closed)
             with self._guard:
                 if question in room.queued:
                     room.queued.remove(question)
                 if room.writing is not None and room.writing[0] == question:
-                    room.writing = None
+                    room.writing, room.replacing = None, False
 
     def _answer(
         self,
@@ -148,11 +152,11 @@ class LiveChats:
                     save = self.store.replace_last if replace_last else self.store.add
                     save(conversation_id, event.answer)
                     with self._guard:
-                        room.writing = None
+                        room.writing, room.replacing = None, False
                     yield self.view(conversation_id)
         except AssistantError as e:  # a misconfigured, unreachable or slow model: say so in the chat
             with self._guard:
-                room.writing = None
+                room.writing, room.replacing = None, False
                 room.failed = (question, f"Could not answer: {e}")
             yield self.view(conversation_id)
         finally:
