@@ -8,6 +8,9 @@ text) kept all of it when tried: there is no markup left to judge. The PDF still
 so this module reads it (pypdf's text visitor): where each piece of text is, in which font size,
 and which pieces are links (link annotations).
 
+- A row of text is cut where two columns meet on one baseline; a right-hand column beside the story
+  with far less text than it, or mostly links (a "Most read" or "Trending" box), is left out, while
+  a second column of the story itself is read after the first.
 - Lines are rejoined into paragraphs by vertical spacing and font size, words hyphenated at a line
   end are rejoined.
 - Text repeated on two or more pages (running headers, footers) and print stamps are dropped; an
@@ -28,6 +31,9 @@ from datetime import date
 BODY_WORDS = 15  # a paragraph of body text has at least this many words
 LINKED = 0.2  # a paragraph before or after the story with this share of linked text is furniture
 MOSTLY_LINKS = 0.5  # inside the story
+CHAR_WIDTH = 0.6  # an average character's width per unit of font size (a generous guess)
+COLUMN_GAP = 3.0  # a gap wider than this many font sizes between two pieces of a row starts a new column
+SIDE_SHARE = 0.5  # a right-hand column with less text than this share of the left one is a side box
 _STAMP = re.compile(
     r"^\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\b"  # 11/28/26, 11:04 AM <title>
     r"|^(?:file|https?)://\S*(?:\s+\d+\s*/\s*\d+)?$"  # file:///…/page.html 1/2
@@ -50,6 +56,7 @@ class Line:
     size: float
     text: str = ""
     linked: int = 0  # characters inside a link annotation
+    x: float = 0.0  # where the line starts
 
 
 @dataclass
@@ -90,8 +97,55 @@ class PdfArticle:
     found_chars: int = 0  # characters of text on the pages before headers, footers and stamps were dropped
 
 
+@dataclass
+class _Piece:
+    x: float
+    y: float
+    size: float
+    text: str
+    linked: bool
+
+
+def _row_lines(pieces: list[_Piece], page: int) -> list[Line]:
+    """The pieces of one row (one baseline) as lines: a row is cut where the gap to the next piece
+    is wider than a few characters (two columns side by side share a baseline)."""
+    pieces = sorted(pieces, key=lambda p: p.x)
+    out: list[Line] = []
+    end = None
+    for piece in pieces:
+        width = len(piece.text) * piece.size * CHAR_WIDTH
+        if end is None or piece.x - end > COLUMN_GAP * max(piece.size, 1.0):
+            out.append(Line(page, piece.y, 0.0, x=piece.x))
+        line = out[-1]
+        line.text += piece.text
+        if piece.text.strip():
+            line.size = max(line.size, piece.size)
+            line.linked += len(piece.text.strip()) if piece.linked else 0
+        end = max(end or 0.0, piece.x + width)
+    return out
+
+
+def _main_column(lines: list[Line], width: float) -> list[Line]:
+    """A page's lines top to bottom, without a side column beside the story (a "Most read" or
+    "Trending" box: lines starting right of the page's middle while the story starts left of it,
+    with far less text than the story or mostly links). A second column of the story itself, as
+    long as the first, is kept after it."""
+    middle = width / 2
+    left = [line for line in lines if line.x < middle]
+    right = [line for line in lines if line.x >= middle]
+    chars_left = sum(len(line.text) for line in left)
+    chars_right = sum(len(line.text) for line in right)
+    linked_right = sum(line.linked for line in right)
+    if not left or not right:
+        return sorted(lines, key=lambda line: -line.y)
+    side = chars_right < SIDE_SHARE * chars_left or linked_right > LINKED * chars_right
+    ordered = sorted(left, key=lambda line: -line.y)
+    return ordered if side else ordered + sorted(right, key=lambda line: -line.y)
+
+
 def _lines(reader) -> list[Line]:  # type: ignore[no-untyped-def]
-    """Text lines of every page, top to bottom, with font size and linked characters."""
+    """Text lines of every page, top to bottom (a side column left out), with font size and linked
+    characters."""
     out: list[Line] = []
     for number, page in enumerate(reader.pages):
         links = []
@@ -100,22 +154,19 @@ def _lines(reader) -> list[Line]:  # type: ignore[no-untyped-def]
             if a.get("/Subtype") == "/Link" and "/Rect" in a:
                 x1, y1, x2, y2 = (float(v) for v in a["/Rect"])
                 links.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
-        rows: dict[float, Line] = {}
+        rows: dict[int, list[_Piece]] = {}
 
-        def visit(text, cm, tm, font, size, rows=rows, links=links, number=number) -> None:  # type: ignore[no-untyped-def]
+        def visit(text, cm, tm, font, size, rows=rows, links=links) -> None:  # type: ignore[no-untyped-def]
             if not text:
                 return
             x, y = tm[4] * cm[0] + cm[4], cm[5] + tm[5] * cm[3]
-            key = round(y)
-            line = rows.get(key) or rows.setdefault(key, Line(number, y, 0.0))
-            line.text += text
-            if text.strip():
-                line.size = max(line.size, float(size))
-                if any(x1 - 1 <= x <= x2 + 1 and y1 - 2 <= y <= y2 + 2 for x1, y1, x2, y2 in links):
-                    line.linked += len(text.strip())
+            scale = abs(tm[0] * cm[0]) or 1.0  # the text matrix may carry the font size
+            linked = any(x1 - 1 <= x <= x2 + 1 and y1 - 2 <= y <= y2 + 2 for x1, y1, x2, y2 in links)
+            rows.setdefault(round(y), []).append(_Piece(x, y, float(size) * scale, text, linked))
 
         page.extract_text(visitor_text=visit)
-        out.extend(sorted((r for r in rows.values() if r.text.strip()), key=lambda r: -r.y))
+        lines = [line for y in rows for line in _row_lines(rows[y], number) if line.text.strip()]
+        out.extend(_main_column(lines, float(page.mediabox.width)))
     for line in out:
         line.text = re.sub(r"\s+", " ", line.text.replace("ﬁ", "fi").replace("ﬂ", "fl")).strip()
     return out
@@ -231,8 +282,9 @@ def read_pdf(reader) -> PdfArticle:  # type: ignore[no-untyped-def]
     story, authors, day = _byline(story)
     meta = reader.metadata or {}
     title, source = str(meta.get("/Title") or "").strip(), ""
-    if " | " in title:  # "Headline | Site": a browser prints the page title
-        title, source = (part.strip() for part in title.rsplit(" | ", 1))
+    split = re.match(r"^(.+?)\s+[|–—-]\s+([^|–—-]{2,40})$", title)  # "Headline | Site", "Headline - Site"
+    if split and len(split.group(2).split()) <= 4:  # a browser prints the page title
+        title, source = split.group(1).strip(), split.group(2).strip()
     if headline is not None and (not title or not headline.text.startswith(title[:20])):
         title = title or headline.text
     author = str(meta.get("/Author") or "").strip()

@@ -204,3 +204,25 @@ def test_a_news_page_printed_to_pdf_by_a_browser_loads_as_its_story(tmp_path: Pa
     assert article.title == "Bus drivers win 7 percent pay rise after strike threat"
     assert article.source == "Metro Herald" and article.authors == ("Dana Whitfield",)
     assert article.date == "2026-11-20", "from the byline, not the date it was printed"
+
+
+@pytest.mark.slow
+def test_a_page_with_a_sidebar_of_headlines_loads_as_its_story(tmp_path: Path) -> None:
+    """A second layout (tests/data/news-page-sidebar.html, written for this test): the story in a left
+    column beside a "Most read" / "Trending" column of links on the same lines; the title's "- Site"."""
+    page = Path(__file__).parent / "data" / "news-page-sidebar.html"
+    pdf = tmp_path / "sidebar.pdf"
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", page.as_uri()]
+    subprocess.run(command, capture_output=True, timeout=120, check=False)
+    assert pdf.is_file(), "chromium printed nothing"
+    [article], failures = loaded(pdf)
+    assert not failures
+    text = article.text
+    assert text.startswith("The ferry between Port Ellery and the island of Skarn began carrying passengers")
+    assert text.rstrip().endswith("by the harbour authority from its reserves.")
+    for furniture in ("Most read", "Trending", "Lighthouse", "Seal pup", "sourdough", "Log in", "All rights"):
+        assert furniture not in text, furniture
+    assert len(text.split("\n\n")) == 6 and "\n" not in text.replace("\n\n", "")
+    assert (article.title, article.source) == ("Harbour ferry returns after two-year gap", "Coastline Courier")
+    assert article.authors == ("Lena Okoro",) and article.date == "2026-10-14"
