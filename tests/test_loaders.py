@@ -226,3 +226,15 @@ def test_a_page_with_a_sidebar_of_headlines_loads_as_its_story(tmp_path: Path) -
     assert len(text.split("\n\n")) == 6 and "\n" not in text.replace("\n\n", "")
     assert (article.title, article.source) == ("Harbour ferry returns after two-year gap", "Coastline Courier")
     assert article.authors == ("Lena Okoro",) and article.date == "2026-10-14"
+
+
+def test_a_story_set_in_two_columns_keeps_both_and_a_side_box_is_dropped() -> None:
+    from index.pdf_text import Line, _main_column
+
+    body = "words of the story " * 6
+    left = [Line(0, 700 - 20 * i, 11, body, x=50) for i in range(10)]
+    right = [Line(0, 700 - 20 * i, 11, body, x=320) for i in range(10)]
+    kept = _main_column(left + right, 612)
+    assert kept == left + right  # the second column is read after the first
+    box = [Line(0, 700 - 20 * i, 9, "Seal pup rescued", linked=16, x=420) for i in range(5)]
+    assert _main_column(left + box, 612) == left
