@@ -189,6 +189,9 @@ def test_copy_gives_clean_text_and_a_numbered_source_list(slow_server: tuple[str
         for markup in ("\\", "<span", "✓", "](#src"):
             assert markup not in copied, copied
         assert "\n\nSources:\n[1] " in copied and "https://example.org/" in copied
+        # what a screen reader reads of the answer: its text as shown, not its Markdown
+        label = page.locator('#chat [aria-label^="bot\'s message:"]').last.get_attribute("aria-label")
+        assert "3.2 million dollars" in label and "\\" not in label and "](#src" not in label and "<span" not in label
     finally:
         context.close()
 

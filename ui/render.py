@@ -35,7 +35,8 @@ _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & 
 # The chat page's own script. A click on an answer's [n] opens its card in the sources panel,
 # scrolling the panel only: the page (and so the chat) stays where it is (a plain link would scroll
 # the whole page to the card). Copying a message gives its text as shown, without the ✓ marks, and
-# for an answer a numbered list of its sources (Gradio's own copy gives the escaped Markdown).
+# for an answer a numbered list of its sources (Gradio's own copy gives the escaped Markdown); a
+# message's label (what a screen reader reads) is its text as shown, not its Markdown.
 CHAT_SCRIPT = """<script>
 document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest('a[href^="#src-"]');
@@ -70,6 +71,15 @@ document.addEventListener("click", (event) => {
   }
   setTimeout(() => navigator.clipboard.writeText(text), 100);  // after Gradio's own copy
 });
+const speak = () => {  // screen readers read a message's label: its text as shown, not its Markdown
+  const labelled = `#chat [aria-label^="bot's message:"], #chat [aria-label^="user's message:"]`;
+  for (const m of document.querySelectorAll(labelled)) {
+    const who = m.getAttribute("aria-label").startsWith("bot") ? "bot's message: " : "user's message: ";
+    const label = who + m.innerText.replace(/\\s*\u2713/g, "").replace(/\\s+/g, " ").trim();
+    if (m.getAttribute("aria-label") !== label) m.setAttribute("aria-label", label);
+  }
+};
+new MutationObserver(speak).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
 </script>"""
 
 
