@@ -11,7 +11,7 @@ questions (over the BBC benchmark index that ``benchmarks/answers.py bbc`` build
 the passages they were written from go to ``runs/verification/drafts.jsonl`` (not committed: BBC
 text is third-party). ``score``: every written sentence goes through the pipeline's own citation
 check (:func:`attach_citations`: the cited passage, else the best retrieved one), once as it is
-now and once without the unit check (:mod:`assistant.answering.units`, the change measured), and
+now and once without the number rules (units and place, :mod:`assistant.answering.units`), and
 is compared with a hand label: 1 when the passage it ends up citing states it (numbers with their
 units, names in their roles), 0 otherwise, given by reading the passage. Labels are in
 ``benchmarks/data/verification-labels.jsonl``, keyed by the sha1 of (passage, sentence).
@@ -86,12 +86,12 @@ def sentences(path: Path) -> list[dict]:
         if not written:
             continue
         now = citations.attach_citations(written, hits, judge)
-        unit_check = citations.units_hold
-        citations.units_hold = lambda passage, claim: True  # the check as it was before the unit rule
+        checks = citations.units_hold, citations.numbers_in_place
+        citations.units_hold = citations.numbers_in_place = lambda passage, claim: True  # as before the number rules
         try:
             before = citations.attach_citations(written, hits, judge)
         finally:
-            citations.units_hold = unit_check
+            citations.units_hold, citations.numbers_in_place = checks
         for (text, markers), n, b in zip(written, now, before, strict=True):
             cited = (n.hits or [m - 1 for m in markers] or [0])[0]
             passage = hits[cited].passage.text
@@ -124,7 +124,7 @@ def score(every: list[dict]) -> None:
         "| check | false accepts (✓ on an unsupported sentence) | false rejects (no ✓ on a supported one) | accuracy |"
     )
     print("|---|---|---|---|")
-    for name in ("before", "now"):
+    for name in ("before", "now"):  # before: without the number rules
         bad = [r for r in rows if not known[r["key"]]]
         good = [r for r in rows if known[r["key"]]]
         fa = sum(r[name] for r in bad)

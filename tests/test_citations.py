@@ -79,6 +79,17 @@ def test_a_number_keeps_its_unit_or_currency() -> None:
     assert units_hold(passage, "It cost 790m euros.") and not units_hold(passage, "It cost 790 million dollars.")
 
 
+def test_a_number_keeps_its_place() -> None:
+    from assistant.answering.units import numbers_in_place
+
+    passage = "He is one of the country's 23,000 centenarians, and the oldest member of the club is 114."
+    assert not numbers_in_place(passage, "Torao Toshitsune is 114 years old.")  # the oldest member is
+    assert numbers_in_place(passage, "The oldest centenarian is 114.")
+    assert numbers_in_place(passage, "The country has 23,000 centenarians.")
+    vote = "The council approved the Mill Street bike lanes by a vote of 7 to 2."
+    assert numbers_in_place(vote, "The council approved the bike lanes by 7 to 2.")  # "a vote of" dropped
+
+
 @pytest.mark.slow
 def test_a_unit_swapped_sentence_is_unverified_while_a_correct_one_keeps_its_check(sample_bot: Assistant) -> None:
     """The local model's "3.2 million pounds" for a passage's dollars: a scripted draft through the real

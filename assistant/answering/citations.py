@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
 from assistant.answering.judge import FaithfulnessJudge, Verdict
-from assistant.answering.units import units_hold
+from assistant.answering.units import numbers_in_place, units_hold
 from index import Hit, sentence_spans
 
 # Said whenever the articles don't answer; tests and the UI use this constant too.
@@ -164,8 +164,9 @@ def attach_citations(
             verdicts[h] = judge.lexical.judge(hits[h].passage.text, text)
 
         def holds(h: int, verdicts: dict[int, Verdict] = verdicts, text: str = text) -> bool:
-            # the judge's verdict, and every number keeps the unit the passage gives it
-            return verifies(verdicts[h]) and units_hold(hits[h].passage.text, text)
+            # the judge's verdict, and every number keeps the unit and the place the passage gives it
+            passage = hits[h].passage.text
+            return verifies(verdicts[h]) and units_hold(passage, text) and numbers_in_place(passage, text)
 
         good = [h for h in verdicts if holds(h)]
         reattached = False
