@@ -96,8 +96,13 @@ class ConversationStore:
                 self._db = None
 
     @staticmethod
-    def _check(conversation_id: str) -> str:
-        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
+    def valid_id(conversation_id: object) -> bool:
+        """Whether ``conversation_id`` has the shape of an id (16 hex digits)."""
+        return isinstance(conversation_id, str) and bool(_ID.match(conversation_id))
+
+    @classmethod
+    def _check(cls, conversation_id: str) -> str:
+        if not cls.valid_id(conversation_id):
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
         return conversation_id
 
@@ -118,11 +123,16 @@ class ConversationStore:
             )
         return conversation
 
-    def exists(self, conversation_id: str) -> bool:
-        if not isinstance(conversation_id, str) or not _ID.match(conversation_id):
-            return False
+    def updated(self, conversation_id: str) -> float | None:
+        """When the conversation last got a turn (None: no such conversation); one small query."""
+        if not self.valid_id(conversation_id):
+            return None
         with self._connection() as db:
-            return db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is not None
+            row = db.execute("SELECT updated FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return None if row is None else float(row[0])
+
+    def exists(self, conversation_id: str) -> bool:
+        return self.updated(conversation_id) is not None
 
     def list(self) -> list[Conversation]:
         """Every conversation, most recently updated first (without their turns)."""

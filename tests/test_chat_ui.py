@@ -67,6 +67,12 @@ def chat_text(page: Any) -> str:
     return str(page.locator("#chat").inner_text())
 
 
+def new_chat(page: Any) -> None:
+    """Start a new chat and wait until it is open (the page may have reopened an earlier one)."""
+    page.locator("#new-chat").click()
+    wait_for(page, lambda: "?" not in chat_text(page))
+
+
 def wait_for(page: Any, condition: Any, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -119,8 +125,7 @@ def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: tuple
     page = chromium.new_page()
     try:
         open_app(page, url)
-        page.locator("#new-chat").click()
-        wait_for(page, lambda: "?" not in chat_text(page))  # the new chat is open (the page may have reopened one)
+        new_chat(page)  # the new chat is open (the page may have reopened one)
         ask(page, "What did the Harbourton council vote on?")
         wait_for(page, lambda: len(chat_text(page).partition("vote on?")[2].strip()) > 5)
         page.locator("#stop").click()
@@ -178,8 +183,7 @@ def test_copy_gives_clean_text_and_a_numbered_source_list(slow_server: tuple[str
     page = context.new_page()
     try:
         open_app(page, url)
-        page.locator("#new-chat").click()
-        wait_for(page, lambda: "?" not in chat_text(page))
+        new_chat(page)
         ask(page, "How much will the Mill Street bike lanes cost?")
         page.locator("#chat .verified").first.wait_for(timeout=60_000)
         page.locator("#chat button[aria-label='Copy message']").last.click()
@@ -229,8 +233,7 @@ def test_the_last_question_can_be_edited_and_sent_again_in_its_place(
     page = chromium.new_page()
     try:
         open_app(page, url)
-        page.locator("#new-chat").click()
-        wait_for(page, lambda: "?" not in chat_text(page))
+        new_chat(page)
         ask(page, "How many homes has the Pine Ridge fire destroyed?")
         wait_for(page, lambda: "✓" in chat_text(page))
         page.locator("#edit-last").click()

@@ -32,6 +32,14 @@ def api(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[t
         server.close()
 
 
+def request(url: str, method: str, path: str, body: Any = None) -> Any:
+    """A JSON request with the key; the decoded reply (an HTTP error raises urllib's HTTPError)."""
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    data = None if body is None else json.dumps(body).encode()
+    with urllib.request.urlopen(urllib.request.Request(url + path, data, headers, method=method), timeout=60) as r:
+        return json.loads(r.read())
+
+
 def client(url: str, key: str = KEY) -> Any:
     from openai import OpenAI
 
@@ -79,12 +87,9 @@ def test_errors_are_openai_shaped_and_a_key_is_required(api: Any) -> None:
 
 def test_search_and_the_article_collection(api: Any) -> None:
     url, bot = api
-    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 
     def call(method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        with urllib.request.urlopen(urllib.request.Request(url + path, data, headers, method=method), timeout=60) as r:
-            return json.loads(r.read())
+        return request(url, method, path, body)
 
     found = call("POST", "/search", {"query": "channels New York", "k": 2})
     assert len(found["data"]) >= 1 and "New York" in " ".join(h["text"] for h in found["data"])
@@ -145,12 +150,9 @@ def test_a_typed_question_carries_its_short_answer_and_a_bad_as_of_is_a_400(api:
 
 def test_conversations_are_saved_asked_rated_and_deleted_over_http(api: Any) -> None:
     url, bot = api
-    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 
     def call(method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        with urllib.request.urlopen(urllib.request.Request(url + path, data, headers, method=method), timeout=60) as r:
-            return json.loads(r.read())
+        return request(url, method, path, body)
 
     chat = call("POST", "/conversations", {})
     first = call("POST", f"/conversations/{chat['id']}/messages", {"question": "What channels did the US use?"})

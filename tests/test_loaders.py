@@ -181,18 +181,24 @@ def test_a_missing_title_comes_from_the_first_real_line_not_a_dateline(text: str
     assert record.title == got, "records without a title get the same one"
 
 
-@pytest.mark.slow
-def test_a_news_page_printed_to_pdf_by_a_browser_loads_as_its_story(tmp_path: Path) -> None:
-    """tests/data/news-page.html (written for this test: menu, cookie banner, story, trending box,
-    comments, footer) printed by Chromium, with its print header and footer on every page."""
-    page = Path(__file__).parent / "data" / "news-page.html"
-    pdf = tmp_path / "page.pdf"
+def printed_page(name: str, folder: Path) -> Article:
+    """tests/data/``name`` printed to PDF by Chromium (as a reader would), loaded."""
+    page = Path(__file__).parent / "data" / name
+    pdf = folder / f"{page.stem}.pdf"
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", page.as_uri()]
     subprocess.run(command, capture_output=True, timeout=120, check=False)
     assert pdf.is_file(), "chromium printed nothing"
     [article], failures = loaded(pdf)
     assert not failures
+    return article
+
+
+@pytest.mark.slow
+def test_a_news_page_printed_to_pdf_by_a_browser_loads_as_its_story(tmp_path: Path) -> None:
+    """tests/data/news-page.html (written for this test: menu, cookie banner, story, trending box,
+    comments, footer) printed by Chromium, with its print header and footer on every page."""
+    article = printed_page("news-page.html", tmp_path)
     text = article.text
     assert text.startswith("The city council approved a 7 percent pay rise")
     assert text.rstrip().endswith("with weekend journeys growing fastest.")
@@ -210,14 +216,7 @@ def test_a_news_page_printed_to_pdf_by_a_browser_loads_as_its_story(tmp_path: Pa
 def test_a_page_with_a_sidebar_of_headlines_loads_as_its_story(tmp_path: Path) -> None:
     """A second layout (tests/data/news-page-sidebar.html, written for this test): the story in a left
     column beside a "Most read" / "Trending" column of links on the same lines; the title's "- Site"."""
-    page = Path(__file__).parent / "data" / "news-page-sidebar.html"
-    pdf = tmp_path / "sidebar.pdf"
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", page.as_uri()]
-    subprocess.run(command, capture_output=True, timeout=120, check=False)
-    assert pdf.is_file(), "chromium printed nothing"
-    [article], failures = loaded(pdf)
-    assert not failures
+    article = printed_page("news-page-sidebar.html", tmp_path)
     text = article.text
     assert text.startswith("The ferry between Port Ellery and the island of Skarn began carrying passengers")
     assert text.rstrip().endswith("by the harbour authority from its reserves.")

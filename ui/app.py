@@ -328,23 +328,46 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         def shown(view: View, first: bool = False, last: bool = False, asked: bool = True) -> tuple[Any, ...]:
             """The outputs for a view; ``asked``: after a question (its box is emptied; otherwise what
-            the user is typing stays)."""
-            listed = gr.update(choices=conversation_choices(chats), value=known(view.conversation_id) or None)
+            the user is typing stays). The conversation list is read at a stream's start and end only."""
+            listed = (
+                gr.update(choices=conversation_choices(chats), value=known(view.conversation_id) or None)
+                if first or last
+                else gr_noop()
+            )
             return (
                 view.messages,
                 gr_noop() if view.sources is None else view.sources,
                 "" if asked else gr_noop(),
                 view.conversation_id,
-                listed if first or last else gr_noop(),
+                listed,
             )
 
         def stream_views(views: Iterator[View]) -> Iterator[tuple[Any, ...]]:
+            """Each view as it comes (no look-ahead: a queued question must show at once), then the
+            last again with the conversation list brought up to date."""
             last = None
             for n, view in enumerate(views):
                 last = view
                 yield shown(view, first=n == 0)
             if last is not None:
                 yield shown(last, last=True)
+
+        def ask_with_filters(
+            conversation_id: str,
+            question: str,
+            boxes: tuple[str, str, str, str | None, str | None],
+            replace: bool = False,
+        ) -> Iterator[tuple[Any, ...]]:
+            """Answer ``question`` with the filter boxes read; one they can't read is said at once and
+            the question stays in its box to ask again."""
+            only, since, until, engine, as_of = boxes
+            try:
+                filters = parse_filters(only, since, until, as_of)
+            except ValueError as e:
+                gr.Warning(str(e))
+                yield shown(chats.view(conversation_id), asked=False)
+                return
+            yield from stream_views(chats.ask(conversation_id, question, filters, engine, replace_last=replace))
 
         def on_chat(
             message: str,
@@ -356,15 +379,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             as_of: str | None = None,
             replace: bool = False,
         ) -> Iterator[tuple[Any, ...]]:
-            try:
-                filters = parse_filters(only, since, until, as_of)
-            except ValueError as e:  # said at once; the question stays in its box to ask again
-                gr.Warning(str(e))
-                yield shown(chats.view(conversation_id or ""), asked=False)
-                return
             # after "Edit last question", the edited question takes the last turn's place
             replace = bool(replace and known(conversation_id) and chats.store.get(conversation_id).turns)
-            yield from stream_views(chats.ask(conversation_id or "", message, filters, engine, replace_last=replace))
+            boxes = (only, since, until, engine, as_of)
+            yield from ask_with_filters(conversation_id or "", message, boxes, replace)
 
         def on_edit(conversation_id: str) -> tuple[Any, bool]:
             """Put the last question back in the box; the next question sent replaces that turn."""
@@ -385,21 +403,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             if not turns:
                 yield shown(chats.view(conversation_id))
                 return
-            try:
-                filters = parse_filters(only, since, until, as_of)
-            except ValueError as e:
-                gr.Warning(str(e))
-                yield shown(chats.view(conversation_id), asked=False)
-                return
-            views = chats.ask(conversation_id, turns[-1].question, filters, engine, replace_last=True)
-            yield from stream_views(views)
+            boxes = (only, since, until, engine, as_of)
+            yield from ask_with_filters(conversation_id, turns[-1].question, boxes, replace=True)
 
         def known(conversation_id: str | None) -> str:
             """The id if such a conversation is saved (a browser may remember a deleted one), else ""."""
-            try:
-                return chats.store.get(conversation_id).id if conversation_id else ""
-            except AssistantError:
-                return ""
+            return conversation_id if conversation_id and chats.store.exists(conversation_id) else ""
 
         def on_open(conversation_id: str | None) -> tuple[Any, ...]:
             return shown(chats.view(known(conversation_id)), last=True, asked=False)

@@ -30,6 +30,7 @@ class Room:
     writing: tuple[str, str] | None = None  # the question being answered and the text so far
     failed: tuple[str, str] | None = None  # the last question that could not be answered, and why
     replacing: bool = False  # the answer being written takes the last saved turn's place
+    saved: tuple[float, list[Answer]] | None = None  # the saved answers, as of the conversation's last update
 
 
 @dataclass(frozen=True)
@@ -55,21 +56,33 @@ class LiveChats:
             return self._rooms.setdefault(conversation_id, Room())
 
     def answers(self, conversation_id: str) -> list[Answer]:
-        if not self.store.exists(conversation_id):
+        """The saved answers, read from the store only when the conversation changed (a view is
+        rendered for every streamed word)."""
+        stamp = self.store.updated(conversation_id)
+        if stamp is None:
             return []
-        return [t.answer for t in self.store.get(conversation_id).turns]
+        room = self.room(conversation_id)
+        with self._guard:
+            saved = room.saved
+        if saved is not None and saved[0] == stamp:
+            return saved[1]
+        answers = [t.answer for t in self.store.get(conversation_id).turns]
+        with self._guard:
+            room.saved = (stamp, answers)
+        return answers
 
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    def messages(self, conversation_id: str, answers: list[Answer]) -> list[dict[str, Any]]:
         """The chat: saved turns, then the answer being written, then the queued questions."""
         out: list[dict[str, Any]] = []
-        answers = self.answers(conversation_id)
-        if conversation_id and answers and self.room(conversation_id).replacing:
+        with self._guard:  # a view never makes a room (a page load holds a fresh id it may never use)
+            room = self._rooms.get(conversation_id)
+            replacing = room is not None and room.replacing
+        if answers and replacing:
             answers = answers[:-1]  # regenerated or edited: shown as the answer being written
         for n, answer in enumerate(answers, start=1):
             out.append({"role": "user", "content": escape_markdown(answer.question)})
             out.append({"role": "assistant", "content": render_answer(answer, n)})
-        if conversation_id:
-            room = self.room(conversation_id)
+        if room is not None:
             with self._guard:
                 writing, queued, failed = room.writing, list(room.queued), room.failed
             if failed is not None:
@@ -85,9 +98,10 @@ class LiveChats:
 
     def view(self, conversation_id: str, sources: str | None = None, keep_sources: bool = False) -> View:
         """The conversation now; the sources panel shows ``sources``, or every answer's sources."""
+        answers = self.answers(conversation_id)
         if not keep_sources and sources is None:
-            sources = render_all_sources(self.answers(conversation_id))
-        return View(self.messages(conversation_id), sources, conversation_id)
+            sources = render_all_sources(answers)
+        return View(self.messages(conversation_id, answers), sources, conversation_id)
 
     def ask(
         self,
@@ -105,8 +119,8 @@ class LiveChats:
             yield self.view(conversation_id)
             return
         if not self.store.exists(conversation_id):  # a new chat: the id the page holds, or a fresh one
-            valid = len(conversation_id) == 16 and all(ch in "0123456789abcdef" for ch in conversation_id)
-            conversation_id = self.store.create(conversation_id=conversation_id if valid else None).id
+            fresh = conversation_id if self.store.valid_id(conversation_id) else None
+            conversation_id = self.store.create(conversation_id=fresh).id
         room = self.room(conversation_id)
         with self._guard:
             room.queued.append(question)
