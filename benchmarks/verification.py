@@ -43,14 +43,18 @@ SETS = {
 }
 
 
-def drafts(out: Path) -> None:
+def drafts(out: Path, sets: list[str], models: list[str], evidence: str) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as f:
         for name, (testset, index) in SETS.items():
             for size, file in MODELS.items():
+                if name not in sets or size not in models:
+                    continue
                 model = Path.home() / ".cache" / "test-models" / file
-                bot = Assistant.open(index, Settings(answer={"engine": "local"}, llm={"model_path": model}))
+                bot = Assistant.open(
+                    index, Settings(answer={"engine": "local"}, llm={"model_path": model, "evidence": evidence})
+                )
                 for case in load_testset(testset()):
                     vector = bot.index.query_vector(case.question)
                     hits = bot.index.search(case.question, None, bot.settings.retrieval, None, vector=vector)
@@ -143,10 +147,15 @@ def score(every: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["drafts", "show", "score"])
+    parser.add_argument("--set", action="append", choices=list(SETS), help="drafts: only these sets (default all)")
+    parser.add_argument("--model", action="append", choices=list(MODELS), help="drafts: only these models")
+    parser.add_argument(
+        "--evidence", default="sentences", choices=["sentences", "passages"], help="drafts: llm.evidence"
+    )
     args = parser.parse_args()
     path = RUNS / "drafts.jsonl"
     if args.command == "drafts":
-        drafts(path)
+        drafts(path, args.set or list(SETS), args.model or list(MODELS), args.evidence)
         return
     every = sentences(path)
     if args.command == "show":
