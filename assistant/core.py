@@ -82,6 +82,7 @@ class ArticleRow:
     url: str
     key: str
     passages: int
+    copies: tuple[str, ...] = ()  # where its near-identical copies came from (source, file name or URL)
 
 
 @dataclass(frozen=True)
@@ -241,19 +242,28 @@ class Assistant:
         return self.index.remove(ids, wait=wait, on_wait=on_wait)
 
     def articles(self, query: str = "", offset: int = 0, limit: int = 20) -> ArticlePage:
-        """The articles whose title, source, date, id or key contains ``query`` (any case), newest
-        first, ``limit`` of them from ``offset``."""
+        """The articles whose title, source, date, id or key (or a merged copy's) contains ``query``
+        (any case), newest first, ``limit`` of them from ``offset``."""
         self.index.refresh()
         store = self.index.store
         needle = query.strip().lower()
-        found = [
-            a
-            for a in store.articles.values()
-            if not needle or any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
-        ]
+
+        def matches(a: Article) -> bool:
+            return any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
+
+        found = [a for a in store.articles.values() if not needle or matches(a) or any(matches(c) for c in a.copies)]
         found.sort(key=lambda a: (a.date, a.title), reverse=True)
         rows = [
-            ArticleRow(a.id, a.title, a.source, a.date, a.url, a.key, len(store.by_article.get(a.id, ())))
+            ArticleRow(
+                a.id,
+                a.title,
+                a.source,
+                a.date,
+                a.url,
+                a.key,
+                len(store.by_article.get(a.id, ())),
+                tuple(c.origin for c in a.copies),
+            )
             for a in found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
         ]
         return ArticlePage(len(found), rows)
@@ -269,6 +279,7 @@ class Assistant:
             "prompt": self.engine.prompt,
             "directory": str(self.index.directory),
             "articles": m.articles,
+            "copies": sum(len(a.copies) for a in self.index.store.articles.values()),
             "passages": m.passages,
             "embed_model": m.embed_model,
             "dimension": m.dimension,

@@ -39,6 +39,7 @@ ROWS: dict[str, dict[str, Any]] = {
     "onnx fp32": {"embed_model": f"{MINILM}-onnx-fp32"},
     "onnx int8 (default)": {"embed_model": DEFAULT_MODEL},
     "onnx int8, passages only": {"embed_model": DEFAULT_MODEL, "sentence_vectors": False},
+    "onnx int8, near-identical copies not looked for": {"embed_model": DEFAULT_MODEL, "copy_similarity": 0},
     "onnx int8 through Ray Data (local Ray, one actor per CPU)": {"embed_model": DEFAULT_MODEL, "ray": "local"},
     "llama-index default pipeline (torch MiniLM)": {},
 }
@@ -97,7 +98,8 @@ def run_project(label: str, n: int, asks: list[str]) -> dict[str, Any]:
             bot.index.search(q, vector=bot.index.embedder.embed([q])[0])
             retrieval.append(1000 * (time.perf_counter() - t0))
         return {
-            "articles": len(report.added),
+            "articles": len(report.added) + len(report.merged),
+            "merged_as_copies": len(report.merged),
             "passages": report.passages,
             "seconds": seconds,
             "word_pieces_embedded": embedded,

@@ -318,6 +318,9 @@ class MilvusPassageStore(PassageStore):
     ) -> list[tuple[int, float]]:
         if k < 1 or not self.spans or (allowed is not None and not allowed):
             return []
+        unsaved = self._unsaved_hits(vector, k) if filters is None and allowed is None else []
+        if self.generation is None and not self.client.has_collection(self.collection):
+            return unsaved  # nothing published yet
         found = self.client.search(
             self.collection,
             data=[np.asarray(vector, dtype=np.float32).tolist()],
@@ -327,7 +330,19 @@ class MilvusPassageStore(PassageStore):
             output_fields=["vector"],
             search_params=self._search_params(nprobe),
         )
-        return self._hits(found[0], k, allowed, keyword=False)
+        hits = self._hits(found[0], k, allowed, keyword=False)
+        return sorted(hits + unsaved, key=lambda hit: -hit[1])[:k] if unsaved else hits
+
+    def _unsaved_hits(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The passages added since the last save (not yet in the collection) nearest to ``vector``,
+        so that an unfiltered search sees them as the FAISS store's does (an ingest finds the
+        copies among its own articles, see :mod:`index.copies`)."""
+        pids = [pid for pid in self._rows if pid in self.spans]
+        if not pids:
+            return []
+        scores = np.vstack([self._rows[p] for p in pids]) @ np.asarray(vector, dtype=np.float32)
+        best = np.argsort(-scores)[:k]
+        return [(pids[i], float(scores[i])) for i in best]
 
     def keyword_search(
         self, query: str, k: int, filters: Filters | None, allowed: set[int] | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.copies import find_original
 from index.dates import parse_day, question_window
 from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
@@ -46,20 +48,31 @@ PACKAGE_VERSION = _package_version()
 
 @dataclass
 class IngestReport:
-    """What an ingest did: article ids added, replaced (old id → new id), unchanged, and failures."""
+    """What an ingest did: article ids added, replaced (old id → new id), merged as near-identical
+    copies (copy id → id of the article holding it, see :mod:`index.copies`), unchanged, and failures."""
 
     added: list[str] = field(default_factory=list)
     replaced: list[tuple[str, str]] = field(default_factory=list)
+    merged: list[tuple[str, str]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failures: list[LoadFailure] = field(default_factory=list)
     passages: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
+        merged = f"{len(self.merged)} merged as copies, " if self.merged else ""
         return (
-            f"{len(self.added)} added, {len(self.replaced)} replaced, {len(self.unchanged)} unchanged, "
+            f"{len(self.added)} added, {len(self.replaced)} replaced, {merged}{len(self.unchanged)} unchanged, "
             f"{len(self.failures)} failed; {self.passages} passages in {self.seconds:.1f} s"
         )
+
+    def extend(self, other: IngestReport) -> None:
+        self.added += other.added
+        self.replaced += other.replaced
+        self.merged += other.merged
+        self.unchanged += other.unchanged
+        self.failures += other.failures
+        self.passages += other.passages
 
 
 class NewsIndex:
@@ -256,7 +269,8 @@ class NewsIndex:
 
     # ---- reading -------------------------------------------------------------------------
     def article(self, ref: str) -> Article | None:
-        """An article by its content id, or by its key (record id, URL or file path)."""
+        """An article by its content id, or by its key (record id, URL or file path); a merged
+        copy's id or key gives the article holding it."""
         return _article(self._store, ref)
 
     def passages_of(self, article_id: str) -> list[Passage]:
@@ -388,8 +402,16 @@ def embed_passages(
 def _article(store: PassageStore, ref: str) -> Article | None:
     if ref in store.articles:
         return store.articles[ref]
-    aid = store.keys.get(ref)
+    aid = store.keys.get(ref) or store.copies.get(ref)
     return store.articles[aid] if aid else None
+
+
+def _copy_named(store: PassageStore, ref: str) -> tuple[Article, Article] | None:
+    """(holder, copy) when ``ref`` is the id or key of a merged copy rather than of an article."""
+    holder = _article(store, ref)
+    if holder is None or ref in (holder.id, holder.key):
+        return None
+    return next(((holder, c) for c in holder.copies if ref in (c.id, c.key)), None)
 
 
 class IndexWriter:
@@ -400,6 +422,7 @@ class IndexWriter:
         self.index = index
         self.store = store
         self.unsaved = 0  # articles added or removed since the last save
+        self._orphans: list[Article] = []  # copies of replaced or removed articles, to be added again
 
     def add(
         self,
@@ -425,7 +448,7 @@ class IndexWriter:
         bar = tqdm(total=total, unit="article", desc="Indexing", disable=not progress)
         pending: list[tuple[Article, list[tuple[int, int]]]] = []
         pending_passages = 0
-        seen: set[str] = set()
+        seen: dict[str, str] = {}  # content id -> key of the articles read in this ingest
 
         sentence_vectors = self.index.settings.sentence_vectors
 
@@ -455,10 +478,15 @@ class IndexWriter:
                 if isinstance(item, LoadFailure):
                     log.debug("skipped %s", item)
                     report.failures.append(item)
-                elif item.id in self.store.articles or item.id in seen:
-                    report.unchanged.append(item.id)
+                elif item.id in self.store.articles or item.id in self.store.copies:
+                    self._known(item, report)
+                elif item.id in seen:  # the same text twice in one ingest: once the first is stored
+                    if seen[item.id] == item.key:
+                        report.unchanged.append(item.id)
+                    else:
+                        self._orphans.append(item)
                 else:
-                    seen.add(item.id)
+                    seen[item.id] = item.key
                     pending.append((item, self.index.split(item)))
                     pending_passages += len(pending[-1][1])
                     if pending_passages >= batch_passages:
@@ -482,6 +510,7 @@ class IndexWriter:
             raise
         finally:
             bar.close()
+        self.settle(report)
         if self.unsaved or self.store.generation is None:
             self.save()
         report.seconds = time.perf_counter() - started
@@ -495,25 +524,94 @@ class IndexWriter:
         report: IngestReport,
         sentences: list[np.ndarray] | None = None,
     ) -> None:
-        """Add one split and embedded article, replacing an older version with the same key."""
-        old = self.store.keys.get(article.key)
-        if old is not None:
-            self.store.remove(old)
-            report.replaced.append((old, article.id))
-        else:
+        """Add one split and embedded article, replacing an older version with the same key; a
+        near-identical copy of an indexed article is merged into it instead (see :mod:`index.copies`)."""
+        replaced = self._release(article, report)
+        original = find_original(
+            article, vectors, self._nearest, self.store.articles, self.index.settings.copy_similarity
+        )
+        if original is not None:
+            self._merge(self.store.articles[original[0]], article, report, original[1])
+            return
+        if not replaced:
             report.added.append(article.id)
         self.store.add(article, spans, vectors, sentences)
+
+    def _release(self, article: Article, report: IngestReport) -> bool:
+        """Make way for ``article``: remove the older version under its key (an article, whose
+        copies are added again later, or a merged copy); True if there was one."""
+        named = _copy_named(self.store, article.key)
+        old = self.store.keys.get(article.key)
         self.unsaved += 1
+        if named is not None:
+            holder, gone = named
+            self._rewrite(dataclasses.replace(holder, copies=tuple(c for c in holder.copies if c.id != gone.id)))
+            report.replaced.append((gone.id, article.id))
+            return True
+        if old is not None:
+            self._orphans.extend(self.store.articles[old].copies)
+            self.store.remove(old)
+            report.replaced.append((old, article.id))
+            return True
+        return False
+
+    def _merge(self, holder: Article, copy_: Article, report: IngestReport, resemblance: float = 1.0) -> None:
+        self._rewrite(dataclasses.replace(holder, copies=(*holder.copies, dataclasses.replace(copy_, copies=()))))
+        report.merged.append((copy_.id, holder.id))
+        log.info("%s is a copy of %s (resemblance %.2f)", copy_.key, holder.key, resemblance)
+
+    def settle(self, report: IngestReport) -> None:
+        """Add again the copies of the articles replaced or removed (each is indexed, or merged into
+        another article) and the same texts met twice in one ingest."""
+        while self._orphans:
+            orphans, self._orphans = self._orphans, []
+            report.extend(self.add(orphans))
+
+    def _known(self, article: Article, report: IngestReport) -> None:
+        """An article whose text is indexed already: unchanged under its own key, else (the same
+        text from another file or outlet) a copy of the article holding that text."""
+        holder = self.store.articles[self.store.copies.get(article.id, article.id)]
+        if article.key in (holder.key, *(c.key for c in holder.copies)) or not self.index.settings.copy_similarity:
+            report.unchanged.append(article.id)
+            return
+        self._release(article, report)
+        self._merge(self.store.articles[holder.id], article, report)
+
+    def _nearest(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        found = self.store.dense_search(vector, k, None, None)
+        return [(self.store.spans[pid][0], score) for pid, score in found if pid in self.store.spans]
+
+    def _rewrite(self, article: Article) -> None:
+        """Store a changed record of an indexed article (its copies), keeping its passages' vectors."""
+        pids = self.store.by_article[article.id]
+        spans = [self.store.spans[p][1:] for p in pids]
+        vectors = np.vstack([self.store.vector(p) for p in pids]) if pids else np.zeros((0, 0), np.float32)
+        blocks = [self.store.sentences.get(p) for p in pids]
+        sentences = blocks if pids and all(b is not None for b in blocks) else None
+        self.store.remove(article.id)
+        self.store.add(article, spans, vectors, sentences)  # type: ignore[arg-type]
 
     def remove(self, ids: Iterable[str]) -> list[str]:
-        """Remove articles by id (or by key: record id, URL or path) and save; the ids removed."""
+        """Remove articles by id (or by key: record id, URL or path) and save; the ids removed. A
+        merged copy's id or key removes only the copy; an article with copies leaves them indexed
+        (the first takes its place, the others are merged into it again)."""
         removed = []
         for ref in ids:
+            named = _copy_named(self.store, ref)
+            if named is not None:
+                holder, gone = named
+                self._rewrite(dataclasses.replace(holder, copies=tuple(c for c in holder.copies if c.id != gone.id)))
+                removed.append(gone.id)
+                self.unsaved += 1
+                continue
             article = _article(self.store, ref)
             if article is not None and self.store.remove(article.id):
+                self._orphans.extend(article.copies)
                 removed.append(article.id)
                 self.unsaved += 1
-        if removed:
+        if self._orphans:
+            self.settle(IngestReport())  # saves
+        elif removed:
             self.save()
         return removed
 

@@ -117,7 +117,7 @@ def ray_ingest(
     bar = tqdm(total=total, unit="article", desc="Indexing (Ray)", disable=not progress)
     try:
         with index.writing(wait, on_wait) as writer:
-            known = set(writer.store.articles)
+            known = set(writer.store.articles) | set(writer.store.copies)
             for articles in _chunks(items, chunk, report, known, lambda: bar.update(1)):
                 dataset = ray.data.from_items([{"article": a.to_dict()} for a in articles]).map_batches(
                     EmbedActor,
@@ -141,6 +141,7 @@ def ray_ingest(
                     report.passages += len(spans)
                     bar.update(1)
                 writer.save()
+            writer.settle(report)
             if writer.unsaved or writer.store.generation is None:
                 writer.save()
     finally:

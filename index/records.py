@@ -25,7 +25,9 @@ class Article:
 
     ``id`` is a hash of the content (see :func:`content_id`); ``key`` names where the article came
     from (a record's own id, its URL or the file path) so that a changed version of the same
-    article can replace the old one.
+    article can replace the old one. ``copies``: near-identical articles from other sources (the
+    same story as a PDF, or from another outlet) merged into this one at ingest and not indexed
+    again (see :mod:`index.copies`); each without copies of its own.
     """
 
     text: str
@@ -37,6 +39,7 @@ class Article:
     authors: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    copies: tuple[Article, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -45,7 +48,7 @@ class Article:
             object.__setattr__(self, "key", self.id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "key": self.key,
             "title": self.title,
@@ -56,6 +59,18 @@ class Article:
             "metadata": self.metadata,
             "text": self.text,
         }
+        if self.copies:
+            data["copies"] = [c.to_dict() for c in self.copies]
+        return data
+
+    @property
+    def origin(self) -> str:
+        """Where the article came from, for people: its source and its file name or URL
+        ("Metro Herald (story.pdf)"), else its key."""
+        where = str(self.metadata.get("path", "")).rsplit("/", 1)[-1] or self.url
+        if self.source and where:
+            return f"{self.source} ({where})"
+        return self.source or where or self.key
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
@@ -69,6 +84,7 @@ class Article:
             authors=tuple(data.get("authors", ())),
             metadata=dict(data.get("metadata", {})),
             id=data.get("id", ""),
+            copies=tuple(cls.from_dict(c) for c in data.get("copies", ())),
         )
 
 

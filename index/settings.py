@@ -54,6 +54,14 @@ class IndexSettings(Section):
         description="Folder of an on-disk embedding cache (keyed by model and passage text); None: no cache. "
         "Makes re-ingesting, and resuming an interrupted ingest, cost a file read per passage.",
     )
+    copy_similarity: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Resemblance (Jaccard of word 3-shingles) at which a new article counts as a near-identical "
+        "copy of an indexed one (the same story as HTML and PDF, one wire story from two outlets): it is kept "
+        "as a copy of that article, listed with it, and not indexed again. 0: every article is indexed.",
+    )
     max_file_mb: float = Field(
         100.0, gt=0, description="Largest file read whole (txt, md, html, json, pdf); JSONL is streamed, no limit."
     )

@@ -265,7 +265,8 @@ class PassageStore:
         self.directory = directory
         self.manifest = manifest
         self.articles: dict[str, Article] = {}
-        self.keys: dict[str, str] = {}  # article key -> article id
+        self.keys: dict[str, str] = {}  # article key -> article id (a merged copy's key -> its holder's id)
+        self.copies: dict[str, str] = {}  # id of a merged copy -> id of the article holding it
         self.spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
         self.by_article: dict[str, list[int]] = {}
         self.vectors = new_vector_index(VectorIndex.FLAT, manifest.dimension)
@@ -382,8 +383,7 @@ class PassageStore:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 article = Article.from_dict(json.loads(line))
-                self.articles[article.id] = article
-                self.keys[article.key] = article.id
+                self._register(article)
                 self.by_article[article.id] = []
 
     def _read_passages(self, path: Path) -> list[int]:
@@ -515,6 +515,7 @@ class PassageStore:
         other.manifest = copy.deepcopy(self.manifest)
         other.articles = dict(self.articles)
         other.keys = dict(self.keys)
+        other.copies = dict(self.copies)
         other.spans = dict(self.spans)
         other.by_article = dict(self.by_article)  # lists are replaced, never changed in place
         other.vectors = faiss.clone_index(self.vectors)
@@ -540,8 +541,7 @@ class PassageStore:
         self.next_id += len(spans)
         if len(spans):
             self._add_vectors(ids, np.ascontiguousarray(vectors, dtype=np.float32))
-        self.articles[article.id] = article
-        self.keys[article.key] = article.id
+        self._register(article)
         self.by_article[article.id] = [int(i) for i in ids]
         self._new[article.id] = None
         self._pending = self._keyword = None
@@ -550,8 +550,15 @@ class PassageStore:
         for pid, rows in zip(ids, sentences or (), strict=False):
             self.sentences[int(pid)] = np.asarray(rows, dtype=np.float16)
 
+    def _register(self, article: Article) -> None:
+        self.articles[article.id] = article
+        for copy_ in article.copies:
+            self.copies[copy_.id] = article.id
+            self.keys.setdefault(copy_.key, article.id)
+        self.keys[article.key] = article.id
+
     def remove(self, article_id: str) -> bool:
-        """Remove an article and its passages; False if it is not in the store."""
+        """Remove an article, its merged copies and its passages; False if it is not in the store."""
         if article_id not in self.articles:
             return False
         if article_id in self._new:
@@ -570,8 +577,12 @@ class PassageStore:
         article = self.articles.pop(article_id, None)
         if article is None:
             return
-        if self.keys.get(article.key) == article_id:
-            del self.keys[article.key]
+        for copy_ in article.copies:
+            if self.copies.get(copy_.id) == article_id:
+                del self.copies[copy_.id]
+        for key in (article.key, *(c.key for c in article.copies)):
+            if self.keys.get(key) == article_id:
+                del self.keys[key]
         pids = self.by_article.pop(article_id)
         for pid in pids:
             del self.spans[pid]

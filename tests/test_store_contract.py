@@ -113,6 +113,29 @@ def test_a_changed_article_replaces_the_old_version(index: NewsIndex) -> None:
         assert any("fire at the concert hall" in h.passage.text for h in hits), mode
 
 
+def test_a_copy_from_another_outlet_is_kept_with_the_article_and_searched_once(index: NewsIndex) -> None:
+    ferry = ARTICLES[0]
+    copy = Article(
+        title="Storm cancels island ferries",
+        text="PORT WEN (Island Post) - " + ferry.text,
+        key="ferry-copy",
+        source="Island Post",
+        date="2026-03-02",
+    )
+    report = index.add([copy])
+    assert report.merged == [(copy.id, ferry.id)] and not report.added
+    for idx in (index, reopen(index)):
+        assert [c.key for c in idx.article("ferry").copies] == ["ferry-copy"]
+        assert idx.article("ferry-copy").key == "ferry", "the copy's key finds the article holding it"
+        for mode in Mode:
+            found = keys(idx.search("ferry crossings cancelled storm", 5, RetrievalSettings(mode=mode)))
+            assert found.count("ferry") >= 1 and "ferry-copy" not in found, mode
+    assert index.remove(["ferry"]) == [ferry.id]
+    idx = reopen(index)
+    assert idx.article("ferry") is None and idx.article("ferry-copy").copies == ()
+    assert keys(idx.search("ferry crossings cancelled", 1, RetrievalSettings(mode=Mode.HYBRID))) == ["ferry-copy"]
+
+
 def test_a_removed_article_is_gone_from_every_mode(index: NewsIndex) -> None:
     assert index.remove(["road"]) and reopen(index).manifest.articles == 3
     for idx in (index, reopen(index)):

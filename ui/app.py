@@ -143,19 +143,26 @@ def add_files(
             lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
             continue
         lines.extend(f"- ✗ {escape_markdown(name)}: {escape_markdown(f.reason)}" for f in report.failures)
-        if report.added or report.replaced or report.unchanged:
+        if report.added or report.replaced or report.unchanged or report.merged:
+            merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
             lines.append(
                 f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
-                f"{len(report.unchanged)} already indexed ({report.passages} passages)"
+                f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
             )
-    info = assistant.info()
-    lines.append(f"\nThe index holds {info['articles']} articles, {info['passages']} passages.")
+    lines.append(f"\n{holding(assistant.info())}")
     return "\n".join(lines)
 
 
+def holding(info: dict[str, Any]) -> str:
+    """What the index holds, in words."""
+    copies = f" (and {info['copies']} near-identical copies listed with them)" if info.get("copies") else ""
+    return f"The index holds {info['articles']} articles{copies}, {info['passages']} passages."
+
+
 def article_rows(page: ArticlePage) -> list[list[Any]]:
-    """Table rows (id, title, source, date, passages); cells are shown as plain text."""
-    return [[r.id, r.title, r.source, r.date, r.passages] for r in page.rows]
+    """Table rows (id, title, source, date, passages, also from: its copies' sources); cells are
+    shown as plain text."""
+    return [[r.id, r.title, r.source, r.date, r.passages, ", ".join(r.copies)] for r in page.rows]
 
 
 def list_articles(assistant: Assistant, query: str = "", page: float | None = 1) -> tuple[list[list[Any]], str, int]:
@@ -286,7 +293,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
                 )
                 report = gr.Markdown(
-                    f"The index holds {info['articles']} articles, {info['passages']} passages.",
+                    holding(info),
                     elem_id="upload-report",
                 )
 
@@ -295,8 +302,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 article_query = gr.Textbox(label="Search titles, sources, dates, ids", elem_id="article-query", scale=3)
                 article_page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="article-page", scale=1)
             article_table = gr.Dataframe(
-                headers=["id", "title", "source", "date", "passages"],
-                datatype=["str", "str", "str", "str", "number"],
+                headers=["id", "title", "source", "date", "passages", "also from"],
+                datatype=["str", "str", "str", "str", "number", "str"],
                 interactive=False,
                 wrap=True,
                 elem_id="article-table",
