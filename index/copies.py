@@ -4,14 +4,17 @@ by two outlets. A new article whose text is near-identical to one already indexe
 story is searched and cited once and both sources are listed.
 
 Near-identical means: the resemblance (Jaccard) of the two texts' word 3-shingles is at least
-``IndexSettings.copy_similarity``. Candidates come from the passage vectors already stored (the
-nearest passages to the new article's first passages), so no signature of every article is kept.
+``IndexSettings.copy_similarity``, and their dates (when both have one) are at most ``DAYS`` apart:
+a story republished years later is another article for questions asked as of a day. Candidates
+come from the passage vectors already stored (the nearest passages to the new article's first
+passages), so no signature of every article is kept.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 
@@ -21,6 +24,7 @@ WORDS = re.compile(r"\w+")
 SHINGLE = 3  # words per shingle
 PROBES = 2  # the new article's first passages that look for candidates (a search each)
 NEIGHBOURS = 3  # nearest passages each probe considers
+DAYS = 2  # most days between a copy's date and its article's
 CLOSE = 0.75  # cosine of a candidate's passage to a probe (a copy under another headline: ~0.84 on a short story)
 
 Search = Callable[[np.ndarray, int], list[tuple[str, float]]]  # vector, k -> (article id, cosine), best first
@@ -33,6 +37,14 @@ def shingles(text: str) -> set[str]:
     if len(words) < SHINGLE:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def same_days(a: str, b: str) -> bool:
+    """Whether two article dates are at most ``DAYS`` apart (True when either is missing or unreadable)."""
+    try:
+        return abs((date.fromisoformat(a[:10]) - date.fromisoformat(b[:10])).days) <= DAYS
+    except ValueError:
+        return True
 
 
 def resemblance(a: set[str], b: set[str]) -> float:
@@ -60,7 +72,7 @@ def find_original(
     best: tuple[str, float] | None = None
     for aid in candidates:
         other = articles.get(aid)
-        if other is None or aid == article.id:
+        if other is None or aid == article.id or not same_days(article.date, other.date):
             continue
         short, long = sorted((len(article.text), len(other.text)))
         if short < threshold * 0.9 * long:  # resemblance is at most about the length ratio

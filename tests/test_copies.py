@@ -118,3 +118,15 @@ def test_a_page_and_its_pdf_print_are_one_article(tmp_path: Path) -> None:
     [row] = bot.articles().rows
     assert row.title == "Bus drivers win 7 percent pay rise after strike threat"
     assert row.copies == ("Metro Herald (story.pdf)",)
+
+
+def test_a_story_republished_years_later_stays_an_article_of_its_own(tmp_path: Path) -> None:
+    """A question asked as of a day must find the version of that day."""
+    from index import Article
+
+    bot = Assistant.build([], tmp_path / "index")
+    old = Article(text=STORY, title="Varnholm to deepen harbour channel", key="2023", date="2023-05-02")
+    again = Article(text=STORY, title="From our archive: Varnholm's channel", key="2026", date="2026-05-02")
+    same_week = Article(text=OUTLET_B, title="Varnholm harbour to be dredged", key="wire", date="2023-05-03")
+    report = bot.add([old, again, same_week])
+    assert report.added == [old.id, again.id] and report.merged == [(same_week.id, old.id)]
