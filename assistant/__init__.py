@@ -10,9 +10,19 @@ from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAns
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
 from assistant.answering.judge import FaithfulnessJudge, Verdict
+from assistant.answering.nlp import load_in_background as load_nlp_in_background
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
+from assistant.checks import IndexCheck, check_index
 from assistant.conversations import Conversation, ConversationNotFoundError, ConversationStore, Turn
-from assistant.core import ArticlePage, ArticleRow, Assistant, sample_articles_path, sample_testset_path
+from assistant.core import (
+    ArticlePage,
+    ArticleRow,
+    Assistant,
+    AssistantInfo,
+    check_paths,
+    sample_articles_path,
+    sample_testset_path,
+)
 from assistant.evaluation import (
     EvaluationError,
     RunResult,
@@ -24,6 +34,8 @@ from assistant.evaluation import (
     new_run_dir,
     write_testset,
 )
+from assistant.evaluation.feedback import feedback_testset
+from assistant.evaluation.synthetic import generate_testset
 from assistant.settings import (
     AnswerSettings,
     APISettings,
@@ -46,6 +58,7 @@ from index import (
     IndexBusyError,
     IndexChangedError,
     IndexCorruptError,
+    IndexInfo,
     IndexMismatchError,
     IndexNotFoundError,
     IndexWriteError,
@@ -55,6 +68,7 @@ from index import (
     ModelBackendError,
     UnreadableArticleError,
 )
+from index.dates import parse_day, question_window
 from index.news_index import PACKAGE_VERSION as __version__
 
 __all__ = [
@@ -70,6 +84,16 @@ __all__ = [
     "Article",
     "ArticlePage",
     "ArticleRow",
+    "IndexCheck",
+    "check_index",
+    "check_paths",
+    "feedback_testset",
+    "generate_testset",
+    "load_nlp_in_background",
+    "parse_day",
+    "question_window",
+    "AssistantInfo",
+    "IndexInfo",
     "Assistant",
     "AssistantError",
     "Citation",

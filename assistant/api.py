@@ -272,7 +272,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
             "unchanged": report.unchanged,
             "failures": [{"location": f.location, "reason": f.reason} for f in report.failures],
             "passages": report.passages,
-            "articles": assistant.info()["articles"],
+            "articles": assistant.info().articles,
         }
 
     @app.delete("/v1/articles/{ref:path}")

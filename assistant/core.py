@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines import AnswerEngine, create_engine
+from assistant.answering.engines import AnswerEngine, Closes, create_engine
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
@@ -26,6 +26,7 @@ from index import (
     ConfigurationError,
     Filters,
     Hit,
+    IndexInfo,
     IndexMismatchError,
     IngestReport,
     InvalidRequestError,
@@ -69,6 +70,18 @@ def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
 def sample_testset_path() -> Path:
     """The shipped test set over the bundled sample articles."""
     return Path(str(resources.files("assistant") / "samples" / "testset.jsonl"))
+
+
+@dataclass(frozen=True)
+class AssistantInfo(IndexInfo):
+    """:class:`IndexInfo` and the answer engine: its name, model and prompt version."""
+
+    engine: str
+    model: str
+    prompt: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -245,13 +258,13 @@ class Assistant:
         """The articles whose title, source, date, id or key (or a merged copy's) contains ``query``
         (any case), newest first, ``limit`` of them from ``offset``."""
         self.index.refresh()
-        store = self.index.store
         needle = query.strip().lower()
 
         def matches(a: Article) -> bool:
             return any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
 
-        found = [a for a in store.articles.values() if not needle or matches(a) or any(matches(c) for c in a.copies)]
+        index = self.index.snapshot()
+        found = [a for a in index.iter_articles() if not needle or matches(a) or any(matches(c) for c in a.copies)]
         found.sort(key=lambda a: (a.date, a.title), reverse=True)
         rows = [
             ArticleRow(
@@ -261,32 +274,23 @@ class Assistant:
                 a.date,
                 a.url,
                 a.key,
-                len(store.by_article.get(a.id, ())),
+                len(index.passages_of(a.id)),
                 tuple(c.origin for c in a.copies),
             )
             for a in found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
         ]
         return ArticlePage(len(found), rows)
 
-    def info(self) -> dict[str, Any]:
-        """Index statistics (folder, counts, embedding model, chunk settings) and the answer engine,
-        model and prompt version (of the newest generation on disk)."""
+    def info(self) -> AssistantInfo:
+        """What the index holds and was built with (the newest generation on disk: see
+        :class:`IndexInfo`) and the answer engine, model and prompt version."""
         self.index.refresh()
-        m = self.index.manifest
-        return {
-            "engine": self.engine.name,
-            "model": self.engine.model,
-            "prompt": self.engine.prompt,
-            "directory": str(self.index.directory),
-            "articles": m.articles,
-            "copies": sum(len(a.copies) for a in self.index.store.articles.values()),
-            "passages": m.passages,
-            "embed_model": m.embed_model,
-            "dimension": m.dimension,
-            "chunk": m.chunk,
-            "updated": m.updated,
-            "package_version": m.package_version,
-        }
+        return AssistantInfo(
+            **dataclasses.asdict(self.index.info()),
+            engine=self.engine.name,
+            model=self.engine.model,
+            prompt=self.engine.prompt,
+        )
 
     # ---- questions -----------------------------------------------------------------------
     def search(
@@ -371,8 +375,7 @@ class Assistant:
 
     def close(self) -> None:
         """Stop the engine's model server, if it runs one, and close the conversation store."""
-        close = getattr(self.engine, "close", None)
-        if close is not None:
-            close()
+        if isinstance(self.engine, Closes):
+            self.engine.close()
         if self._conversations is not None:
             self._conversations.close()

@@ -92,7 +92,7 @@ def main() -> None:
     if args.evidence:
         llm["evidence"] = args.evidence
     bot = Assistant.open(runs / "index", Settings(answer={"engine": args.engine}, llm=llm), create=True)
-    if bot.info()["articles"] == 0:
+    if bot.info().articles == 0:
         print(bot.add(articles, progress=True).summary())
     evidence = f"-{args.evidence}" if args.evidence else ""
     out = runs / f"{args.engine}-{Path(args.model).stem or 'none'}{evidence}-{len(cases)}"

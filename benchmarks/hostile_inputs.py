@@ -89,7 +89,7 @@ def main() -> None:
     from assistant import Assistant
 
     server = Assistant.open(index)
-    before = server.info()["articles"]
+    before = server.info().articles
     more = run("ingest", str(jsonl(out / "c.jsonl", stories("orchard", 5))), env=env)
     server.add_upload(jsonl(out / "upload.jsonl", stories("canyon", 1)), "upload.jsonl")
     after = PassageStore.read_manifest(index).articles
@@ -358,7 +358,7 @@ def issue_21(out: Path, env: dict[str, str]) -> list[tuple[str, str]]:
             "a page on another loopback port posts a FileData naming a local file to the UI's upload handler",
             f"preflight {preflight}, no-cors POST {simple}, same origin without the page token {no_token}; "
             f"a program without browser headers: the path is {outcome} (not in the upload folder); "
-            f"articles {bot.info()['articles']} (was 1). Real Chromium: tests/test_cross_origin.py",
+            f"articles {bot.info().articles} (was 1). Real Chromium: tests/test_cross_origin.py",
         )
     )
     server.close()
@@ -379,7 +379,7 @@ def issue_21(out: Path, env: dict[str, str]) -> list[tuple[str, str]]:
             "two uploads named notes.txt; a feed without ids rotated (one new line, one moved)",
             f"uploads: {[f'{len(r.added)} added, {len(r.replaced)} replaced' for r in folders]}; "
             f"rotated feed: {len(rotated.added)} added, {len(rotated.replaced)} replaced, "
-            f"{len(rotated.unchanged)} unchanged; {bot.info()['articles']} articles (expected 6)",
+            f"{len(rotated.unchanged)} unchanged; {bot.info().articles} articles (expected 6)",
         )
     )
 

@@ -31,7 +31,7 @@ from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, questi
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.evaluation.metrics import percentile  # noqa: E402
 from index import Filters, Mode  # noqa: E402
-from index.store import VectorIndex  # noqa: E402
+from index.manifest import VectorIndex  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
@@ -59,12 +59,12 @@ def approximate_search(bot: Assistant, pairs, nprobes=(4, 8, 16, 32, 64)) -> dic
 
     store = bot.index.store
     t = time.perf_counter()
-    ivf = store.build_vector_index(VectorIndex.IVF)
+    ivf = store.backend.build_vector_index(VectorIndex.IVF)
     build_s = time.perf_counter() - t
     texts = [q.text for q, _ in pairs]
     queries = bot.index.embedder.embed(texts)
     t = time.perf_counter()
-    _, exact = store.vectors.search(queries, 10)
+    _, exact = store.backend.vectors.search(queries, 10)
     exact_ms = 1000 * (time.perf_counter() - t) / len(texts)
     out: dict[str, object] = {
         "lists": ivf.nlist,
@@ -77,13 +77,13 @@ def approximate_search(bot: Assistant, pairs, nprobes=(4, 8, 16, 32, 64)) -> dic
         ms = 1000 * (time.perf_counter() - t) / len(texts)
         found = np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)])
         out[f"nprobe={nprobe}"] = {"recall@10_vs_exact": round(float(found), 3), "ms_per_query": round(ms, 2)}
-    flat, store.vectors = store.vectors, ivf
+    flat, store.backend.vectors = store.backend.vectors, ivf
     try:
         for mode in (Mode.DENSE, Mode.HYBRID):
             ranked = [ranked_articles(bot, q.text, mode) for q, _ in pairs]
             out[f"{mode.value} (ivf, nprobe=32)"] = rank_metrics(ranked, [rel for _, rel in pairs])
     finally:
-        store.vectors = flat
+        store.backend.vectors = flat
     return out
 
 
@@ -165,12 +165,12 @@ def main() -> None:
     for failure in report.failures[:5]:
         print(f"  skipped {failure}")
 
-    haystack = ids if ids is not None else {a.key for a in bot.index.store.articles.values()}
+    haystack = ids if ids is not None else {a.key for a in bot.index.store.docs.articles.values()}
     sets = label_sets(questions(), haystack, copies(ids))
     # an article kept as a near-identical copy of another (index/copies.py) is found through that one
     held = {d: a.key for _, rel in sets["gold"] + sets["weak"] for d in rel if (a := bot.index.article(d))}
     sets = {name: [(q, rel | {held.get(d, d) for d in rel}) for q, rel in pairs] for name, pairs in sets.items()}
-    indexed = set(bot.index.store.keys)
+    indexed = set(bot.index.store.docs.keys)
     unreachable = {name: sum(1 for _, rel in pairs if not rel & indexed) for name, pairs in sets.items()}
     sets["gold, article has text"] = [(q, rel) for q, rel in sets["gold"] if rel & indexed]
     scored = {name: pairs for name, pairs in sets.items() if not (args.gold_only and name == "weak")}
@@ -224,7 +224,7 @@ def main() -> None:
         "passages": manifest.passages,
         "index_mb": round(directory_size(live) / 2**20, 1),
         **({"milvus_lite_file_mb": round(directory_size(Path(args.store)) / 2**20, 1)} if lite else {}),
-        "vector_index": type(bot.index.store.vectors).__name__,
+        "vector_index": type(bot.index.store.backend.vectors).__name__,
         "peak_rss_mb": round(peak_rss),
         "serving_rss_mb": round(serve_rss) or "measured when the index exists before the run",
         "retrieval_ms_p50": round(percentile(retrieval_ms, 0.5), 1),

@@ -26,12 +26,14 @@ from index.loaders import (
     load_paths,
     missing_paths,
 )
-from index.news_index import IngestReport, NewsIndex
+from index.manifest import Manifest
+from index.news_index import IndexInfo, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Fusion, Mode
 from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import sentence_spans, split_passages
-from index.store import Manifest, PassageStore
+from index.store import PassageStore
+from index.writer import IngestReport
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -49,6 +51,7 @@ __all__ = [
     "Hit",
     "IndexBusyError",
     "IndexChangedError",
+    "IndexInfo",
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexNotFoundError",

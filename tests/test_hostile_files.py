@@ -158,14 +158,18 @@ def _one_line_error(result: object, *needles: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("where", "code"), [("_write_sentences", "ENOSPC"), ("_write_matrix", "ENOSPC"), ("_write", "EROFS")]
+    ("where", "code"),
+    [
+        ("index.docstore.write_sentences", "ENOSPC"),
+        ("index.faiss_backend.write_matrix", "ENOSPC"),
+        ("index.store.write_synced", "EROFS"),
+    ],
 )
 def test_a_failed_save_is_one_line_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, code: str
 ) -> None:
     import errno
 
-    import index.store
     from assistant import Assistant
 
     index_dir = tmp_path / "idx"
@@ -177,11 +181,11 @@ def test_a_failed_save_is_one_line_and_loses_nothing(
         number = getattr(errno, code)
         raise OSError(number, os.strerror(number))
 
-    monkeypatch.setattr(index.store, where, full)
+    monkeypatch.setattr(where, full)
     result = cli_in_process("ingest", str(tmp_path / "two.txt"), "--index", str(index_dir))
     _one_line_error(result, f"({code})", "nothing was published")
     monkeypatch.undo()
-    assert Assistant.open(index_dir).info()["articles"] == 1, "the published index is intact"
+    assert Assistant.open(index_dir).info().articles == 1, "the published index is intact"
     assert not list(index_dir.glob(".tmp-*")), "the half-written generation was removed"
 
 

@@ -120,7 +120,7 @@ def test_an_unauthenticated_huge_body_is_refused_before_it_is_read(api: Any) -> 
 
 def test_a_chunked_body_over_the_limit_is_refused_at_the_limit(api: Any) -> None:
     port, proc, bot = api
-    before, articles = peak_rss_mb(proc.pid), bot.info()["articles"]
+    before, articles = peak_rss_mb(proc.pid), bot.info().articles
     status, sent = push(port, "/v1/articles", 200, f"Authorization: Bearer {KEY}\r\n")
     assert status == 413 and sent < 200 * MB
     status, sent = push(port, "/v1/articles", 200, f"Authorization: bearer {KEY}\r\n", chunked=False)
@@ -128,7 +128,7 @@ def test_a_chunked_body_over_the_limit_is_refused_at_the_limit(api: Any) -> None
     for path in ("/v1/chat/completions", "/v1/search"):  # these have a limit too (api.max_request_kb)
         assert push(port, path, 50, f"Authorization: Bearer {KEY}\r\n")[0] == 413
     assert peak_rss_mb(proc.pid) - before < 3 * UPLOAD_MB + 30
-    assert bot.info()["articles"] == articles
+    assert bot.info().articles == articles
 
 
 def test_errors_are_openai_shaped_the_schema_needs_the_key_and_long_questions_are_refused(api: Any) -> None:

@@ -12,7 +12,7 @@ from assistant.answering import claim_model as cm
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
 from index.errors import ConfigurationError
-from index.store import file_digest
+from index.files import file_digest
 
 PASSAGE = (
     "The city council voted 7 to 2 on Tuesday to build protected bike lanes along Mill Street. "

@@ -87,7 +87,7 @@ def test_channels_question_gets_a_written_cited_verified_answer(backend: str, re
     assert isinstance(events[-1], Finished) and len(tokens) > 3  # streamed, piece by piece
     assert_verified_channels(answer)
     assert answer.engine == backend.removesuffix("_bot") and answer.model and answer.prompt == "short_answer.v1"
-    assert bot.info()["prompt"] == "short_answer.v1"  # the model reads the selector's sentences
+    assert bot.info().prompt == "short_answer.v1"  # the model reads the selector's sentences
 
     follow = bot.ask("And what did Kim Yo-jong say?", history=[(answer.question, answer.text)])
     assert follow.answered, follow.text

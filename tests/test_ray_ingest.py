@@ -1,5 +1,5 @@
 """Ingest with a real local Ray (2 CPUs): the same passages and vectors as the plain ingest,
-resumable by content id, into either store."""
+resumable by content id, into either backend, through the same writer and embedding cache."""
 
 from pathlib import Path
 
@@ -24,18 +24,22 @@ def test_ray_ingest_matches_the_plain_ingest_and_resumes(tmp_path: Path) -> None
     plain.add(articles)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        settings = IndexSettings(store=str(tmp_path / "milvus.db"))
+        settings = IndexSettings(store=str(tmp_path / "milvus.db"), embed_cache=tmp_path / "cache")
         spread = NewsIndex.open(tmp_path / "ray", embedder, settings, create=True)
-        first = ray_ingest(spread, articles[:5], chunk=8, batch_articles=2)
+        first = ray_ingest(spread, articles[:5], batch_passages=8)
         assert len(first.added) == 5 and spread.manifest.articles == 5
-        again = ray_ingest(spread, articles, chunk=8, batch_articles=2)  # continues: only the rest is embedded
+        again = ray_ingest(spread, articles, batch_passages=8)  # continues: only the rest is embedded
         assert len(again.unchanged) == 5 and len(again.added) == len(articles) - 5
     finally:
         ray.shutdown()
+    # the Ray ingest filled the embedding cache: a plain ingest of the same articles embeds nothing
+    cached = NewsIndex.open(tmp_path / "cached", embedder, IndexSettings(embed_cache=tmp_path / "cache"), create=True)
+    cached.add(articles)
+    assert cached.passage_embedder.misses == 0 and cached.passage_embedder.hits > 0  # type: ignore[attr-defined]
     reopened = NewsIndex.open(tmp_path / "ray", embedder)
     assert reopened.manifest.store["kind"] == "milvus"
-    assert set(reopened.store.articles) == set(plain.store.articles)
-    for aid in plain.store.articles:
+    assert set(reopened.store.docs.articles) == set(plain.store.docs.articles)
+    for aid in plain.store.docs.articles:
         mine, theirs = reopened.passages_of(aid), plain.passages_of(aid)
         assert [p.text for p in mine] == [p.text for p in theirs]
         for a, b in zip(mine, theirs, strict=True):

@@ -24,9 +24,10 @@ from index import (
     RetrievalSettings,
     load_embedder,
 )
+from index.backend import Where
 from index.embedder import DEFAULT_MODEL
-from index.news_index import IndexWriter
-from index.store import Manifest, VectorIndex
+from index.manifest import Manifest, VectorIndex
+from index.writer import IndexWriter
 from tests.processes import kill_when
 from tests.test_retrieval import bbc_articles
 
@@ -87,18 +88,18 @@ def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(t
     articles = bbc_articles()
     unique = {a.id: a for a in articles}  # two of the 50 BBC records carry the same story
     assert 16 <= saved < len(unique)
-    saved_ids = set(PassageStore.load(directory).articles)
+    saved_ids = set(PassageStore.load(directory).docs.articles)
 
     index = NewsIndex.open(directory, embedder)
     report = index.add(articles, batch_passages=8)
     assert saved_ids <= set(report.unchanged) and set(report.added) == set(unique) - saved_ids
     reloaded = NewsIndex.open(directory, embedder)
     store = reloaded.store
-    assert set(store.articles) == set(unique)
+    assert set(store.docs.articles) == set(unique)
     expected = {aid: len(reloaded.split(a)) for aid, a in unique.items()}
-    assert {aid: len(pids) for aid, pids in store.by_article.items()} == expected, "no passage lost or doubled"
-    assert store.vectors.ntotal == len(store.spans) == sum(expected.values())
-    assert store.keyword_index().live_ids() == set(store.spans)
+    assert {aid: len(pids) for aid, pids in store.docs.by_article.items()} == expected, "no passage lost or doubled"
+    assert store.backend.vectors.ntotal == len(store.docs.spans) == sum(expected.values())
+    assert store.backend.keyword_index().live_ids() == set(store.docs.spans)
 
 
 def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +112,7 @@ def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # typ
     index = NewsIndex.open(tmp_path / "index", embedder, create=True)
     with pytest.raises(KeyboardInterrupt):
         index.add(interrupted(), batch_passages=4, save_every=1000)
-    assert PassageStore.read_manifest(tmp_path / "index").articles == 4
+    assert PassageStore.load(tmp_path / "index").manifest.articles == 4
     report = NewsIndex.open(tmp_path / "index", embedder).add(articles, batch_passages=4)
     assert (len(report.unchanged), len(report.added)) == (4, 2)
 
@@ -133,29 +134,30 @@ def synthetic_store(directory: Path, n: int, dimension: int = 32) -> tuple[Passa
 
 def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     store, vectors = synthetic_store(tmp_path / "index", 12_000)
-    index = NewsIndex(store, embedder, IndexSettings(vector_index="auto", approximate_above=11_000))
-    IndexWriter(index, store).save()
+    IndexWriter(store, IndexSettings(vector_index="auto", approximate_above=11_000), lambda a: [], embedder).save()
     loaded = PassageStore.load(tmp_path / "index")
     assert loaded.manifest.vector_index == VectorIndex.IVF
-    assert isinstance(loaded.vectors, faiss.IndexIVFFlat)
+    assert isinstance(loaded.backend.vectors, faiss.IndexIVFFlat)
     for i in (0, 5_001, 11_999):  # a stored vector finds itself first
-        assert loaded.search(vectors[i], 3, nprobe=8)[0][0] == i
+        assert loaded.dense_search(vectors[i], 3, None, nprobe=8)[0][0] == i
         assert np.allclose(loaded.vector(i), vectors[i])
-    even = {pid for pid, (aid, _, _) in loaded.spans.items() if loaded.articles[aid].source == "even"}
-    assert {pid for pid, _ in loaded.search(vectors[1], 10, allowed=even)} <= even
-    loaded.remove(loaded.spans[5_001][0])
-    assert loaded.search(vectors[5_001], 1, nprobe=8)[0][0] != 5_001
-    assert loaded.vectors.ntotal == 11_999
+    even = {pid for pid, (aid, _, _) in loaded.docs.spans.items() if loaded.docs.articles[aid].source == "even"}
+    assert {
+        pid for pid, _ in loaded.dense_search(vectors[1], 10, Where(Filters(sources=("even",)), frozenset(even)))
+    } <= even
+    loaded.remove(loaded.docs.spans[5_001][0])
+    assert loaded.dense_search(vectors[5_001], 1, None, nprobe=8)[0][0] != 5_001
+    assert loaded.backend.vectors.ntotal == 11_999
     loaded.add(Article(text="One more.", key="late"), [(0, 9)], vectors[5_001:5_002])
     loaded.save()  # appended: a segment with the new passage's IVF list, the first one linked
     again = PassageStore.load(tmp_path / "index")
-    assert again.manifest.segments == [1, 2] and again.vectors.ntotal == 12_000
-    assert isinstance(again.vectors, faiss.IndexIVFFlat)
-    assert again.search(vectors[5_001], 1, nprobe=8)[0][0] == 12_000, "the new passage, not the removed one"
-    assert again.search(vectors[11_999], 1, nprobe=8)[0][0] == 11_999
+    assert again.manifest.segments == [1, 2] and again.backend.vectors.ntotal == 12_000
+    assert isinstance(again.backend.vectors, faiss.IndexIVFFlat)
+    assert again.dense_search(vectors[5_001], 1, None, nprobe=8)[0][0] == 12_000, "the new passage, not the removed one"
+    assert again.dense_search(vectors[11_999], 1, None, nprobe=8)[0][0] == 11_999
 
     exact = NewsIndex(loaded, embedder, IndexSettings(vector_index="flat"))
-    IndexWriter(exact, loaded).save()
+    IndexWriter(loaded, exact.settings, exact.split, embedder).save()
     assert PassageStore.load(tmp_path / "index").manifest.vector_index == VectorIndex.FLAT
     hits = exact.search("", 2, RetrievalSettings(mode=Mode.DENSE), Filters(sources=("odd",)), vector=vectors[3])
     assert hits[0].passage.id == 3

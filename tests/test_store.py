@@ -39,8 +39,8 @@ def test_round_trip_keeps_articles_passages_and_vectors(tmp_path: Path) -> None:
     loaded = PassageStore.load(tmp_path / "idx")
     assert loaded.manifest.articles == 3 and loaded.manifest.passages == 6
     assert loaded.manifest.package_version == "9.9"
-    assert loaded.articles == store.articles and loaded.spans == store.spans
-    [(pid, score)] = loaded.search(unit(101)[0], 1)
+    assert loaded.docs.articles == store.docs.articles and loaded.docs.spans == store.docs.spans
+    [(pid, score)] = loaded.dense_search(unit(101)[0], 1, None)
     assert loaded.passage(pid).text == "It has two sentences." and score == pytest.approx(1.0, abs=1e-5)
     assert loaded.passage(pid).article_id == article(1).id
 
@@ -52,10 +52,13 @@ def test_remove_drops_vectors_and_new_ids_never_reuse_live_ones(tmp_path: Path) 
     assert store.remove(article(0).id) and not store.remove(article(0).id)
     store.save()
     loaded = PassageStore.load(tmp_path / "idx")
-    assert loaded.vectors.ntotal == 1 and list(loaded.articles) == [article(1).id]
+    assert loaded.backend.vectors.ntotal == 1 and list(loaded.docs.articles) == [article(1).id]
     loaded.add(article(2), [(0, 16)], unit(2))
-    assert len(set(loaded.spans)) == 2
-    assert {loaded.passage(p).article_id for p, _ in loaded.search(unit(1)[0], 5)} == {article(1).id, article(2).id}
+    assert len(set(loaded.docs.spans)) == 2
+    assert {loaded.passage(p).article_id for p, _ in loaded.dense_search(unit(1)[0], 5, None)} == {
+        article(1).id,
+        article(2).id,
+    }
 
 
 def test_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
@@ -70,7 +73,7 @@ def test_missing_or_damaged_index_is_reported(tmp_path: Path) -> None:
     with pytest.raises(IndexCorruptError, match="s000001.vectors.npy has 40 bytes"):
         PassageStore.load(tmp_path / "idx")
     (gen / "s000001.vectors.npy").write_bytes(good)
-    assert PassageStore.load(tmp_path / "idx").vectors.ntotal == 1
+    assert PassageStore.load(tmp_path / "idx").backend.vectors.ntotal == 1
     (gen / "s000001.passages.jsonl").unlink()
     with pytest.raises(IndexCorruptError, match="s000001.passages.jsonl is missing"):
         PassageStore.load(tmp_path / "idx")
@@ -81,7 +84,7 @@ WRITER = textwrap.dedent("""
     from pathlib import Path
     import numpy as np
     sys.path.insert(0, sys.argv[3])
-    import index.store
+    import index.docstore
     from index import Article, PassageStore
     directory, flag, _, where = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     store = PassageStore.load(directory)
@@ -94,7 +97,7 @@ WRITER = textwrap.dedent("""
         return wrapper
 
     if where == "after-segment":  # the new segment written, its generation not yet renamed
-        index.store._write_segment = stall(index.store._write_segment)
+        index.docstore.Docstore.write_segment = stall(index.docstore.Docstore.write_segment)
     else:  # after the new generation is in place, before CURRENT points at it
         Path.rename = stall(Path.rename)
     for n in range(100, 150):
@@ -133,7 +136,7 @@ def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: P
     proc = subprocess.Popen([sys.executable, str(script), str(directory), str(flag), root, where])
     kill_when(proc, flag.exists, "the save", timeout=60)
     loaded = PassageStore.load(directory)
-    assert loaded.manifest.articles == 3 and loaded.vectors.ntotal == 3
+    assert loaded.manifest.articles == 3 and loaded.backend.vectors.ntotal == 3
     loaded.add(article(9), [(0, 16)], unit(9))
     loaded.save()
     assert PassageStore.load(directory).manifest.articles == 4
@@ -175,11 +178,13 @@ def test_a_save_appends_one_segment_and_links_the_published_ones(tmp_path: Path)
     assert np.load(gen / "s000002.vectors.npy").shape == (1, DIM), "only the new passage's vector"
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [1, 2] and loaded.manifest.passages == 41
-    assert loaded.articles == store.articles and loaded.spans == store.spans
-    assert set(loaded.sentences) == set(loaded.spans)
-    assert loaded.search(unit(50)[0], 1)[0][0] == store.by_article[article(50).id][0]
-    assert [loaded.passage(p).article_id for p, _ in loaded.keyword_index().search("number 50", 1)] == [article(50).id]
-    assert loaded.keyword_index().live_ids() == set(loaded.spans)
+    assert loaded.docs.articles == store.docs.articles and loaded.docs.spans == store.docs.spans
+    assert set(loaded.docs.sentences) == set(loaded.docs.spans)
+    assert loaded.dense_search(unit(50)[0], 1, None)[0][0] == store.docs.by_article[article(50).id][0]
+    assert [loaded.passage(p).article_id for p, _ in loaded.backend.keyword_index().search("number 50", 1)] == [
+        article(50).id
+    ]
+    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.spans)
 
 
 def test_an_article_removed_then_added_again_lives_in_the_later_segment(tmp_path: Path) -> None:
@@ -191,16 +196,18 @@ def test_an_article_removed_then_added_again_lives_in_the_later_segment(tmp_path
     assert store.remove(article(0).id)
     store.save()  # only a tombstone: no new segment
     assert PassageStore.load(directory).manifest.segments == [1]
-    assert article(0).id not in PassageStore.load(directory).articles
+    assert article(0).id not in PassageStore.load(directory).docs.articles
     store.add(article(0), [(0, 16)], unit(0))
     store.save()
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [1, 2] and loaded.manifest.tombstones == [[article(0).id, 1]]
-    assert set(loaded.articles) == {article(n).id for n in range(6)} and loaded.vectors.ntotal == 6
-    [pid] = loaded.by_article[article(0).id]
-    assert loaded.search(unit(0)[0], 1)[0][0] == pid and pid == 6, "a new passage id; the removed one stays unused"
-    assert [p for p, _ in loaded.keyword_index().search("number 0", 6)][0] == pid
-    assert loaded.keyword_index().live_ids() == set(loaded.spans)
+    assert set(loaded.docs.articles) == {article(n).id for n in range(6)} and loaded.backend.vectors.ntotal == 6
+    [pid] = loaded.docs.by_article[article(0).id]
+    assert loaded.dense_search(unit(0)[0], 1, None)[0][0] == pid and pid == 6, (
+        "a new passage id; the removed one stays unused"
+    )
+    assert [p for p, _ in loaded.backend.keyword_index().search("number 0", 6)][0] == pid
+    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.spans)
 
 
 def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -> None:
@@ -210,12 +217,12 @@ def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -
         store.add(article(n), [(0, 16)], unit(n))
         store.save()
     store.add(article(MAX_SEGMENTS), [(0, 16)], unit(MAX_SEGMENTS))
-    spread = store.keyword_index().search("story number 3", 5)  # eight segments and the unsaved article
+    spread = store.backend.keyword_index().search("story number 3", 5)  # eight segments and the unsaved article
     store.save()
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [MAX_SEGMENTS + 1], "the ninth save compacted all into one segment"
-    assert set(loaded.articles) == {article(n).id for n in range(MAX_SEGMENTS + 1)}
-    merged = loaded.keyword_index().search("story number 3", 5)
+    assert set(loaded.docs.articles) == {article(n).id for n in range(MAX_SEGMENTS + 1)}
+    merged = loaded.backend.keyword_index().search("story number 3", 5)
     assert [p for p, _ in merged] == [p for p, _ in spread] and spread[0][0] == 3
     assert np.allclose([s for _, s in merged], [s for _, s in spread]), "same BM25 scores in one segment or nine"
     for n in range(4):
@@ -223,7 +230,7 @@ def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -
     loaded.save()
     again = PassageStore.load(directory)
     assert len(again.manifest.segments) == 1 and not again.manifest.tombstones, "4 of 9 dead: compacted"
-    assert again.vectors.ntotal == 5 and set(again.spans) == again.keyword_index().live_ids()
+    assert again.backend.vectors.ntotal == 5 and set(again.docs.spans) == again.backend.keyword_index().live_ids()
     assert len(files_of(directory)) == 5, "one segment (articles, passages, vectors, keyword) and the manifest"
 
 
@@ -241,13 +248,13 @@ def test_an_index_of_the_previous_format_is_read_and_converted_by_the_next_save(
     (gen / "manifest.json").write_text(json.dumps(manifest))
     (directory / "CURRENT").write_text("gen-000001")
     old = PassageStore.load(directory)
-    assert old.search(unit(1)[0], 1)[0][0] == 1
-    assert [p for p, _ in old.keyword_index().search("number 1", 1)] == [1], "keyword index made from the text"
+    assert old.dense_search(unit(1)[0], 1, None)[0][0] == 1
+    assert [p for p, _ in old.backend.keyword_index().search("number 1", 1)] == [1], "keyword index made from the text"
     old.add(article(2), [(0, 16)], unit(2))
     old.save()
     new = PassageStore.load(directory)
     assert new.manifest.format_version == 3 and new.manifest.segments == [1]
-    assert new.vectors.ntotal == 3 and new.keyword_index().live_ids() == {0, 1, 2}
+    assert new.backend.vectors.ntotal == 3 and new.backend.keyword_index().live_ids() == {0, 1, 2}
 
 
 def mapped(block: np.ndarray) -> bool:
@@ -267,11 +274,11 @@ def test_a_save_swaps_the_sentence_vectors_it_wrote_for_the_file(tmp_path: Path)
     store = new_store(tmp_path / "idx")
     sentences = np.random.default_rng(0).normal(size=(2, DIM)).astype(np.float16)
     store.add(article(0), [(0, 37)], unit(0), [sentences])
-    [pid] = store.by_article[article(0).id]
+    [pid] = store.docs.by_article[article(0).id]
     assert not mapped(store.sentence_vectors(pid))  # type: ignore[arg-type]
     store.save()
     assert mapped(store.sentence_vectors(pid)) and np.array_equal(store.sentence_vectors(pid), sentences)  # type: ignore[arg-type]
     store.add(article(1), [(0, 37)], unit(1), [sentences[:1]])
     store.save()
-    assert all(mapped(store.sentence_vectors(p)) for p in store.spans)  # type: ignore[arg-type]
+    assert all(mapped(store.sentence_vectors(p)) for p in store.docs.spans)  # type: ignore[arg-type]
     assert np.array_equal(PassageStore.load(tmp_path / "idx").sentence_vectors(pid), sentences)  # type: ignore[arg-type]

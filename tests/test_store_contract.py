@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from index import Article, ConfigurationError, IndexSettings, NewsIndex, PassageStore, load_embedder
+from index import Article, ConfigurationError, IndexSettings, NewsIndex, load_embedder
 from index.embedder import DEFAULT_MODEL
-from index.milvus_store import MilvusPassageStore, _client
+from index.milvus_backend import MilvusBackend
+from index.milvus_client import milvus_client
 from index.retrieval import Filters, Mode
 from index.settings import RetrievalSettings
 from tests.processes import kill_when
@@ -78,9 +79,9 @@ def test_the_manifest_records_the_store(index: NewsIndex) -> None:
     store = index.manifest.store
     if index.settings.store:
         assert store["kind"] == "milvus" and str(store["uri"]).endswith("milvus.db") and store["collection"]
-        assert type(index.store).__name__ == "MilvusPassageStore"
+        assert type(index.store.backend).__name__ == "MilvusBackend"
     else:
-        assert store == {"kind": "faiss"} and type(index.store) is PassageStore
+        assert store == {"kind": "faiss"} and type(index.store.backend).__name__ == "FaissBackend"
 
 
 def test_every_mode_finds_the_article_and_so_does_a_reopened_index(index: NewsIndex) -> None:
@@ -181,8 +182,8 @@ def test_milvus_bm25_scores_are_ours_times_k1_plus_one_also_for_compound_words(t
         built[kind] = NewsIndex.open(tmp_path / kind, embedder, settings(kind, tmp_path), create=True)
         built[kind].add(articles)
     for query in ("covid-19 booster", "O'Brien's well-known plan", "covid 19 well known"):
-        ours = dict(built["faiss"].store.keyword_search(query, 8, None, None))
-        theirs = dict(built["milvus"].store.keyword_search(query, 8, None, None))
+        ours = dict(built["faiss"].store.keyword_search(query, 8, None))
+        theirs = dict(built["milvus"].store.keyword_search(query, 8, None))
         assert ours.keys() == theirs.keys() and ours, query
         for pid, score in ours.items():
             assert theirs[pid] == pytest.approx(2.5 * score, rel=1e-3), (query, pid)  # k1 + 1 = 2.5
@@ -209,11 +210,11 @@ def test_a_writer_dying_mid_save_leaves_the_published_index_and_the_next_save_cl
 ) -> None:
     extra = Article(title="Zorblatt festival", text="The Zorblatt festival drew record crowds.", key="zorblatt")
 
-    def die(self: PassageStore, package_version: str = "") -> None:
+    def die(directory: Path, folder: Path) -> str:
         raise KeyboardInterrupt("killed before the generation was published")
 
-    # after the Milvus rows are written (for that store), before the generation is published
-    monkeypatch.setattr(PassageStore, "save", die)
+    # after the backend wrote its files (and Milvus' rows), before the generation is published
+    monkeypatch.setattr("index.generations.publish", die)
     with pytest.raises(KeyboardInterrupt):
         index.add([extra])
     monkeypatch.undo()
@@ -224,9 +225,8 @@ def test_a_writer_dying_mid_save_leaves_the_published_index_and_the_next_save_cl
     idx.add([extra])
     again = reopen(idx)
     assert keys(again.search("Zorblatt festival", 1, RetrievalSettings(mode=Mode.KEYWORD))) == ["zorblatt"]
-    store = again.store
-    if hasattr(store, "row_count"):
-        assert store.row_count() == again.manifest.passages, "the dead writer's rows were deleted, none doubled"
+    if isinstance(again.store.backend, MilvusBackend):
+        assert again.store.backend.row_count() == again.manifest.passages, "the dead writer's rows were deleted"
 
 
 WRITER = textwrap.dedent("""
@@ -242,11 +242,12 @@ WRITER = textwrap.dedent("""
         index.add(ARTICLES)
         raise SystemExit(0)
 
-    def stall(self, package_version=""):  # Milvus' save has written its rows before it calls this
+    def stall(directory, folder):  # the backend has written its rows (Milvus') before the publish
         flag.write_text("rows written, generation not published")
         time.sleep(120)
 
-    PassageStore.save = stall
+    from index import generations
+    generations.publish = stall
     index.add([Article(title="Zorblatt festival", text="The Zorblatt festival drew record crowds.", key="zorblatt")])
 """)
 
@@ -271,17 +272,20 @@ def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Pa
     idx.add([Article(title="Zorblatt festival", text="The Zorblatt festival drew record crowds.", key="zorblatt")])
     again = reopen(idx)
     assert keys(again.search("Zorblatt festival", 1, RetrievalSettings(mode=Mode.KEYWORD))) == ["zorblatt"]
-    if isinstance(again.store, MilvusPassageStore):
-        assert again.store.row_count() == again.manifest.passages, "the killed writer's rows were deleted"
+    if isinstance(again.store.backend, MilvusBackend):
+        assert again.store.backend.row_count() == again.manifest.passages, "the killed writer's rows were deleted"
 
 
 def test_a_milvus_lite_file_open_in_another_process_is_reported(tmp_path: Path) -> None:
     uri = str(tmp_path / "milvus.db")
-    _client(uri)  # this process has it open
+    milvus_client(uri)  # this process has it open
     root = str(Path(__file__).resolve().parents[1])
-    code = f"import sys; sys.path.insert(0, {root!r}); from index.milvus_store import _client; _client(sys.argv[1])"
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); "
+        "from index.milvus_client import milvus_client; milvus_client(sys.argv[1])"
+    )
     result = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert f"IndexBusyError: cannot open the Milvus Lite file {uri}: another process has it open" in result.stderr
     with pytest.raises(ConfigurationError, match="cannot open the Milvus Lite file .*not exists"):
-        _client(str(tmp_path / "no such folder" / "milvus.db"))  # not a lock: pymilvus' own reason
+        milvus_client(str(tmp_path / "no such folder" / "milvus.db"))  # not a lock: pymilvus' own reason

@@ -74,7 +74,7 @@ def test_two_different_uploads_of_one_name_are_two_articles(
         assert "1 added, 0 replaced" in report, report
     again = add_files(bot, [str(tmp_path / "a" / "notes.txt")])
     assert "0 added, 0 replaced, 1 already indexed" in again
-    assert bot.info()["articles"] == 2
+    assert bot.info().articles == 2
 
 
 def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards() -> None:

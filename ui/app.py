@@ -22,15 +22,17 @@ from assistant import (
     ArticlePage,
     Assistant,
     AssistantError,
+    AssistantInfo,
     Filters,
     default_data_dir,
     evaluate,
     new_run_dir,
+    parse_day,
+    question_window,
     sample_testset_path,
     use_offline_environment,
 )
 from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
-from index.dates import parse_day, question_window
 from ui.chat import LiveChats, View
 from ui.gradio_import import import_gradio
 from ui.render import (
@@ -153,10 +155,10 @@ def add_files(
     return "\n".join(lines)
 
 
-def holding(info: dict[str, Any]) -> str:
+def holding(info: AssistantInfo) -> str:
     """What the index holds, in words."""
-    copies = f" (and {info['copies']} near-identical copies listed with them)" if info.get("copies") else ""
-    return f"The index holds {info['articles']} articles{copies}, {info['passages']} passages."
+    copies = f" (and {info.copies} near-identical copies listed with them)" if info.copies else ""
+    return f"The index holds {info.articles} articles{copies}, {info.passages} passages."
 
 
 def article_rows(page: ArticlePage) -> list[list[Any]]:

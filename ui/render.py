@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
-from assistant import Answer, Citation
+from assistant import Answer, AssistantInfo, Citation
 
 CSS = """
 .source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
@@ -218,18 +217,18 @@ def render_writing(text: str) -> str:
     return f"{escape_markdown(text)} {note}" if text else f"… {note}"
 
 
-def header_text(info: dict[str, Any]) -> str:
+def header_text(info: AssistantInfo) -> str:
     return (
         "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
         "cites its passage; open the sources on the right to check it.\n\n"
         f"Answers: **{html.escape(engine_label(info))}** · "
-        f"<span id='article-count'>{info['articles']} articles loaded</span>"
+        f"<span id='article-count'>{info.articles} articles loaded</span>"
     )
 
 
-def engine_label(info: dict[str, Any]) -> str:
+def engine_label(info: AssistantInfo) -> str:
     """Who answers, in words a reader knows: no model, or the model's file or name."""
-    if info["engine"] == "extractive":
+    if info.engine == "extractive":
         return "sentences from the articles (no model)"
-    model = str(info["model"]).rsplit("/", 1)[-1].removesuffix(".gguf")
+    model = str(info.model).rsplit("/", 1)[-1].removesuffix(".gguf")
     return f"written by {model}"

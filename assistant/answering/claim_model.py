@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from index.errors import ConfigurationError
+from index.files import file_digest
 from index.splitter import sentence_spans
-from index.store import file_digest
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -80,7 +80,7 @@ def claim_sentences(claim: str) -> list[str]:
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """The word-piece tokenizer, truncating a (window, claim) pair to ``max_tokens`` (the longer
     side first), unpadded (:func:`padded` pads each batch to its longest)."""
-    from index.embedder import wordpiece_tokenizer
+    from index.minilm import wordpiece_tokenizer
 
     return wordpiece_tokenizer(path, max_tokens)
 

@@ -7,9 +7,10 @@ attached and checked by :mod:`assistant.answering.citations`, whatever the engin
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from index import ConfigurationError, Hit, Passage
 
@@ -45,9 +46,9 @@ class Draft:
 
 
 class AnswerEngine(Protocol):
-    """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer. An engine may
-    also offer ``fallback(request) -> Draft | None``: a second draft the pipeline verifies when
-    nothing of the first holds (the LLM engines' extractive answer)."""
+    """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer. An engine
+    may also offer what the small protocols below declare: :class:`Rewrites`, :class:`FallsBack`,
+    :class:`Closes`."""
 
     name: str
     model: str
@@ -58,32 +59,47 @@ class AnswerEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class Rewrites(Protocol):
+    """An engine that rewrites a follow-up question into a standalone one (an LLM's)."""
+
+    def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str: ...
+
+
+@runtime_checkable
+class FallsBack(Protocol):
+    """An engine with a second draft the pipeline verifies when nothing of the first holds (the
+    LLM engines' extractive answer)."""
+
+    def fallback(self, request: DraftRequest) -> Draft | None: ...
+
+
+@runtime_checkable
+class Closes(Protocol):
+    """An engine holding resources (a model in memory, a client) to release."""
+
+    def close(self) -> None: ...
+
+
 EngineFactory = Callable[["Settings", Callable[[list[str]], object]], AnswerEngine]
-_REGISTRY: dict[str, EngineFactory] = {}
 
-
-def register(name: str) -> Callable[[EngineFactory], EngineFactory]:
-    def add(factory: EngineFactory) -> EngineFactory:
-        _REGISTRY[name] = factory
-        return factory
-
-    return add
-
-
-def _load_builtins() -> None:
-    # importing the modules registers their engines; heavy imports stay inside the factories
-    from assistant.answering import extractive, generation  # noqa: F401
+# answer.engine -> "module:factory"; a module is imported only when its engine is created
+ENGINES = {
+    "extractive": "assistant.answering.extractive:create_extractive",
+    "local": "assistant.answering.generation:create_local",
+    "openai": "assistant.answering.generation:create_openai",
+}
 
 
 def engine_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
+    return sorted(ENGINES)
 
 
 def create_engine(settings: Settings, embed: Callable[[list[str]], object]) -> AnswerEngine:
     """The engine the settings name; ``embed`` embeds texts with the index's model."""
-    _load_builtins()
     name = str(settings.answer.engine)
-    if name not in _REGISTRY:
+    if name not in ENGINES:
         raise ConfigurationError(f"answer.engine {name!r} is unknown; valid engines: {', '.join(engine_names())}")
-    return _REGISTRY[name](settings, embed)
+    module, factory = ENGINES[name].split(":")
+    create: EngineFactory = getattr(importlib.import_module(module), factory)
+    return create(settings, embed)

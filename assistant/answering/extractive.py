@@ -34,7 +34,7 @@ from assistant.answering import nlp
 from assistant.answering import selector as selector_file
 from assistant.answering.answer_types import Asked, Tied, analyse, answer_spans
 from assistant.answering.citations import marker
-from assistant.answering.engines import Draft, DraftRequest, register
+from assistant.answering.engines import Draft, DraftRequest
 from assistant.answering.selector import TYPED_FEATURES, Selector, base_features, typed_features
 from assistant.settings import AnswerSettings, Settings
 from index import Hit, Passage, sentence_spans
@@ -470,6 +470,5 @@ def compose(extract: Extract, hits: list[Hit]) -> Draft:
     return Draft(text, hits, sentences, known, short)
 
 
-@register("extractive")
-def _extractive(settings: Settings, embed: Callable[[list[str]], np.ndarray]) -> ExtractiveEngine:
+def create_extractive(settings: Settings, embed: Callable[[list[str]], np.ndarray]) -> ExtractiveEngine:
     return ExtractiveEngine(settings.answer, embed)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.citations import NOT_IN_ARTICLES
-from assistant.answering.engines import Draft, DraftRequest, register
+from assistant.answering.engines import Draft, DraftRequest
 from assistant.answering.extractive import Candidate, ExtractiveEngine, compose
 from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
@@ -315,8 +315,7 @@ class LocalServer:
         self.__dict__.pop("_server", None)
 
 
-@register(Engine.OPENAI.value)
-def _openai(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
+def create_openai(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
     llm = settings.llm
     if not llm.base_url:
         raise ConfigurationError("answer.engine=openai needs llm.base_url, e.g. http://127.0.0.1:8080/v1")
@@ -326,8 +325,7 @@ def _openai(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
     return LLMEngine(Engine.OPENAI.value, client, llm, ExtractiveEngine(settings.answer, embed))
 
 
-@register(Engine.LOCAL.value)
-def _local(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
+def create_local(settings: Settings, embed: Callable[[list[str]], Any]) -> LLMEngine:
     llm = settings.llm
     path = check_gguf(llm.model_path)
     server = LocalServer(path, llm)

@@ -17,7 +17,7 @@ from typing import Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
-from assistant.answering.engines import AnswerEngine, Draft, DraftRequest
+from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, FallsBack, Rewrites
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
 from assistant.settings import Settings, Unsupported
@@ -72,9 +72,9 @@ class Pipeline:
 
     def rewrite(self, question: str, history: History | None, engine: AnswerEngine | None = None) -> str:
         """The standalone question: written by the engine when it can (an LLM), else by the rule."""
-        rewrite = getattr(engine or self.engine, "rewrite", None)
-        if rewrite is not None and history and is_follow_up(question, history):
-            return str(rewrite(question, history))
+        chosen = engine or self.engine
+        if isinstance(chosen, Rewrites) and history and is_follow_up(question, history):
+            return str(chosen.rewrite(question, history))
         return rule_rewrite(question, history)
 
     def retrieve(
@@ -117,10 +117,9 @@ class Pipeline:
                 yield Token(item)
         t2 = time.perf_counter()
         answer = self.verify(question, query, draft, engine)
-        fallback = getattr(engine, "fallback", None)
-        if not answer.answered and draft.text and fallback is not None:
+        if not answer.answered and draft.text and isinstance(engine, FallsBack):
             # nothing the model wrote holds; the selector's sentences may (llm.fallback)
-            second = fallback(request)
+            second = engine.fallback(request)
             if second is not None:
                 rescued = self.verify(question, query, second, engine)
                 if rescued.answered:

@@ -46,13 +46,6 @@ class EvaluationError(AssistantError):
     """A run folder that cannot be used (another test set or index, or unreadable)."""
 
 
-def index_fingerprint(bot: Assistant) -> str:
-    """Identifies the index contents and build settings (12 hex digits)."""
-    m = bot.index.manifest
-    data = json.dumps([m.embed_model, m.embed_fingerprint, m.chunk, m.articles, m.passages, m.updated])
-    return hashlib.sha256(data.encode()).hexdigest()[:12]
-
-
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
@@ -62,8 +55,8 @@ def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[
         "testset": str(testset),
         "testset_sha": _file_digest(testset),
         "index": str(bot.index.directory),
-        "index_fingerprint": index_fingerprint(bot),
-        "articles": bot.index.manifest.articles,
+        "index_fingerprint": bot.index.info().fingerprint,
+        "articles": bot.index.info().articles,
         "engine": bot.engine.name,
         "model": bot.engine.model,
         "prompt": bot.engine.prompt or "none (the extractive engine copies sentences)",

@@ -39,7 +39,7 @@ def generate_testset(index: NewsIndex, count: int = 30, seed: int = 0) -> tuple[
     """Up to ``count`` cloze questions from the index's articles (at most one per article per
     round, articles in a seeded random order), and how many sentences were skipped, by reason."""
     rng = random.Random(seed)
-    articles = sorted(index.store.articles.values(), key=lambda a: a.id)
+    articles = sorted(index.iter_articles(), key=lambda a: a.id)
     rng.shuffle(articles)
     skipped: Counter[str] = Counter()
     candidates: list[list[tuple[str, str, str, str]]] = []  # per article: (question, answer, sentence, article)

@@ -1,0 +1,153 @@
+"""What the commands share: the Typer apps, the options every command takes, opening the
+assistant from them, and how errors are printed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant import Assistant, AssistantError, Settings, use_offline_environment
+
+
+def _conventional_help() -> None:
+    """Help as other command lines print it: plain text, `--index DIR`, `QUESTION`, `[TESTSET]`,
+    `PATH...`. (Typer prints each parameter's Python type, `<str>`, and a required argument as
+    `{question}`: its argument class is told to print the metavar alone.)"""
+    from typer.core import TyperArgument
+
+    def usage_name(self: TyperArgument) -> str:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+_conventional_help()
+app = typer.Typer(
+    rich_markup_mode=None,
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of your news articles; every answer cites its passages.",
+)
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index",
+        metavar="DIR",
+        envvar="ASSISTANT_INDEX",
+        show_default=False,
+        help="Index folder (default: the sample index in the user data folder).",
+    ),
+]
+
+
+def quiet_environment() -> None:
+    use_offline_environment()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", metavar="NAME", help="Answer engine: extractive (default, no model), local (a GGUF file) or openai."
+    ),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="MODEL",
+        help="The model: a GGUF file for --engine local, the endpoint's model name for --engine openai.",
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None, typer.Option("--base-url", metavar="URL", help="OpenAI-compatible endpoint for --engine openai.")
+]
+
+
+HostOption = Annotated[
+    str | None,
+    typer.Option(metavar="HOST", help="Address to bind (default: 127.0.0.1; beyond loopback the API needs a key)."),
+]
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine options a command was given (``--engine``, ``--model``, ``--base-url``)."""
+
+    engine: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+
+    def sections(self) -> dict[str, Any]:
+        """Settings sections for the options (empty when none is given)."""
+        sections: dict[str, Any] = {}
+        if self.engine:
+            sections["answer"] = {"engine": self.engine}
+        llm: dict[str, Any] = {}
+        if self.model:
+            local = (self.engine or "") == "local" or self.model.lower().endswith(".gguf")
+            llm["model_path" if local else "model"] = self.model
+        if self.base_url:
+            llm["base_url"] = self.base_url
+        if llm:
+            sections["llm"] = llm
+        return sections
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def settings_problem(error: Exception) -> str:
+    """A pydantic validation error as one line: ``index: overlap_tokens (120) must be … ; …``."""
+    errors = getattr(error, "errors", None)
+    if errors is None:
+        return str(error)
+    parts = []
+    for e in errors():
+        where = ".".join(str(x) for x in e.get("loc", ()))
+        value = e.get("input")
+        got = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+        parts.append(f"{where}: {e.get('msg', '')}{got}".removeprefix(": ").replace("Value error, ", ""))
+    return "invalid settings: " + "; ".join(parts)
+
+
+def open_assistant(
+    index: Path | None, create: bool = False, sections: dict[str, Any] | None = None, **options: Any
+) -> Assistant:
+    """The assistant over ``index`` with settings from the environment and the options given."""
+    from pydantic import ValidationError
+
+    quiet_environment()
+    try:
+        settings = Settings.from_env(**{k: v for k, v in {**options, **(sections or {})}.items() if v})
+    except ValidationError as e:  # checked before any work starts
+        raise fail(settings_problem(e)) from e
+    try:
+        return Assistant.open(index, settings, create=create, progress=True)
+    except AssistantError as e:
+        raise fail(str(e)) from e
+
+
+NoWaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait", metavar="", help="Fail at once when another process is writing to the index, instead of waiting."
+    ),
+]
+
+
+def waiting(message: str) -> None:
+    typer.secho(message, fg=typer.colors.YELLOW, err=True)
+
+
+testset_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Make test sets.")
+app.add_typer(testset_app, name="testset")

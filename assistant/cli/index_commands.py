@@ -1,0 +1,135 @@
+"""The commands that change or check the index: ingest, remove, check, info."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant.cli.common import (
+    BaseUrlOption,
+    EngineChoice,
+    EngineOption,
+    IndexOption,
+    ModelOption,
+    NoWaitOption,
+    app,
+    fail,
+    open_assistant,
+    quiet_environment,
+    waiting,
+)
+
+
+@app.command(
+    epilog="Exit status: 0 every file was ingested; 3 some files failed (the rest was ingested); "
+    "1 nothing could be ingested; 2 bad settings, or the index is busy (--no-wait) or damaged; "
+    "130 interrupted (what was finished is saved: run the same command again to continue)."
+)
+def ingest(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH", help="Article files or folders (txt, md, html, json, jsonl, pdf)."),
+    ],
+    index: IndexOption = None,
+    no_wait: NoWaitOption = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="URI",
+            help="Where a new index keeps vectors and keyword postings: a Milvus Lite file (….db) or "
+            "milvus://host:port (default: FAISS files in the index folder).",
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Split and embed with Ray: 'local' starts Ray on this machine, or a Ray cluster's address.",
+        ),
+    ] = None,
+) -> None:
+    """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
+    from assistant import AssistantError, check_paths
+
+    try:
+        check_paths(list(paths))  # before any index is created
+    except AssistantError as e:
+        raise fail(str(e)) from e
+    new = index is not None and not index.exists()
+    bot = open_assistant(index, create=True, sections={"index": {"store": store}} if store else None)
+    try:
+        report = bot.add(paths, progress=True, wait=not no_wait, on_wait=waiting, ray=ray)
+        if new and bot.index.manifest.articles == 0:
+            bot.close()
+            shutil.rmtree(index, ignore_errors=True)  # type: ignore[arg-type]
+            for failure in report.failures:
+                typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+            raise fail(f"no article in {', '.join(map(str, paths))}; no index was created at {index}")
+    except KeyboardInterrupt:
+        typer.secho(
+            f"interrupted; index {bot.index.directory} keeps what was finished (run the same command to continue)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    except AssistantError as e:
+        raise fail(str(e)) from e
+    for failure in report.failures:
+        typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds {bot.index.manifest.articles} articles")
+    if report.failures:
+        raise typer.Exit(3 if (report.added or report.replaced or report.unchanged) else 1)
+
+
+@app.command()
+def remove(
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="Article ids (or record ids, URLs, paths).")],
+    index: IndexOption = None,
+    no_wait: NoWaitOption = False,
+) -> None:
+    """Remove articles and their passages from the index."""
+    from assistant import AssistantError
+
+    bot = open_assistant(index)
+    try:
+        removed = bot.remove(ids, wait=not no_wait, on_wait=waiting)
+    except AssistantError as e:
+        raise fail(str(e)) from e
+    typer.echo(f"removed {len(removed)} article(s): {' '.join(removed) or '-'}")
+    if len(removed) < len(ids):
+        typer.secho(f"{len(ids) - len(removed)} id(s) not found in the index", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def check(index: IndexOption = None) -> None:
+    """Verify the index: every file against its recorded checksum, passages against vectors (exit 1: damaged)."""
+    from assistant import AssistantError, Settings, check_index
+
+    quiet_environment()
+    directory = index or Settings.from_env().index_dir()
+    try:
+        found = check_index(directory)  # checks sizes, checksums and consistency
+    except AssistantError as e:
+        raise fail(str(e), 1) from e
+    note = "" if found.files else " (made before checksums were recorded: the next save records them)"
+    typer.echo(
+        f"index {directory} ({found.generation}) is sound: {found.files} file(s) match their checksums{note}; "
+        f"{found.articles} articles, {found.passages} passages"
+    )
+
+
+@app.command()
+def info(
+    index: IndexOption = None, engine: EngineOption = None, model: ModelOption = None, base_url: BaseUrlOption = None
+) -> None:
+    """Show index statistics and the answer engine, model and prompt version."""
+    bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())
+    typer.echo(json.dumps(bot.info().to_dict(), indent=2))
+    bot.close()

@@ -1,0 +1,213 @@
+"""The docstore: articles, their passages' spans and their sentences' vectors, in memory and in
+each segment's files (``.articles.jsonl``, ``.passages.jsonl``, ``.sentences.f16`` +
+``.sentences.rows.npy``). The search structures are the backend's (see :mod:`index.backend`)."""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.files import write_lines
+from index.manifest import segment_file
+from index.records import Article, Passage, indexed_text
+from index.retrieval import Filters
+
+
+class Docstore:
+    """Articles by id (a key or a merged copy's id finds its article), passage spans by passage
+    id, and the float16 vectors of each passage's sentences."""
+
+    def __init__(self) -> None:
+        self.articles: dict[str, Article] = {}
+        self.keys: dict[str, str] = {}  # article key -> article id (a merged copy's key -> its holder's id)
+        self.copies: dict[str, str] = {}  # id of a merged copy -> id of the article holding it
+        self.spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
+        self.by_article: dict[str, list[int]] = {}  # lists are replaced, never changed in place
+        self.sentences: dict[int, np.ndarray] = {}  # passage id -> its sentences' vectors (sentence_spans order)
+        self._postings: tuple[dict[str, list[str]], list[tuple[str, str]], list[str]] | None = None
+
+    def copy(self) -> Docstore:
+        other = Docstore()
+        other.articles = dict(self.articles)
+        other.keys = dict(self.keys)
+        other.copies = dict(self.copies)
+        other.spans = dict(self.spans)
+        other.by_article = dict(self.by_article)
+        other.sentences = dict(self.sentences)
+        return other
+
+    # ---- reading -------------------------------------------------------------------------
+    def article(self, ref: str) -> Article | None:
+        """An article by its content id, or by its key (record id, URL or file path); a merged
+        copy's id or key gives the article holding it."""
+        if ref in self.articles:
+            return self.articles[ref]
+        aid = self.keys.get(ref) or self.copies.get(ref)
+        return self.articles[aid] if aid else None
+
+    def iter_articles(self) -> Iterator[Article]:
+        return iter(list(self.articles.values()))
+
+    def count(self) -> tuple[int, int]:
+        """(articles, passages)."""
+        return len(self.articles), len(self.spans)
+
+    def passage(self, pid: int) -> Passage:
+        aid, start, end = self.spans[pid]
+        return Passage(pid, aid, start, end, self.articles[aid].text[start:end])
+
+    def passages_of(self, article_id: str) -> list[Passage]:
+        return [self.passage(pid) for pid in self.by_article.get(article_id, [])]
+
+    def article_of(self, pid: int) -> str:
+        return self.spans[pid][0]
+
+    def texts(self, pids: Iterable[int]) -> Iterator[str]:
+        """What is keyword-indexed for each passage: its article's title, then the passage."""
+        return (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
+
+    def allowed(self, filters: Filters) -> set[int]:
+        """The passage ids of the articles ``filters`` allows, from per-source and per-day
+        postings (made once per generation), not a scan of every article."""
+        by_source, days, undated = self._index()
+        candidates: Iterable[str]
+        if filters.article_ids:
+            candidates = {a.id for ref in filters.article_ids if (a := self.article(ref))}
+        elif filters.sources:
+            candidates = [aid for s in {s.casefold() for s in filters.sources} for aid in by_source.get(s, ())]
+        else:
+            low = filters.since[:10] if filters.since else ""
+            high = min(d[:10] for d in (filters.until, filters.as_of) if d) if (filters.until or filters.as_of) else ""
+            start = bisect.bisect_left(days, (low, ""))
+            end = bisect.bisect_right(days, (high, "\uffff")) if high else len(days)
+            candidates = [aid for _, aid in days[start:end]]
+            if not (filters.since or filters.until):
+                candidates = [*candidates, *undated]  # an undated article may be older than as_of
+        return {pid for aid in candidates if filters.allows(self.articles[aid]) for pid in self.by_article[aid]}
+
+    def _index(self) -> tuple[dict[str, list[str]], list[tuple[str, str]], list[str]]:
+        if self._postings is None:
+            by_source: dict[str, list[str]] = {}
+            days, undated = [], []
+            for a in self.articles.values():
+                by_source.setdefault(a.source.casefold(), []).append(a.id)
+                if a.date[:10]:
+                    days.append((a.date[:10], a.id))
+                else:
+                    undated.append(a.id)
+            self._postings = (by_source, sorted(days), undated)
+        return self._postings
+
+    # ---- changing ------------------------------------------------------------------------
+    def register(self, article: Article) -> None:
+        self.articles[article.id] = article
+        for copy_ in article.copies:
+            self.copies[copy_.id] = article.id
+            self.keys.setdefault(copy_.key, article.id)
+        self.keys[article.key] = article.id
+        self._postings = None
+
+    def add(
+        self,
+        article: Article,
+        pids: Sequence[int],
+        spans: Sequence[tuple[int, int]],
+        sentences: Sequence[np.ndarray] | None = None,
+    ) -> None:
+        self.register(article)
+        self.by_article[article.id] = [int(i) for i in pids]
+        for pid, (start, end) in zip(pids, spans, strict=True):
+            self.spans[int(pid)] = (article.id, start, end)
+        for pid, rows in zip(pids, sentences or (), strict=False):
+            self.sentences[int(pid)] = np.asarray(rows, dtype=np.float16)
+
+    def drop(self, article_id: str) -> list[int]:
+        """Forget an article, its merged copies and its passages; the passage ids it had."""
+        article = self.articles.pop(article_id, None)
+        if article is None:
+            return []
+        for copy_ in article.copies:
+            if self.copies.get(copy_.id) == article_id:
+                del self.copies[copy_.id]
+        for key in (article.key, *(c.key for c in article.copies)):
+            if self.keys.get(key) == article_id:
+                del self.keys[key]
+        pids = self.by_article.pop(article_id)
+        for pid in pids:
+            del self.spans[pid]
+            self.sentences.pop(pid, None)
+        self._postings = None
+        return pids
+
+    # ---- files ---------------------------------------------------------------------------
+    def read_articles(self, path: Path) -> None:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                article = Article.from_dict(json.loads(line))
+                self.register(article)
+                self.by_article[article.id] = []
+
+    def read_passages(self, path: Path) -> np.ndarray:
+        pids = []
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                pid, aid, start, end = json.loads(line)
+                self.spans[pid] = (aid, start, end)
+                self.by_article[aid].append(pid)
+                pids.append(pid)
+        return np.asarray(pids, dtype=np.int64)
+
+    def read_segment(self, gen: Path, number: int, dimension: int) -> np.ndarray:
+        """Segment ``number``'s articles, passages and sentence vectors; its passage ids in row order."""
+        self.read_articles(gen / segment_file(number, "articles.jsonl"))
+        pids = self.read_passages(gen / segment_file(number, "passages.jsonl"))
+        self.map_sentences(gen, number, dimension)
+        return pids
+
+    def map_sentences(self, gen: Path, number: int, dimension: int) -> None:
+        """Sentence vectors of segment ``number`` from its file, memory-mapped (replacing the
+        in-memory copies a save wrote, so a long ingest does not hold them all)."""
+        rows = gen / segment_file(number, "sentences.rows.npy")
+        if rows.is_file():
+            self.sentences.update(read_sentences(gen / segment_file(number, "sentences.f16"), rows, dimension))
+
+    def write_segment(self, gen: Path, number: int, article_ids: Iterable[str], pids: np.ndarray) -> None:
+        """Segment ``number``'s docstore files: the articles ``article_ids``, the passages ``pids`` in
+        that (row) order and their sentence vectors (files not yet synced)."""
+        write_lines(
+            gen / segment_file(number, "articles.jsonl"),
+            (json.dumps(self.articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
+        )
+        write_lines(gen / segment_file(number, "passages.jsonl"), (json.dumps([int(p), *self.spans[p]]) for p in pids))
+        if any(int(p) in self.sentences for p in pids):
+            write_sentences(gen, number, ((int(p), self.sentences[p]) for p in pids if p in self.sentences))
+
+
+def write_sentences(gen: Path, number: int, blocks: Iterable[tuple[int, np.ndarray]]) -> None:
+    """Sentence vectors as one float16 matrix (streamed, no second copy in memory) and an index
+    of ``(passage id, first row, rows)``."""
+    rows = []
+    at = 0
+    with (gen / segment_file(number, "sentences.f16")).open("wb") as f:
+        for pid, block in blocks:
+            f.write(np.ascontiguousarray(block, dtype=np.float16).tobytes())
+            rows.append((pid, at, len(block)))
+            at += len(block)
+    np.save(gen / segment_file(number, "sentences.rows.npy"), np.asarray(rows, dtype=np.int64).reshape(-1, 3))
+
+
+def read_sentences(matrix_path: Path, rows_path: Path, dimension: int) -> dict[int, np.ndarray]:
+    """Sentence vectors, memory-mapped (read from disk as questions need them)."""
+    rows = np.load(rows_path)
+    if matrix_path.stat().st_size == 0:
+        return {}
+    # a plain ndarray over the mapped file: slicing a np.memmap costs ~10 µs a slice (0.4 s per
+    # 35k passages at every open), an ndarray's slice a fraction of that
+    matrix = np.memmap(matrix_path, dtype=np.float16, mode="r").view(np.ndarray).reshape(-1, dimension)
+    if len(rows) and int((rows[:, 1] + rows[:, 2]).max()) > len(matrix):
+        raise ValueError("the row index points past the matrix")
+    return {pid: matrix[start : start + count] for pid, start, count in rows.tolist()}
