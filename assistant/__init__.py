@@ -13,7 +13,15 @@ from assistant.answering.judge import FaithfulnessJudge, Verdict
 from assistant.answering.nlp import load_in_background as load_nlp_in_background
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
 from assistant.checks import IndexCheck, check_index
-from assistant.conversations import Conversation, ConversationNotFoundError, ConversationStore, Turn
+from assistant.conversations import (
+    MAX_COMMENT,
+    MAX_TITLE,
+    Conversation,
+    ConversationNotFoundError,
+    ConversationStore,
+    Turn,
+    read_chat,
+)
 from assistant.core import (
     ArticlePage,
     ArticleRow,
@@ -67,6 +75,7 @@ from index import (
     LoadFailure,
     ModelBackendError,
     UnreadableArticleError,
+    article_from_record,
 )
 from index.dates import parse_day, question_window
 from index.news_index import PACKAGE_VERSION as __version__
@@ -84,6 +93,10 @@ __all__ = [
     "Article",
     "ArticlePage",
     "ArticleRow",
+    "MAX_COMMENT",
+    "MAX_TITLE",
+    "article_from_record",
+    "read_chat",
     "IndexCheck",
     "check_index",
     "check_paths",

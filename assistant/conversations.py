@@ -68,6 +68,34 @@ class Conversation:
         return [(t.answer.question, t.answer.text) for t in self.turns]
 
 
+SOURCES_LINE = "\n\nSources:"  # where a chat front end's copy of an answer starts listing its sources
+
+
+def message_text(content: object) -> str:
+    """The text of an OpenAI-style message's ``content``: a string, or a list of parts of which the
+    ``{"type": "text", "text": ...}`` ones count."""
+    if isinstance(content, list):
+        return " ".join(
+            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text"
+        ).strip()
+    return content if isinstance(content, str) else ""
+
+
+def read_chat(messages: list[dict[str, object]]) -> tuple[str, list[tuple[str, str]]]:
+    """The question (the last message's text) and the earlier (question, answer) turns of an
+    OpenAI-style chat (``{"role": "user" | "assistant" | "system", "content": ...}``); an answer's
+    appended source list is cut off, system messages are skipped."""
+    turns: list[tuple[str, str]] = []
+    pending: str | None = None
+    for m in messages[:-1]:
+        if m.get("role") == "user":
+            pending = message_text(m.get("content"))
+        elif m.get("role") == "assistant" and pending is not None:
+            turns.append((pending, message_text(m.get("content")).split(SOURCES_LINE)[0]))
+            pending = None
+    return (message_text(messages[-1].get("content")) if messages else ""), turns
+
+
 class ConversationStore:
     """The conversations in one SQLite file (created on first use)."""
 

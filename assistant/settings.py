@@ -174,8 +174,8 @@ class UISettings(Section):
     port: int = Field(7860, ge=0, le=65535, description="Port of the web UI (0 picks a free one).")
     allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names the web UI and the HTTP API answer besides the loopback names and the bind "
-        "address (others get 400: no DNS rebinding).",
+        description="Host names the web UI answers besides the loopback names and the bind address (others get "
+        "400: no DNS rebinding).",
     )
     max_upload_mb: float = Field(50.0, gt=0, description="Largest file the web UI accepts as an upload.")
 
@@ -191,7 +191,12 @@ class APISettings(Section):
     max_request_kb: float = Field(
         1000.0,
         gt=0,
-        description="Largest request body of the API's chat and search endpoints (articles: ui.max_upload_mb).",
+        description="Largest request body of the API's chat and search endpoints (articles: max_upload_mb).",
+    )
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest body of POST /v1/articles (records to add).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the API answers to beyond loopback and its bind address (as ui.allowed_hosts).",
     )
 
 

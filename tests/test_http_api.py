@@ -19,8 +19,8 @@ KEY = "test-key-123"
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[tuple[str, Assistant]]:
-    from assistant.api import create_api
-    from assistant.http import Server, allowed_hosts, harden
+    from api import create_api
+    from api.http import Server, allowed_hosts, harden
 
     bot = Assistant.build([seed_path], tmp_path_factory.mktemp("api") / "index")
     app = create_api(bot, api_key=KEY)
@@ -106,7 +106,7 @@ def test_search_and_the_article_collection(api: Any) -> None:
 
 
 def test_the_api_will_not_listen_beyond_loopback_without_a_key(seed_bot: Assistant, monkeypatch: Any) -> None:
-    from assistant.api import serve_api
+    from api import serve_api
 
     monkeypatch.delenv("ASSISTANT_API_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="ASSISTANT_API_KEY"):
@@ -114,11 +114,11 @@ def test_the_api_will_not_listen_beyond_loopback_without_a_key(seed_bot: Assista
 
 
 def test_a_write_while_another_process_writes_is_a_409(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.api
+    from api import routes
     from index.writelock import WriteLock
 
     url, bot = api
-    monkeypatch.setattr(assistant.api, "WRITE_WAIT_S", 0.5)
+    monkeypatch.setattr(routes, "WRITE_WAIT_S", 0.5)
     record = {"id": "late-1", "title": "Late", "text": "The late ferry left the harbour at midnight."}
     request = urllib.request.Request(
         url + "/articles",

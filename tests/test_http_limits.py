@@ -24,7 +24,7 @@ from tests.test_e2e import free_port
 
 pytestmark = pytest.mark.e2e
 KEY = "limits-key-9"
-UPLOAD_MB = 5  # ui.max_upload_mb for this server: /v1/articles bodies
+UPLOAD_MB = 5  # api.max_upload_mb for this server: /v1/articles bodies
 MB = 1_000_000
 
 
@@ -41,7 +41,7 @@ def api(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[t
     directory = tmp_path_factory.mktemp("limits") / "index"
     bot = Assistant.build([seed_path], directory)
     port = free_port()
-    env = {**os.environ, "ASSISTANT_API_KEY": KEY, "ASSISTANT_UI__MAX_UPLOAD_MB": str(UPLOAD_MB)}
+    env = {**os.environ, "ASSISTANT_API_KEY": KEY, "ASSISTANT_API__MAX_UPLOAD_MB": str(UPLOAD_MB)}
     command = ["api", "--index", str(directory), "--port", str(port)]
     proc = subprocess.Popen(
         [sys.executable, "-c", "from assistant.cli import main; main()", *command], env=env, stderr=subprocess.PIPE

@@ -187,8 +187,8 @@ def test_a_second_question_is_answered_while_a_model_is_writing(local_bot: Assis
 def test_the_http_api_streams_a_local_models_words_then_the_checked_answer(local_bot: Assistant) -> None:
     from openai import OpenAI
 
-    from assistant.api import create_api
-    from assistant.http import Server
+    from api import create_api
+    from api.http import Server
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

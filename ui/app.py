@@ -2,7 +2,7 @@
 
 ``build_app(assistant)`` returns the ``gr.Blocks``; ``launch`` serves it on 127.0.0.1 with sharing
 and analytics off, behind a Content-Security-Policy that loads nothing from another origin and a
-check of the ``Host`` header (see :mod:`assistant.http`). Article text is never rendered: in the
+check of the ``Host`` header (see :mod:`api.http`). Article text is never rendered: in the
 chat every character that Markdown or HTML would act on is escaped, so the only links there are our
 own citation links; the sources panel and the Articles tab escape it as HTML.
 """
@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
 from assistant import (
     ArticlePage,
     Assistant,
@@ -32,7 +33,6 @@ from assistant import (
     sample_testset_path,
     use_offline_environment,
 )
-from assistant.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
 from ui.chat import LiveChats, View
 from ui.gradio_import import import_gradio
 from ui.render import (

@@ -143,8 +143,8 @@ def api(
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 8000).")] = None,
 ) -> None:
     """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""
+    from api import serve_api
     from assistant import AssistantError, load_nlp_in_background
-    from assistant.api import serve_api
 
     load_nlp_in_background()  # while the index opens (the warm-up question parses)
     bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())

@@ -43,7 +43,7 @@ def access_key(host: str, env: str, server: str, how: str) -> str | None:
     Beyond loopback a server without one would let anyone on the network in: ConfigurationError."""
     import os
 
-    from index import ConfigurationError
+    from assistant import ConfigurationError
 
     key = os.environ.get(env) or None
     if key is None and not is_loopback(host):

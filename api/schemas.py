@@ -1,0 +1,55 @@
+"""The API's request bodies, and how an answer reads in a chat front end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assistant import Answer, Filters
+
+
+class FilterBody(BaseModel):
+    sources: list[str] = Field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    article_ids: list[str] = Field(default_factory=list)
+    as_of: str | None = Field(None, description="Ask as of this day (YYYY-MM-DD; default today).")
+
+    def filters(self) -> Filters:
+        return Filters(tuple(self.sources), self.since, self.until, tuple(self.article_ids), self.as_of)
+
+
+def filters_of(body: FilterBody | None) -> Filters | None:
+    return body.filters() if body is not None else None
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str
+    messages: list[ChatMessage]
+    stream: bool = False
+    filters: FilterBody | None = None
+
+
+class SearchRequest(BaseModel):
+    query: str
+    k: int = Field(5, ge=1, le=50)
+    filters: FilterBody | None = None
+
+
+class AddRequest(BaseModel):
+    articles: list[dict[str, Any]]
+
+
+def with_sources(answer: Answer) -> str:
+    """The answer text and a numbered list of its sources, as a chat front end shows it."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append("\nSources:")
+        lines += [f"[{c.marker}] {' · '.join(x for x in (c.title, c.source, c.date) if x)}" for c in answer.citations]
+    return "\n".join(lines)
