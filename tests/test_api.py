@@ -8,11 +8,11 @@ import index
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(assistant) if not name.startswith("_")} - {
         "answering",
+        "checks",
         "cli",
         "conversations",
         "core",
         "evaluation",
-        "http",
         "settings",
     }
     assert public == set(assistant.__all__) - {"__version__"}
