@@ -10,7 +10,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("index", "assistant", "ui", "api")
 # product modules allowed past 400 lines, at most as long as they are now (to be split, not grown)
 LONG = {
-    "ui/app.py": 620,
     "index/loaders.py": 570,
     "assistant/answering/extractive.py": 480,
 }

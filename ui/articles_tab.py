@@ -1,0 +1,165 @@
+"""The Articles tab (the collection: search, page, delete) and adding article files from the Chat tab."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo
+from ui.render import escape_markdown, header_text
+
+ARTICLES_PER_PAGE = 20
+
+
+def upload_folder() -> Path:
+    """Where Gradio keeps the files users upload (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``)."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()).resolve()
+
+
+def uploaded(file: str) -> bool:
+    """Whether ``file`` is a regular file inside the upload folder (it came through the upload
+    route): a handler never reads a path a client named (``FileData`` carries any path)."""
+    path = Path(file).resolve()
+    return path.is_relative_to(upload_folder()) and path.is_file()
+
+
+def add_files(
+    assistant: Assistant,
+    files: list[str] | None,
+    step: Callable[[int, int, str], None] | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> str:
+    """Upload handler: add each file and report its result, one line per file. ``step`` hears
+    (files done, files, name) before each file; ``on_wait`` that another writer holds the index."""
+    limit = assistant.settings.ui.max_upload_mb
+    lines = []
+    files = files or []
+    for i, file in enumerate(files):
+        name = Path(file).name
+        if step is not None:
+            step(i, len(files), name)
+        if not uploaded(file):
+            lines.append(
+                f"- ✗ {escape_markdown(name)}: not an uploaded file (only files sent through the upload are read)"
+            )
+            continue
+        size = Path(file).stat().st_size / 1e6
+        if size > limit:
+            lines.append(f"- ✗ {escape_markdown(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
+            continue
+        try:
+            report = assistant.add_upload(file, name, on_wait=on_wait)
+        except AssistantError as e:
+            lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
+            continue
+        lines.extend(f"- ✗ {escape_markdown(name)}: {escape_markdown(f.reason)}" for f in report.failures)
+        if report.added or report.replaced or report.unchanged or report.merged:
+            merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
+            lines.append(
+                f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+                f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
+            )
+    lines.append(f"\n{holding(assistant.info())}")
+    return "\n".join(lines)
+
+
+def holding(info: AssistantInfo) -> str:
+    """What the index holds, in words."""
+    copies = f" (and {info.copies} near-identical copies listed with them)" if info.copies else ""
+    return f"The index holds {info.articles} articles{copies}, {info.passages} passages."
+
+
+def article_rows(page: ArticlePage) -> list[list[Any]]:
+    """Table rows (id, title, source, date, passages, also from: its copies' sources); cells are
+    shown as plain text."""
+    return [[r.id, r.title, r.source, r.date, r.passages, ", ".join(r.copies)] for r in page.rows]
+
+
+def list_articles(assistant: Assistant, query: str = "", page: float | None = 1) -> tuple[list[list[Any]], str, int]:
+    """The Articles tab: (rows of the page, a status line, the page shown, clamped to the pages)."""
+    number = max(int(page or 1), 1)
+    shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
+    pages = max(1, math.ceil(shown.total / ARTICLES_PER_PAGE))
+    if number > pages:  # past the end (after deletes, or a typed page number): show the last page
+        number = pages
+        shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
+    what = f"matching “{escape_markdown(query)}”" if query else "in the index"
+    return article_rows(shown), f"{shown.total} articles {what} · page {number} of {pages}", number
+
+
+def delete_articles(assistant: Assistant, ids: str) -> str:
+    """Remove the articles named (ids, record ids, URLs or paths, separated by spaces, commas or lines)."""
+    wanted = [x for x in re.split(r"[\s,]+", ids or "") if x]
+    if not wanted:
+        return "Type or pick the id of an article to delete."
+    try:
+        removed = assistant.remove(wanted)
+    except AssistantError as e:
+        return f"Could not delete: {escape_markdown(str(e))}"
+    missing = len(wanted) - len(removed)
+    return f"Deleted {len(removed)} article(s)." + (f" {missing} id(s) were not in the index." if missing else "")
+
+
+def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
+    """The Articles tab's components and events, inside ``demo``; a delete updates ``header`` (the
+    article count), and every page load lists the collection as it is now."""
+    with gr.Tab("Articles"):
+        with gr.Row():
+            article_query = gr.Textbox(label="Search titles, sources, dates, ids", elem_id="article-query", scale=3)
+            article_page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="article-page", scale=1)
+        article_table = gr.Dataframe(
+            headers=["id", "title", "source", "date", "passages", "also from"],
+            datatype=["str", "str", "str", "str", "number", "str"],
+            interactive=False,
+            wrap=True,
+            elem_id="article-table",
+        )
+        article_status = gr.Markdown(elem_id="article-status")
+        with gr.Row():
+            delete_ids = gr.Textbox(
+                label="Article ids to delete (click a row to pick it)", elem_id="delete-ids", scale=3
+            )
+            delete = gr.Button("Delete", variant="stop", elem_id="delete", scale=1)
+        delete_status = gr.Markdown(elem_id="delete-status")
+
+    def on_articles(query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
+        return list_articles(assistant, query, page)
+
+    def on_delete(ids: str, query: str, page: float | None) -> tuple[str, list[list[Any]], str, int, str, str]:
+        status = delete_articles(assistant, ids)
+        rows, line, number = list_articles(assistant, query, page)
+        return status, rows, line, number, "", header_text(assistant.info())
+
+    def on_pick(rows: Any, event: gr.SelectData) -> str:
+        row = event.index[0] if isinstance(event.index, list | tuple) else event.index
+        try:
+            return str(rows.iloc[row, 0]) if hasattr(rows, "iloc") else str(rows[row][0])
+        except (IndexError, KeyError, TypeError):
+            return ""
+
+    on_pick.__annotations__["event"] = gr.SelectData  # resolved, so Gradio passes the event
+
+    listing = [article_query, article_page]
+    listed = [article_table, article_status, article_page]
+    article_query.submit(lambda q: on_articles(q, 1), article_query, listed, api_visibility="private")
+    article_page.submit(on_articles, listing, listed, api_visibility="private")
+    delete.click(
+        on_delete,
+        [delete_ids, *listing],
+        [delete_status, article_table, article_status, article_page, delete_ids, header],
+        api_visibility="private",
+        concurrency_id="writes",
+    )
+    article_table.select(on_pick, article_table, delete_ids, api_visibility="private")
+    # every page load shows the collection as it is now (another process may have changed it)
+    demo.load(
+        lambda: (header_text(assistant.info()), *on_articles("", 1)),
+        None,
+        [header, *listed],
+        api_visibility="private",
+    )
