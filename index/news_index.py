@@ -21,11 +21,11 @@ from index.backend import backend_settings
 from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
-from index.loaders import LoadFailure
 from index.manifest import READABLE_FORMATS, Manifest
 from index.recency import date_prior
 from index.records import Article, Hit, Passage
 from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
+from index.safe_read import LoadFailure
 from index.settings import IndexSettings, RetrievalSettings
 from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import PassageStore

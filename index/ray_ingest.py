@@ -22,9 +22,9 @@ import numpy as np
 
 from index.embed_cache import CachedEmbedder
 from index.embedder import Embedder
-from index.loaders import LoadFailure
 from index.news_index import NewsIndex
 from index.records import Article
+from index.safe_read import LoadFailure
 from index.writer import IngestReport
 
 log = logging.getLogger(__name__)

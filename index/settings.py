@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.embedder import DEFAULT_MODEL
-from index.loaders import Limits
 from index.retrieval import Fusion, Mode
+from index.safe_read import Limits
 
 
 class Section(BaseModel):

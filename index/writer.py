@@ -12,9 +12,9 @@ import numpy as np
 
 from index.copies import find_original
 from index.embedder import Embedder
-from index.loaders import LoadFailure
 from index.manifest import VectorIndex
 from index.records import Article, indexed_text
+from index.safe_read import LoadFailure
 from index.settings import IndexSettings
 from index.splitter import sentence_spans
 from index.store import PassageStore

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index import Article, LoadFailure, article_from_record, load_paths
-from index.loaders import TITLE_CHARS, derived_title
+from index.article_fields import TITLE_CHARS, derived_title
 from tests.pdf import write_pdf
 
 NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
@@ -137,7 +137,7 @@ def test_content_ids_are_stable_and_depend_on_content() -> None:
 
 
 def test_record_dates_become_iso_so_date_filters_compare_them() -> None:
-    from index.loaders import iso_date
+    from index.article_fields import iso_date
 
     assert iso_date("2018/03/15") == "2018-03-15"
     assert iso_date("2018.3.5") == "2018-03-05"
