@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.candidates import Candidate, compose
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import Draft, DraftRequest
-from assistant.answering.extractive import Candidate, ExtractiveEngine, compose
+from assistant.answering.extractive import ExtractiveEngine
 from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
 from index.text import keywords
