@@ -5,6 +5,7 @@ each segment's files (``.articles.jsonl``, ``.passages.jsonl``, ``.sentences.f16
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -70,24 +71,26 @@ class Docstore:
         """What is keyword-indexed for each passage: its article's title, then the passage."""
         return (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
 
-    def allowed(self, filters: Filters) -> set[int]:
+    def allowed(self, filters: Filters) -> frozenset[int]:
         """The passage ids of the articles ``filters`` allows, from per-source and per-day
         postings (made once per generation), not a scan of every article."""
         by_source, days, undated = self._index()
-        candidates: Iterable[str]
-        if filters.article_ids:
-            candidates = {a.id for ref in filters.article_ids if (a := self.article(ref))}
-        elif filters.sources:
-            candidates = [aid for s in {s.casefold() for s in filters.sources} for aid in by_source.get(s, ())]
-        else:
+        passages = self.by_article
+        if not (filters.article_ids or filters.sources):  # dates only: the sorted days say it exactly
             low = filters.since[:10] if filters.since else ""
             high = min(d[:10] for d in (filters.until, filters.as_of) if d) if (filters.until or filters.as_of) else ""
             start = bisect.bisect_left(days, (low, ""))
             end = bisect.bisect_right(days, (high, "\uffff")) if high else len(days)
-            candidates = [aid for _, aid in days[start:end]]
-            if not (filters.since or filters.until):
-                candidates = [*candidates, *undated]  # an undated article may be older than as_of
-        return {pid for aid in candidates if filters.allows(self.articles[aid]) for pid in self.by_article[aid]}
+            dated = (pid for _, aid in days[start:end] for pid in passages[aid])
+            if filters.since or filters.until:
+                return frozenset(dated)
+            return frozenset(itertools.chain(dated, (pid for aid in undated for pid in passages[aid])))
+        if filters.article_ids:
+            candidates: Iterable[str] = {a.id for ref in filters.article_ids if (a := self.article(ref))}
+        else:
+            candidates = [aid for s in {s.casefold() for s in filters.sources} for aid in by_source.get(s, ())]
+        allows = filters.allows
+        return frozenset(pid for aid in candidates if allows(self.articles[aid]) for pid in passages[aid])
 
     def _index(self) -> tuple[dict[str, list[str]], list[tuple[str, str]], list[str]]:
         if self._postings is None:

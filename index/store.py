@@ -152,7 +152,7 @@ class PassageStore:
 
     def where(self, filters: Filters | None) -> Where | None:
         """The one filter form the backend reads: the filters and the passage ids they allow."""
-        return Where(filters, frozenset(self.docs.allowed(filters))) if filters else None
+        return Where(filters, self.docs.allowed(filters)) if filters else None
 
     def dense_search(
         self, vector: np.ndarray, k: int, where: Where | None, nprobe: int = 32

@@ -282,3 +282,31 @@ def test_a_save_swaps_the_sentence_vectors_it_wrote_for_the_file(tmp_path: Path)
     store.save()
     assert all(mapped(store.sentence_vectors(p)) for p in store.docs.spans)  # type: ignore[arg-type]
     assert np.array_equal(PassageStore.load(tmp_path / "idx").sentence_vectors(pid), sentences)  # type: ignore[arg-type]
+
+
+def test_the_filter_postings_allow_exactly_what_a_scan_of_every_article_allows(tmp_path: Path) -> None:
+    from index import Filters
+
+    store = new_store(tmp_path / "idx")
+    days = ["2026-03-01", "2026-03-05", "2026-03-05T10:00:00", "", "2026-04-02", "not a date"]
+    for n, day in enumerate(days * 3):
+        source = ["Coast Gazette", "coast gazette", "City Herald"][n % 3]
+        a = Article(text=f"Story number {n}.", title=f"S{n}", key=f"k{n}", source=source, date=day)
+        store.add(a, [(0, 8)], unit(n))
+    some = sorted(store.docs.articles)[:2]
+    cases = [
+        Filters(sources=("COAST GAZETTE",)),
+        Filters(since="2026-03-05"),
+        Filters(until="2026-03-05"),
+        Filters(since="2026-03-02", until="2026-04-01"),
+        Filters(as_of="2026-03-04"),
+        Filters(as_of="2026-03-05", since="2026-03-01"),
+        Filters(article_ids=(some[0], "k7")),
+        Filters(sources=("City Herald",), as_of="2026-03-05"),
+    ]
+    for filters in cases:
+        scan = {
+            pid for aid, a in store.docs.articles.items() if filters.allows(a) for pid in store.docs.by_article[aid]
+        }
+        where = store.where(filters)
+        assert where is not None and set(where.ids) == scan, filters
