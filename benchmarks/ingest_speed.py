@@ -40,7 +40,7 @@ ROWS: dict[str, dict[str, Any]] = {
     "onnx int8 (default)": {"embed_model": DEFAULT_MODEL},
     "onnx int8, passages only": {"embed_model": DEFAULT_MODEL, "sentence_vectors": False},
     "onnx int8, near-identical copies not looked for": {"embed_model": DEFAULT_MODEL, "copy_similarity": 0},
-    "onnx int8 through Ray Data (local Ray, one actor per CPU)": {"embed_model": DEFAULT_MODEL, "ray": "local"},
+    "onnx int8 through Ray actors (local Ray, one actor per CPU)": {"embed_model": DEFAULT_MODEL, "ray": "local"},
     "llama-index default pipeline (torch MiniLM)": {},
 }
 
