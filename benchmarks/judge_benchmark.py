@@ -5,6 +5,9 @@
 Data (human labels only):
 - SummEdits news (../shared/datasets/summedits-news): 686 ``test`` pairs, reported; the 133
   ``evaluation`` pairs only choose thresholds (the model's calibration was fitted on them too);
+- ``written``: the written answer sentences of both local models labelled for answer-time
+  verification (``benchmarks/verification.py``; 167, shipped set and BBC), each against the passage
+  the pipeline cites;
 - ``answers``: sentences of extractive and LLM answers against the passage they cite, and
   ``summaries``: sentences of small-model summaries of BBC articles against the article, both
   labelled by hand (``benchmarks/judge_sets.py`` makes them; labels in
@@ -45,6 +48,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
 from assistant.answering import claim_model as cm  # noqa: E402
@@ -135,6 +139,22 @@ def labelled(name: str) -> tuple[list[tuple[str, str]], np.ndarray, int]:
             texts[r["key"]] = (r["passage"], r["claim"])
     keys = [k for k in labels if k in texts]
     return [texts[k] for k in keys], np.array([labels[k] for k in keys]), len(labels) - len(keys)
+
+
+def written() -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The written answer sentences of both local models labelled for answer-time verification
+    (``benchmarks/verification.py``: the shipped set and the BBC questions), each against the passage
+    the pipeline ends up citing; the drafts are in ``runs/verification`` (``verification.py drafts``)."""
+    import verification
+
+    known = verification.labels()
+    every = (
+        verification.sentences(verification.RUNS / "drafts.jsonl")
+        if (verification.RUNS / "drafts.jsonl").is_file()
+        else []
+    )
+    pairs = {r["key"]: (r["passage"], r["claim"]) for r in every if r["key"] in known}
+    return list(pairs.values()), np.array([known[k] for k in pairs])
 
 
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
@@ -238,7 +258,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit-lexical", action="store_true")
     parser.add_argument("--bootstrap", type=int, default=DRAWS)
-    parser.add_argument("--sets", nargs="*", default=["summedits", "answers", "summaries"])
+    parser.add_argument("--sets", nargs="*", default=["summedits", "answers", "summaries", "written"])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "judge-benchmark.json")
     args = parser.parse_args()
     DRAWS = args.bootstrap
@@ -254,6 +274,10 @@ def main() -> None:
             items, labels = summedits("test")
             rows += evaluate("SummEdits news test", items, labels, evaluation)
             extra["speed"] = speed(items)
+        elif name == "written":
+            items, labels = written()
+            if len(items):
+                rows += evaluate("written answer sentences", items, labels, None)
         else:
             items, labels, missing = labelled(name)
             if missing:
