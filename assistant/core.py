@@ -18,7 +18,7 @@ from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.conversations import ConversationStore
-from assistant.settings import Settings
+from assistant.settings import JudgeMethod, Settings
 from index import (
     DEFAULT_MODEL,
     Article,
@@ -121,7 +121,9 @@ class Assistant:
         self._conversations: ConversationStore | None = None
         self._warm = False
         # questions read a pinned generation while writers (threads or processes) publish new ones
-        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(settings.answer.judge))
+        # answer-time verification never waits on a model's judgement: llm judges evaluations only
+        checker = JudgeMethod.LEXICAL if settings.answer.judge == JudgeMethod.LLM else settings.answer.judge
+        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(checker))
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod

@@ -70,6 +70,7 @@ class JudgeMethod(StrEnum):
 
     LEXICAL = "lexical"  # word rules + WordNet: the default (it measured better, see README)
     MODEL = "model"  # the trained claim-support model shipped with the package (onnxruntime)
+    LLM = "llm"  # the configured openai or local model, RAGAS-style (assistant/answering/llm_judge.py)
 
 
 class AnswerSettings(Section):
@@ -79,8 +80,10 @@ class AnswerSettings(Section):
     )
     judge: JudgeMethod = Field(
         JudgeMethod.LEXICAL,
-        description="Faithfulness judge of evaluations: lexical (word rules + WordNet) or model (the trained "
-        "claim-support model shipped with the package; measured below the lexical judge so far, see README).",
+        description="Faithfulness judge of evaluations: lexical (word rules + WordNet), model (the trained "
+        "claim-support model shipped with the package; measured below the lexical judge so far, see README), or "
+        "llm (the configured openai or local model splits each sentence into claims and judges them; needs "
+        "answer.engine openai or local).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     min_relevance: float | None = Field(

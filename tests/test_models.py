@@ -210,3 +210,33 @@ def test_the_http_api_streams_a_local_models_words_then_the_checked_answer(local
         assert "New York" in "".join(words)
     finally:
         server.close()
+
+
+def test_the_llm_judge_reads_a_real_openai_compatible_server(
+    seed_bot: Assistant, openai_server: str, tmp_path: Path
+) -> None:
+    """answer.judge = llm against llama.cpp's OpenAI-compatible server: replies parse, a contradicted
+    claim is refused, a stated one kept; an evaluation with it records the judge and scores faithfulness."""
+    from assistant import evaluate
+    from assistant.answering.judge import FaithfulnessJudge
+
+    settings = Settings(
+        answer={"engine": "openai", "judge": "llm"}, llm={"base_url": openai_server, "model": "qwen-test"}
+    )
+    bot = Assistant(seed_bot.index, settings)
+    judge = FaithfulnessJudge("llm", client=bot.engine.client)  # type: ignore[attr-defined]
+    passage = (
+        "HARBOURTON - The city council voted 7 to 2 on Tuesday to build protected bike lanes along Mill Street. "
+        "The project will cost 3.2 million dollars, most of it covered by a regional transport grant."
+    )
+    assert judge.judge(passage, "The project will cost 3.2 million dollars.").supported
+    assert not judge.judge(passage, "The council voted 9 to 0 against the bike lanes.").supported
+    assert judge.llm is not None and judge.llm.unknown == 0
+    testset = tmp_path / "one.jsonl"
+    testset.write_text(
+        '{"question": "What channels did the US use to contact North Korea?", "reference_answer": "New York"}\n'
+    )
+    result = evaluate(bot, testset, tmp_path / "run")
+    config = (tmp_path / "run" / "run.json").read_text()
+    assert '"method": "llm"' in config and "judge_claims.v1" in config
+    assert "faithfulness" in result.summary["metrics"], result.summary

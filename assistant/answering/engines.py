@@ -75,6 +75,14 @@ class FallsBack(Protocol):
 
 
 @runtime_checkable
+class HasModel(Protocol):
+    """An engine behind a chat model: its client (``complete(messages)``) can judge claims too
+    (``answer.judge = "llm"``)."""
+
+    client: Any
+
+
+@runtime_checkable
 class Closes(Protocol):
     """An engine holding resources (a model in memory, a client) to release."""
 

@@ -1,6 +1,6 @@
 """The faithfulness judge: is this claim supported by this passage?
 
-Two methods, one interface (``answer.judge``):
+Three methods, one interface (``answer.judge``):
 
 - ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.lexical`); it
   measured better than the trained model on every set so far (README, "How faithful is the
@@ -13,7 +13,10 @@ Two methods, one interface (``answer.judge``):
   their sha256. A claim of fewer than three content words ("North.", "Liz Cheney") states no
   relation for the model to check; it gets the lexical verdict (is what it names in the passage?).
 
-Every verdict carries the lexical features (``assistant.answering.citations`` reads them).
+- ``llm``: the configured ``openai`` or ``local`` model, RAGAS-style (:mod:`assistant.answering.llm_judge`):
+  it splits the claim into atomic claims and judges each; for those who have a strong model.
+
+Every verdict of the first two carries the lexical features (``assistant.answering.citations`` reads them).
 
 Measured on SummEdits news and two hand-labelled sets: see the README ("How faithful is the
 judge?") and ``benchmarks/judge_benchmark.py``.
@@ -24,7 +27,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from assistant.answering.lexical import MIN_CONTENT_FOR_NEGATION, Calibration, LexicalJudge, Verdict, content_words
+from assistant.answering.llm_judge import Completes, LLMJudge
 from assistant.settings import JudgeMethod
+from index import ConfigurationError
 
 __all__ = ["Calibration", "FaithfulnessJudge", "JudgeMethod", "Verdict"]
 
@@ -32,10 +37,20 @@ __all__ = ["Calibration", "FaithfulnessJudge", "JudgeMethod", "Verdict"]
 class FaithfulnessJudge:
     """Decides whether a passage supports a claim, with the trained model or the lexical rules."""
 
-    def __init__(self, method: JudgeMethod | str = JudgeMethod.LEXICAL, use_wordnet: bool = True) -> None:
+    def __init__(
+        self, method: JudgeMethod | str = JudgeMethod.LEXICAL, use_wordnet: bool = True, client: Completes | None = None
+    ) -> None:
         self.method = JudgeMethod(method)
         self.lexical = LexicalJudge(use_wordnet=use_wordnet)
         self._model = None
+        self.llm: LLMJudge | None = None
+        if self.method is JudgeMethod.LLM:
+            if client is None:
+                raise ConfigurationError(
+                    "answer.judge=llm needs a model: set answer.engine to openai (llm.base_url, llm.model) or local "
+                    "(llm.model_path)"
+                )
+            self.llm = LLMJudge(client)
 
     @property
     def wordnet(self):  # type: ignore[no-untyped-def]
@@ -52,6 +67,8 @@ class FaithfulnessJudge:
 
     def describe(self) -> dict[str, object]:
         """What judged: method, model file hash and calibration, WordNet (recorded with evaluations)."""
+        if self.llm is not None:
+            return self.llm.describe()
         out: dict[str, object] = {"method": self.method.value, "wordnet": self.wordnet is not None}
         if self.method is JudgeMethod.MODEL:
             manifest = self.model.manifest
@@ -66,6 +83,8 @@ class FaithfulnessJudge:
 
     def judge_many(self, items: Sequence[tuple[str, str]]) -> list[Verdict]:
         """Verdicts for many (passage, claim) pairs, the model run in batches."""
+        if self.llm is not None:
+            return [self.llm.judge(passage, claim) for passage, claim in items]
         lexical = [self.lexical.judge(passage, claim) for passage, claim in items]
         if self.method is JudgeMethod.LEXICAL:
             return lexical

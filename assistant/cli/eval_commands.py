@@ -41,6 +41,13 @@ def eval_command(
         tuple[Path, Path] | None,
         typer.Option(metavar="A B", help="Compare two run folders instead of running: --compare A B."),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            metavar="METHOD",
+            help="Faithfulness judge: lexical (default), model, or llm (the --engine openai/local model judges).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
 
@@ -61,7 +68,10 @@ def eval_command(
             typer.echo(f"- {q['id']}: {q['question']} {json.dumps(q['changed'])}{note}")
         return
     path = testset or sample_testset_path()
-    bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())
+    sections = EngineChoice(engine, model, base_url).sections()
+    if judge:
+        sections["answer"] = {**sections.get("answer", {}), "judge": judge}
+    bot = open_assistant(index, **sections)
     run_dir = out or new_run_dir(Path("eval-runs"), path)
     try:
         result = evaluate(bot, path, run_dir, progress=True)

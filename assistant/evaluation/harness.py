@@ -24,6 +24,7 @@ from typing import Any
 
 from assistant.answering.answer import Answer
 from assistant.answering.citations import split_claims
+from assistant.answering.engines import HasModel
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.core import Assistant, dated
 from assistant.evaluation.metrics import (
@@ -37,6 +38,7 @@ from assistant.evaluation.metrics import (
     token_f1,
 )
 from assistant.evaluation.testset import TestCase, load_testset
+from assistant.settings import JudgeMethod
 from index import AssistantError
 
 RETRIEVAL_DEPTH = 10  # articles retrieved per question for hit@k, recall@k and MRR
@@ -48,6 +50,13 @@ class EvaluationError(AssistantError):
 
 def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def default_judge(bot: Assistant) -> FaithfulnessJudge:
+    """The judge ``answer.judge`` names; ``llm`` judges with the assistant's own chat model."""
+    method = bot.settings.answer.judge
+    client = bot.engine.client if method == JudgeMethod.LLM and isinstance(bot.engine, HasModel) else None
+    return FaithfulnessJudge(method, client=client)
 
 
 def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[str, Any]:
@@ -196,7 +205,7 @@ def evaluate(
 
     testset, run_dir = Path(testset), Path(out)
     cases = load_testset(testset)
-    judge = judge or FaithfulnessJudge(bot.settings.answer.judge)
+    judge = judge or default_judge(bot)
     run_dir.mkdir(parents=True, exist_ok=True)
     config = run_config(bot, testset, judge)
     config_path = run_dir / "run.json"

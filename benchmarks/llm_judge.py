@@ -1,0 +1,66 @@
+"""The LLM judge (``answer.judge = "llm"``) measured on the written answer sentences the other judges
+are measured on (``benchmarks/judge_benchmark.py --sets written``), with a local GGUF model.
+
+    .venv/bin/python benchmarks/llm_judge.py [--model PATH] [--limit N]
+
+Prints balanced accuracy and ROC AUC (score: the share of a sentence's claims judged supported)
+with bootstrap intervals, the seconds per judgement, and how many replies stayed unreadable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from benchmarks.judge_benchmark import bootstrap, written  # noqa: E402
+from benchmarks.train_judge import balanced_accuracy, roc_auc  # noqa: E402
+
+MODEL = Path.home() / ".cache" / "test-models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=MODEL)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from assistant.answering.generation import ChatClient, LocalServer
+    from assistant.answering.judge import FaithfulnessJudge
+    from assistant.settings import LLMSettings
+
+    items, labels = written()
+    if args.limit:
+        items, labels = items[: args.limit], labels[: args.limit]
+    settings = LLMSettings(model_path=args.model, threads=2)
+    server = LocalServer(args.model, settings)
+    client = ChatClient(server.base_url, args.model.name, "", settings, "llm.model_path")
+    judge = FaithfulnessJudge("llm", client=client)
+    started = time.perf_counter()
+    verdicts = judge.judge_many(items)
+    seconds = (time.perf_counter() - started) / len(items)
+    predicted = np.array([v.supported for v in verdicts]).astype(int)
+    scores = np.array([v.score for v in verdicts])
+    ba = balanced_accuracy(predicted, labels)
+    lo, hi = bootstrap(lambda i: balanced_accuracy(predicted[i], labels[i]), len(items), 2000)
+    auc = roc_auc(scores, labels)
+    alo, ahi = bootstrap(lambda i: roc_auc(scores[i], labels[i]), len(items), 2000)
+    assert judge.llm is not None
+    print(
+        f"| written answer sentences | {len(items)} ({int(labels.sum())}) | judge: llm ({args.model.name}) | "
+        f"{100 * ba:.1f} [{100 * lo:.1f}–{100 * hi:.1f}] | {auc:.3f} [{alo:.3f}–{ahi:.3f}] |"
+    )
+    print(f"{seconds:.2f} s per judgement; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies")
+    server.close()
+
+
+if __name__ == "__main__":
+    main()
