@@ -23,11 +23,17 @@ unsupported (label 0)
     ``swap``       two names of the sentence swapped (roles, order)
     ``added``      a sentence with a clause of a related article (same category) appended
     ``related``    a sentence of another article on the same topic (same category)
+    ``removed``    MiniCheck's D2C: the claim (the sentence, or its clause-dropped form) against the
+                   same window with the claim's own sentence taken out, kept only when what is left
+                   lacks one of the claim's numbers or names (so no other sentence can support it)
+    ``half``       C2D: two sentences merged into one claim, against the window without one of them
+                   (the claim needs both; kept on the same check)
 
 Unsupported claims start from the verbatim sentence or, as often as a supported paraphrase is
-made, from the paraphrase, so a reworded claim is no cue for either label. Each article gives at
-most three unsupported claims (kinds drawn at random among those that apply), keeping the labels
-near balance. The passage is a window of consecutive sentences around the claim's sentence, at
+made, from the paraphrase, so a reworded claim is no cue for either label. Each article gives its
+``removed`` and ``half`` pairs (real text, real claims: the hard negatives MiniCheck found to teach
+most) and at most ``--perturbed`` (default 1; 3 before the D2C kinds) perturbed ones, kinds drawn
+at random among those that apply. The passage is a window of consecutive sentences around the claim's sentence, at
 most ~90 words, the size the judge reads at a time.
 
 Writes OUT.jsonl (passage, claim, label, kind, source, article) and OUT.card.json (sources, counts
@@ -348,7 +354,16 @@ def window_around(sents: list[str], at: int, rng: random.Random) -> list[str]:
     return sents[lo:hi]
 
 
-def pairs(article: dict[str, str], p: Perturber, rng: random.Random) -> Iterator[dict[str, object]]:
+def lacks_some(claim: str, passage: str) -> bool:
+    """Whether ``passage`` lacks one of ``claim``'s numbers or names (so it cannot state the claim)."""
+    low = passage.lower()
+    numbers = {n.replace(",", "") for n in _NUMBER.findall(passage)}
+    if any(n.replace(",", "") not in numbers for n in _NUMBER.findall(claim)):
+        return True
+    return any(name.lower() not in low for name in names(claim))
+
+
+def pairs(article: dict[str, str], p: Perturber, rng: random.Random, perturbed: int = 1) -> Iterator[dict[str, object]]:
     sents = sentences(article["text"])
     if len(sents) < 4:
         return
@@ -368,7 +383,19 @@ def pairs(article: dict[str, str], p: Perturber, rng: random.Random) -> Iterator
         }
     if len(window) >= 2:
         i = rng.randrange(len(window) - 1)
-        yield {**base, "claim": joined(window[i], window[i + 1]), "label": 1, "kind": "merged"}
+        merged = joined(window[i], window[i + 1])
+        yield {**base, "claim": merged, "label": 1, "kind": "merged"}
+        gone = i + rng.randrange(2)  # C2D: the claim needs both sentences; one is taken out
+        rest = " ".join(window[:gone] + window[gone + 1 :])
+        if lacks_some(merged, rest):
+            yield {**base, "passage": rest, "claim": merged, "label": 0, "kind": "half"}
+    if len(window) >= 2:  # D2C: the claim's own sentence taken out of its window
+        rest = " ".join(s for s in window if s != claim)
+        kept = (
+            claim[: clause.start()] + claim[clause.end() - 1 :].lstrip(",") if clause and rng.random() < 0.5 else claim
+        )
+        if rest and lacks_some(kept, rest):
+            yield {**base, "passage": rest, "claim": kept, "label": 0, "kind": "removed"}
     reworded = p.paraphrase(claim)
     if reworded:
         yield {**base, "claim": reworded, "label": 1, "kind": "paraphrase"}
@@ -384,7 +411,7 @@ def pairs(article: dict[str, str], p: Perturber, rng: random.Random) -> Iterator
     related = p.related_sentence(article)
     if related and related not in passage:
         negatives.append(("related", related))
-    for kind, changed in rng.sample(negatives, min(3, len(negatives))):
+    for kind, changed in rng.sample(negatives, min(perturbed, len(negatives))):
         yield {**base, "claim": changed, "label": 0, "kind": kind}
 
 
@@ -393,6 +420,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--perturbed", type=int, default=1, help="perturbed (synthetic) negatives per article")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     pool = articles(args.articles, rng)
@@ -401,12 +429,13 @@ def main() -> None:
     sources: Counter[str] = Counter()
     with args.out.open("w", encoding="utf-8") as f:
         for article in pool:
-            for pair in pairs(article, perturber, rng):
+            for pair in pairs(article, perturber, rng, args.perturbed):
                 f.write(json.dumps(pair, ensure_ascii=False) + "\n")
                 counts[f"{pair['kind']} (label {pair['label']})"] += 1
                 sources[str(pair["source"])] += 1
     card = {
         "seed": args.seed,
+        "perturbed_per_article": args.perturbed,
         "articles": len(pool),
         "sources": dict(sources),
         "pairs": sum(counts.values()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from benchmarks.judge_pairs import Perturber, joined, pairs
+from benchmarks.judge_pairs import Perturber, joined, lacks_some, pairs
 
 STORY = (
     "The Harbourton council met on Monday to discuss the ferry. Mayor Alice Brennan said the ferry would "
@@ -28,16 +28,22 @@ def test_every_kind_of_pair_is_made_and_labelled() -> None:
     made: dict[str, list[dict[str, object]]] = {}
     for seed in range(120):
         rng = random.Random(seed)
-        for pair in pairs(pool[0], Perturber(rng, pool), rng):
+        for pair in pairs(pool[0], Perturber(rng, pool), rng, perturbed=3):
             made.setdefault(str(pair["kind"]), []).append(pair)
     supported = {"sentence", "clause", "merged", "paraphrase"}
-    negative = {"entity", "number", "date", "antonym", "cohyponym", "negation", "swap", "added", "related"}
+    perturbed = {"entity", "number", "date", "antonym", "cohyponym", "negation", "swap", "added", "related"}
+    negative = perturbed | {"removed", "half"}
     assert supported <= set(made) and negative <= set(made), (supported | negative) - set(made)
     assert set(made) <= supported | negative
     for kind, rows in made.items():
         assert all(r["label"] == (1 if kind in supported else 0) for r in rows), kind
         assert all(r["claim"] != "" and r["passage"] for r in rows)
     assert all(r["claim"] in str(r["passage"]) for r in made["sentence"])
+    for r in made["removed"] + made["half"]:  # real claims against windows that lost their support
+        assert r["claim"] not in str(r["passage"]) and lacks_some(str(r["claim"]), str(r["passage"]))
+    rng = random.Random(0)
+    default = list(pairs(pool[0], Perturber(rng, pool), rng))
+    assert sum(str(p["kind"]) in perturbed for p in default) <= 1, "one perturbed negative an article by default"
     assert all(" not " in str(r["claim"]) or "not" not in str(r["claim"]) for r in made["negation"])
     for r in made["paraphrase"] + made["cohyponym"]:
         assert r["claim"] not in str(r["passage"]), "a word was replaced"
