@@ -78,8 +78,4 @@ def serve_api(assistant: Assistant, host: str | None = None, port: int | None = 
     assistant.warm_up()  # the first client does not wait for the models to load
     app = create_api(assistant, key)
     harden(app, allowed_hosts(host, settings.allowed_hosts))
-    server = Server(app, host, port).start()
-    if block:
-        print(f"News assistant API at {server.url}v1 (Ctrl-C stops it)")
-        server.wait()
-    return server
+    return Server(app, host, port).run("News assistant API", block, "v1")

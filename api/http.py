@@ -315,6 +315,14 @@ class Server:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}/"
 
+    def run(self, label: str, block: bool, path: str = "") -> Server:
+        """Start; with ``block``, print where ``label`` is served and wait until Ctrl-C."""
+        self.start()
+        if block:
+            print(f"{label} at {self.url}{path} (Ctrl-C stops it)")
+            self.wait()
+        return self
+
     def wait(self) -> None:
         try:
             while self.thread.is_alive():

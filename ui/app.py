@@ -83,8 +83,4 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
     demo.has_launched = True
     app.add_middleware(BrowserGate)
     harden(app, allowed_hosts(host, settings.allowed_hosts))
-    server = Server(app, host, port).start()
-    if block:
-        print(f"News assistant at {server.url} (Ctrl-C stops it)")
-        server.wait()
-    return server
+    return Server(app, host, port).run("News assistant", block)
