@@ -1,7 +1,10 @@
-"""The LLM judge (``answer.judge = "llm"``) measured on the written answer sentences the other judges
-are measured on (``benchmarks/judge_benchmark.py --sets written``), with a local GGUF model.
+"""The LLM judge (``answer.judge = "llm"``) measured on the sets the other judges are measured on
+(``benchmarks/judge_benchmark.py``), with a local GGUF model.
 
-    .venv/bin/python benchmarks/llm_judge.py [--model PATH] [--limit N]
+    .venv/bin/python benchmarks/llm_judge.py [--set written|summedits|summaries] [--model PATH] [--limit N]
+
+``--limit N`` judges a seeded random sample of N pairs (the whole set without it): SummEdits' and the
+summaries' claims are judged against whole articles, which takes the small model seconds each.
 
 Prints balanced accuracy and ROC AUC (score: the share of a sentence's claims judged supported)
 with bootstrap intervals, the seconds per judgement, and how many replies stayed unreadable.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -21,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from benchmarks.judge_benchmark import bootstrap, written  # noqa: E402
+from benchmarks.judge_benchmark import bootstrap, labelled, summedits, written  # noqa: E402
 from benchmarks.train_judge import balanced_accuracy, roc_auc  # noqa: E402
 
 MODEL = Path.home() / ".cache" / "test-models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -30,16 +34,27 @@ MODEL = Path.home() / ".cache" / "test-models" / "qwen2.5-coder-1.5b-instruct-q4
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N pairs")
+    parser.add_argument("--set", default="written", choices=["written", "summedits", "summaries"])
+    parser.add_argument("--limit", type=int, default=None, help="a seeded random sample of N pairs")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from assistant.answering.generation import ChatClient, LocalServer
     from assistant.answering.judge import FaithfulnessJudge
     from assistant.settings import LLMSettings
 
-    items, labels = written()
-    if args.limit:
-        items, labels = items[: args.limit], labels[: args.limit]
+    if args.set == "written":
+        items, labels = written()
+        name = "written answer sentences"
+    elif args.set == "summedits":
+        items, labels = summedits("test")
+        name = "SummEdits news test"
+    else:
+        items, labels, _ = labelled("summaries")
+        name = "summaries"
+    if args.limit and args.limit < len(items):
+        chosen = sorted(random.Random(0).sample(range(len(items)), args.limit))
+        items, labels = [items[i] for i in chosen], labels[chosen]
+        name += f" (sample of {args.limit})"
     settings = LLMSettings(model_path=args.model, threads=2)
     server = LocalServer(args.model, settings)
     client = ChatClient(server.base_url, args.model.name, "", settings, "llm.model_path")
@@ -55,10 +70,10 @@ def main() -> None:
     alo, ahi = bootstrap(lambda i: roc_auc(scores[i], labels[i]), len(items), 2000)
     assert judge.llm is not None
     print(
-        f"| written answer sentences | {len(items)} ({int(labels.sum())}) | judge: llm ({args.model.name}) | "
+        f"| {name} | {len(items)} ({int(labels.sum())}) | judge: llm ({args.model.name}) | "
         f"{100 * ba:.1f} [{100 * lo:.1f}–{100 * hi:.1f}] | {auc:.3f} [{alo:.3f}–{ahi:.3f}] |"
     )
-    print(f"{seconds:.2f} s per judgement; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies")
+    print(f"{seconds:.2f} s per judgement on 2 threads; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies")
     server.close()
 
 

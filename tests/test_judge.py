@@ -31,6 +31,8 @@ FIXED = [
     ("The mayor attended the vote.", False),  # negation removed
     ("Prices fell sharply last year.", False),  # antonym
     ("The lanes will be painted green.", False),  # nothing in it is a number, name or negation
+    ("The project will cost 3.2 million pounds.", False),  # the number's unit changed
+    ("Dana Okafor is 7 years old.", False),  # the number moved to another thing
 ]
 
 
@@ -48,6 +50,29 @@ def test_a_name_at_the_start_of_a_claim_is_a_name() -> None:
     assert judge.features(PASSAGE, "Biden proposed the plan.")[0]["novel_names"] == 1
     assert judge.features(PASSAGE, "Okafor proposed the plan.")[0]["novel_names"] == 0
     assert judge.features(PASSAGE, "Officials said the plan will cost 3.2 million dollars.")[0]["novel_names"] == 0
+
+
+def test_units_and_places_of_numbers_are_checks_that_veto() -> None:
+    judge = LexicalJudge()
+    pounds = judge.judge(PASSAGE, "The project will cost 3.2 million pounds.")
+    assert pounds.features["changed_units"] == 1 and pounds.features["moved_numbers"] == 0
+    assert not pounds.supported and "changed_units" in judge.calibration.decisive
+    dollars = judge.judge(PASSAGE, "The project will cost 3.2 million dollars.")
+    assert dollars.features["changed_units"] == 0 and dollars.supported
+
+
+def test_spacy_entities_the_passage_lacks() -> None:
+    from assistant.answering.entities import novel_entities
+
+    missing = novel_entities(PASSAGE, "Dana Okafor of Marseille proposed the plan on Tuesday for $3.2 million.")
+    assert [(e.text, e.is_name) for e in missing] == [("Marseille", True)]
+    assert [e.text for e in novel_entities(PASSAGE, "The project will cost $4.1 million.")] == ["$4.1 million"]
+    # as a decisive check (off in the shipped calibration: it rejected correct answer sentences)
+    strict = Calibration.load()
+    strict = Calibration(strict.coef, strict.intercept, strict.threshold, (*strict.decisive, "novel_entities"))
+    verdict = LexicalJudge(strict).judge(PASSAGE, "Dana Okafor of Marseille proposed the plan.")
+    assert verdict.features["novel_entities"] == 1 and not verdict.supported
+    assert "novel_entities" not in LexicalJudge().judge(PASSAGE, "Dana Okafor proposed the plan.").features
 
 
 def test_a_possessive_is_its_name() -> None:

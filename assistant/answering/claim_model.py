@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 WINDOW_WORDS = 90  # the passage windows the model was trained on (benchmarks/judge_pairs.py)
 MAX_WINDOWS = 24  # per passage; a longer passage keeps the windows that share most words with the claim
 MAX_TOKENS = 192  # window + claim, in word pieces
-# Lexical features that veto support whatever the model says (a number the passage lacks, a negation
-# flip in a claim of three or more content words): the model misses them too often.
-VETO = ("novel_numbers", "negation")
+# Lexical findings that veto support whatever the model says (a number the passage lacks, a negation
+# flip in a claim of three or more content words, a number with another unit or moved to another
+# thing): the model misses them too often.
+VETO = ("novel_numbers", "negation", "changed_units", "moved_numbers")
 VETO_PENALTY = 10.0  # subtracted from a vetoed claim's logit before calibration
 MODEL_DIR = Path(str(resources.files("assistant.answering") / "claim_support"))
 

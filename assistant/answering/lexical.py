@@ -37,6 +37,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from assistant.answering.units import numbers_in_place, units_hold
 from assistant.answering.wordnet import WordNet, wordnet
 from index.splitter import sentence_spans
 from index.text import STOPWORDS, stem
@@ -53,6 +54,10 @@ _NUMBER_WORDS = {
 _COMMON = STOPWORDS | {"s", "t", "mr", "mrs", "ms", "also", "new", "year", "years", "people", "time"}
 
 FEATURES = ("novel_numbers", "novel_names", "novel_words", "antonyms", "negation", "uncovered")
+# findings that are not scored but can veto support (``Calibration.decisive``): a number written with
+# another unit than the passage gives it, a number moved to another thing (:mod:`units`), and, only
+# when a calibration makes it decisive, an entity spaCy finds in the claim and not in the passage
+CHECKS = ("changed_units", "moved_numbers", "novel_entities")
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class Calibration:
     coef: dict[str, float]
     intercept: float
     threshold: float
-    decisive: tuple[str, ...] = ("negation",)  # any of these found: unsupported, whatever the score
+    decisive: tuple[str, ...] = ("negation",)  # any of these found (FEATURES, CHECKS): unsupported, whatever the score
     fitted_on: str = ""
 
     @classmethod
@@ -203,7 +208,11 @@ class LexicalJudge:
             "antonyms": float(antonyms),
             "negation": negation,
             "uncovered": uncovered,
+            "changed_units": float(not units_hold(passage, claim)),
+            "moved_numbers": float(not numbers_in_place(passage, claim)),
         }
+        if "novel_entities" in self.calibration.decisive:
+            values["novel_entities"] = float(len(_claim_entities_missing(passage, claim)))
         return values, " ".join(sentences[i] for i in aligned), spans[order[0]]
 
     # ---- decisions -----------------------------------------------------------------------
@@ -217,10 +226,16 @@ class LexicalJudge:
         """(supported, score): the score must reach the threshold, and no decisive contradiction
         (an antonym of, or a negation missing from, the aligned sentences) may be present."""
         score = self.score(features)
-        contradicted = any(features[name] > 0 for name in self.calibration.decisive)
+        contradicted = any(features.get(name, 0.0) > 0 for name in self.calibration.decisive)
         return score >= self.calibration.threshold and not contradicted, score
 
     def judge(self, passage: str, claim: str) -> Verdict:
         values, evidence, span = self.features(passage, claim)
         supported, score = self.decide(values)
         return Verdict(supported, score, values, evidence, span, "lexical")
+
+
+def _claim_entities_missing(passage: str, claim: str) -> list[object]:
+    from assistant.answering.entities import novel_entities  # spaCy: loaded only when a calibration asks
+
+    return list(novel_entities(passage, claim))
