@@ -19,6 +19,7 @@ from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.conversations import ConversationStore
 from assistant.settings import JudgeMethod, Settings
+from assistant.web_sources import WebSources
 from index import (
     DEFAULT_MODEL,
     Article,
@@ -39,6 +40,7 @@ from index import (
     missing_paths,
 )
 from index.dates import parse_day
+from index.sources import is_url
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +126,7 @@ class Assistant:
         # answer-time verification never waits on a model's judgement: llm judges evaluations only
         checker = JudgeMethod.LEXICAL if settings.answer.judge == JudgeMethod.LLM else settings.answer.judge
         self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(checker))
+        self.web = WebSources(index, settings.sources)  # feeds and pages as sources of articles
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -199,16 +202,24 @@ class Assistant:
         wait: bool | float = True,
         on_wait: Callable[[str], None] | None = None,
         ray: str | None = None,
+        trusted: bool = False,
     ) -> IngestReport:
-        """Add articles from paths (files, folders) or ``Article`` objects (``LoadFailure`` items are
-        just reported). Unreadable files are reported in ``IngestReport.failures`` and skipped.
+        """Add articles from paths (files, folders), ``http(s)://`` URLs of feeds or pages
+        (remembered as sources, see :class:`WebSources`; ``trusted``: typed by this machine's user,
+        so their hosts may be private) or ``Article`` objects (``LoadFailure`` items are just
+        reported). Unreadable files are reported in ``IngestReport.failures`` and skipped.
         Takes the index's write lock: while another process writes, waits (``wait`` True), waits at
         most ``wait`` seconds, or fails at once (False) with ``IndexBusyError``; ``on_wait`` hears
         whom it waits for. Questions keep being answered meanwhile. ``ray``: split and embed with
         Ray (``"local"``: a Ray started on this machine; otherwise a Ray cluster's address)."""
         limits = self.settings.index.limits()
+        urls: list[str] = []
         if isinstance(items, list | tuple):
+            urls = [i for i in items if is_url(i)]  # type: ignore[misc]
+            items = [i for i in items if not is_url(i)]
             check_paths([i for i in items if isinstance(i, str | Path)])
+            if urls and not items:
+                return self.web.add(urls, trusted).ingest
 
         def expand() -> Iterable[Article | LoadFailure]:
             for item in items:
@@ -231,6 +242,8 @@ class Assistant:
             )
         else:
             report = self.index.add(expand(), progress=progress, total=total, wait=wait, on_wait=on_wait)
+        if urls:
+            report.extend(self.web.add(urls, trusted).ingest)
         log.info("ingest: %s", report.summary())
         return report
 
@@ -376,7 +389,9 @@ class Assistant:
         return self._conversations
 
     def close(self) -> None:
-        """Stop the engine's model server, if it runs one, and close the conversation store."""
+        """Stop the engine's model server, if it runs one, the refresh schedule, and close the
+        conversation store."""
+        self.web.stop()
         if isinstance(self.engine, Closes):
             self.engine.close()
         if self._conversations is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from index import IndexSettings, RetrievalSettings
+from index import IndexSettings, RetrievalSettings, SourcesSettings
 from index.settings import Section
 
 # Offline and quiet: no model hub, no telemetry, no download progress bars.
@@ -224,6 +224,7 @@ class Settings(Section):
     ui: UISettings = Field(default_factory=UISettings)
     api: APISettings = Field(default_factory=APISettings)
     chat: ChatSettings = Field(default_factory=ChatSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
     def index_dir(self) -> Path:
         return self.index.directory or sample_index_dir()

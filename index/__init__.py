@@ -30,7 +30,7 @@ from index.manifest import Manifest
 from index.news_index import IndexInfo, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Fusion, Mode
-from index.settings import IndexSettings, RetrievalSettings
+from index.settings import IndexSettings, RetrievalSettings, SourcesSettings
 from index.splitter import sentence_spans, split_passages
 from index.store import PassageStore
 from index.writer import IngestReport
@@ -42,6 +42,7 @@ __all__ = [
     "Mode",
     "IndexSettings",
     "RetrievalSettings",
+    "SourcesSettings",
     "SUPPORTED_SUFFIXES",
     "Article",
     "CachedEmbedder",

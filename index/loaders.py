@@ -42,9 +42,14 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".js
 
 # Record fields understood in JSON/JSONL articles; the first present name wins.
 def _load_html(path: Path, limits: Limits) -> Article:
+    return html_article(read_text(path, limits), str(path), {"path": str(path)})
+
+
+def html_article(html: str, key: str, metadata: dict[str, Any]) -> Article:
+    """The article of an HTML page (trafilatura: main text, title, author, date, site), keyed ``key``."""
     import trafilatura
 
-    doc = trafilatura.bare_extraction(read_text(path, limits), with_metadata=True, include_comments=False)
+    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     if doc is None or not (doc.text or "").strip():
         raise UnreadableArticleError("no article text found in the HTML page")
     title = (doc.title or "").strip()
@@ -55,23 +60,28 @@ def _load_html(path: Path, limits: Limits) -> Article:
     return Article(
         text="\n\n".join(lines),
         title=title,
-        key=str(path),
+        key=key,
         source=doc.sitename or doc.hostname or "",
         date=iso_date(doc.date or ""),
         url=doc.url or "",
         authors=tuple(a.strip() for a in re.split(r";|,| and ", doc.author or "") if a.strip()),
-        metadata={"path": str(path)},
+        metadata=metadata,
     )
 
 
 def _load_pdf(path: Path, limits: Limits) -> Article:
+    with open_limited(path, limits) as f:
+        data = f.read()
+    return pdf_article(data, str(path), {"path": str(path)})
+
+
+def pdf_article(data: bytes, key: str, metadata: dict[str, Any]) -> Article:
+    """The article of a PDF file's bytes (its pages' text without running headers), keyed ``key``."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     from index.pdf_text import read_pdf
 
-    with open_limited(path, limits) as f:
-        data = f.read()
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:
         reader = PdfReader(io.BytesIO(data))
@@ -90,12 +100,12 @@ def _load_pdf(path: Path, limits: Limits) -> Article:
     return Article(
         text=text,
         title=title,
-        key=str(path),
+        key=key,
         source=pdf.source,
         date=pdf.date,
         url=pdf.url,
         authors=pdf.authors,
-        metadata={"path": str(path), "pages": pages},
+        metadata={**metadata, "pages": pages},
     )
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.embedder import DEFAULT_MODEL
+from index.fetch import USER_AGENT, FetchLimits
 from index.retrieval import Fusion, Mode
 from index.safe_read import Limits
 
@@ -114,3 +115,42 @@ class RetrievalSettings(Section):
     )
     recency_half_life_days: float = Field(30.0, gt=0, description="Days after which an article's closeness halves.")
     nprobe: int = Field(32, ge=1, description="IVF lists searched per query (only for an IVF vector index).")
+
+
+class SourcesSettings(Section):
+    """Articles from the web: feeds and pages (``index/fetch.py``, ``index/sources.py``)."""
+
+    allow_private: bool = Field(
+        False,
+        description="Let the web UI and the HTTP API fetch from loopback, private, link-local and other non-public "
+        "addresses (intranet news). The CLI always may fetch the URLs its user types.",
+    )
+    user_agent: str = Field(
+        USER_AGENT,
+        min_length=1,
+        description="User agent sent with every request and matched against robots.txt.",
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, le=120, description="Seconds to wait for a connection.")
+    timeout_s: float = Field(20.0, gt=0, le=600, description="Seconds one response may take in all.")
+    max_response_mb: float = Field(10.0, gt=0, le=1000, description="Largest response read (a page, feed or PDF).")
+    max_redirects: int = Field(5, ge=0, le=5, description="Redirects followed per request.")
+    per_host: int = Field(2, ge=1, le=4, description="Requests at once to one host.")
+    host_delay_s: float = Field(0.5, ge=0, le=60, description="Seconds between the starts of two requests to one host.")
+    max_articles: int = Field(500, ge=1, description="Most pages fetched in one refresh (the rest wait for the next).")
+    max_refresh_mb: float = Field(200.0, gt=0, description="Most bytes downloaded in one refresh.")
+    max_refresh_minutes: float = Field(15.0, gt=0, description="Longest a refresh fetches before it stops.")
+    retry_minutes: float = Field(
+        5.0, gt=0, description="A failing source is retried after this, doubling per failure up to a day."
+    )
+
+    def fetch_limits(self) -> FetchLimits:
+        return FetchLimits(
+            user_agent=self.user_agent,
+            connect_timeout_s=self.connect_timeout_s,
+            timeout_s=self.timeout_s,
+            max_bytes=int(self.max_response_mb * 1_000_000),
+            max_redirects=self.max_redirects,
+            per_host=self.per_host,
+            host_delay_s=self.host_delay_s,
+            allow_private=self.allow_private,
+        )
