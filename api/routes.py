@@ -1,4 +1,4 @@
-"""The OpenAI-compatible routes: models, chat completions (whole or streamed), search, articles."""
+"""The OpenAI-compatible routes: models, chat completions (whole or streamed), search, articles, web sources."""
 
 from __future__ import annotations
 
@@ -11,8 +11,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from api.schemas import AddRequest, ChatRequest, SearchRequest, filters_of, with_sources
-from assistant import Answer, Assistant, AssistantError, Finished, LoadFailure, Token, article_from_record, read_chat
+from api.schemas import AddRequest, ChatRequest, SearchRequest, SourcesRequest, filters_of, with_sources
+from assistant import (
+    Answer,
+    Assistant,
+    AssistantError,
+    Finished,
+    LoadFailure,
+    RefreshReport,
+    Token,
+    article_from_record,
+    is_url,
+    read_chat,
+)
 
 EXTRA_FIELD = "news_assistant"
 CHECKED_NOTE = "\n\nChecked against the articles:\n"
@@ -152,3 +163,39 @@ def delete(ref: str, assistant: Served) -> dict[str, Any]:
     if not removed:
         raise HTTPException(404, f"no article {ref!r} in the index")
     return {"removed": removed}
+
+
+def _refreshed(report: RefreshReport, assistant: Assistant) -> dict[str, Any]:
+    return {
+        "sources": [vars(s) for s in report.sources],
+        "added": report.ingest.added,
+        "replaced": [list(r) for r in report.ingest.replaced],
+        "unchanged": report.ingest.unchanged,
+        "failures": [{"location": f.location, "reason": f.reason} for f in report.ingest.failures],
+        "requests": report.requests,
+        "bytes": report.bytes,
+        "articles": assistant.info().articles,
+    }
+
+
+@router.get("/v1/sources")
+def list_sources(assistant: Served) -> dict[str, Any]:
+    return {"object": "list", "data": [vars(r) for r in assistant.web.list()]}
+
+
+@router.post("/v1/sources")
+def add_sources(body: SourcesRequest, assistant: Served) -> dict[str, Any]:
+    bad = [u for u in body.urls if not is_url(u) or len(u) > 2048]
+    if bad or not body.urls:
+        raise HTTPException(422, f"not http(s) URLs: {bad}" if bad else "no URL given")
+    return _refreshed(assistant.web.add(body.urls), assistant)  # untrusted: the address guard applies
+
+
+@router.post("/v1/sources/refresh")
+def refresh_sources(body: SourcesRequest, assistant: Served) -> dict[str, Any]:
+    return _refreshed(assistant.web.refresh(body.urls or None), assistant)
+
+
+@router.delete("/v1/sources")
+def delete_source(url: str, assistant: Served, articles: bool = False) -> dict[str, Any]:
+    return {"removed": assistant.web.remove(url, articles=articles)}

@@ -46,6 +46,14 @@ class AddRequest(BaseModel):
     articles: list[dict[str, Any]]
 
 
+class SourcesRequest(BaseModel):
+    """Feeds or pages to add (``POST /v1/sources``) or to refresh (``POST /v1/sources/refresh``;
+    empty: all). Fetched from this server: non-public addresses are refused unless
+    ``sources.allow_private``."""
+
+    urls: list[str] = Field(default_factory=list, max_length=20)
+
+
 def with_sources(answer: Answer) -> str:
     """The answer text and a numbered list of its sources, as a chat front end shows it."""
     lines = [answer.text]

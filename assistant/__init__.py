@@ -52,6 +52,7 @@ from assistant.settings import (
     LLMSettings,
     RetrievalSettings,
     Settings,
+    SourcesSettings,
     UISettings,
     Unsupported,
     default_data_dir,
@@ -77,7 +78,9 @@ from index import (
     UnreadableArticleError,
     article_from_record,
 )
+from assistant.web_sources import SourceRow, WebSources, parse_every
 from index.dates import parse_day, question_window
+from index.sources import RefreshReport, is_url
 from index.news_index import PACKAGE_VERSION as __version__
 
 __all__ = [
@@ -100,6 +103,12 @@ __all__ = [
     "IndexCheck",
     "check_index",
     "check_paths",
+    "is_url",
+    "parse_every",
+    "RefreshReport",
+    "SourceRow",
+    "WebSources",
+    "SourcesSettings",
     "feedback_testset",
     "generate_testset",
     "load_nlp_in_background",

@@ -73,7 +73,9 @@ def main() -> None:
         f"| {name} | {len(items)} ({int(labels.sum())}) | judge: llm ({args.model.name}) | "
         f"{100 * ba:.1f} [{100 * lo:.1f}–{100 * hi:.1f}] | {auc:.3f} [{alo:.3f}–{ahi:.3f}] |"
     )
-    print(f"{seconds:.2f} s per judgement on 2 threads; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies")
+    print(
+        f"{seconds:.2f} s per judgement on 2 threads; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies"
+    )
     server.close()
 
 

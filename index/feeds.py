@@ -112,7 +112,9 @@ def read_feed(body: bytes, url: str, max_entries: int = 500) -> Feed:
         if urlsplit(link).scheme not in ("http", "https"):
             continue
         when = item.get("published_parsed") or item.get("updated_parsed")
-        date = f"{when.tm_year:04d}-{when.tm_mon:02d}-{when.tm_mday:02d}" if when else iso_date(item.get("published", ""))
+        date = (
+            f"{when.tm_year:04d}-{when.tm_mon:02d}-{when.tm_mday:02d}" if when else iso_date(item.get("published", ""))
+        )
         summary = item.get("summary") or ""
         if not summary and item.get("content"):
             summary = item.content[0].get("value", "")

@@ -244,7 +244,9 @@ class Fetcher:
                     raise FetchError(url, f"not a web page, feed or PDF: {kind or 'no content type'}")
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:
-                    raise FetchError(url, f"{int(declared):,} bytes, over the limit of {limit:,} (sources.max_response_mb)")
+                    raise FetchError(
+                        url, f"{int(declared):,} bytes, over the limit of {limit:,} (sources.max_response_mb)"
+                    )
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)

@@ -3,7 +3,7 @@ served by the standard library's HTTP server in a thread. Nothing leaves the mac
 
 Paths: ``/rss.xml`` (RSS 2.0) and ``/atom.xml`` (Atom) list the stories; ``/story/N`` are the pages
 (each with a canonical link without the campaign parameters); ``/hop/1`` … redirect in a chain to a
-story, ``/loop`` redirects to itself; ``/slow`` answers after ``slow_s``; ``/huge`` is 30 MB;
+story, ``/loop`` redirects to itself, ``/to-metadata`` to a cloud metadata address; ``/slow`` answers after ``slow_s``; ``/huge`` is 30 MB;
 ``/image.png`` is not a page; ``/private/…`` is disallowed by ``/robots.txt``; ``/broken.xml`` is a
 malformed feed; ``/report.pdf`` is a PDF. Every response carries an ETag, and a request with the
 matching ``If-None-Match`` gets 304. ``requests`` counts requests per path.
@@ -34,7 +34,11 @@ def story(n: int) -> tuple[str, str, str]:
     topic, sentence = TOPICS[n % len(TOPICS)]
     town = TOWNS[(n // len(TOPICS)) % len(TOWNS)]
     day = (datetime(2026, 11, 1, tzinfo=UTC) + timedelta(days=n % 28)).date().isoformat()
-    return f"{town} {topic} story number {n}", sentence.format(town=town) + f" The decision was number {n} this year.", day
+    return (
+        f"{town} {topic} story number {n}",
+        sentence.format(town=town) + f" The decision was number {n} this year.",
+        day,
+    )
 
 
 def story_html(n: int, base: str) -> str:
@@ -75,7 +79,7 @@ def atom(entries: list[int], base: str) -> str:
     for n in entries:
         title, first, day = story(n)
         items.append(
-            f"<entry><title>{title}</title><link href=\"{base}/story/{n}\"/><id>urn:story:{n}</id>"
+            f'<entry><title>{title}</title><link href="{base}/story/{n}"/><id>urn:story:{n}</id>'
             f"<updated>{day}T08:00:00Z</updated><author><name>Reporter {n}</name></author>"
             f"<summary>{first}</summary></entry>"
         )
@@ -133,13 +137,11 @@ class NewsSite:
                     self.send_header(k, v)
                 if status in (200, 304):
                     self.send_header("ETag", etag)
+                if path != "/huge":  # /huge declares no length: only counting the bytes can stop it
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
                 if path == "/slow":
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
                     time.sleep(site.slow_s)
-                else:
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
                 try:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
@@ -168,6 +170,8 @@ class NewsSite:
             return 302, {"Location": target}, b""
         if path == "/loop":
             return 302, {"Location": "/loop"}, b""
+        if path == "/to-metadata":
+            return 302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""
         if path == "/slow":
             return 200, html, story_html(3, self.base).encode()
         if path == "/huge":
@@ -177,8 +181,10 @@ class NewsSite:
         if path == "/broken.xml":
             return 200, {"Content-Type": "application/rss+xml"}, b"<rss><channel><title>Broken</title><item><title>x"
         if path == "/report.pdf":
-            return 200, {"Content-Type": "application/pdf"}, tiny_pdf(
-                "The harbour authority of Quarry Bay reported four hundred ferry crossings in October."
+            return (
+                200,
+                {"Content-Type": "application/pdf"},
+                tiny_pdf("The harbour authority of Quarry Bay reported four hundred ferry crossings in October."),
             )
         return 404, html, b"<html><body>not found</body></html>"
 

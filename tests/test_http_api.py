@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,3 +175,20 @@ def test_conversations_are_saved_asked_rated_and_deleted_over_http(api: Any) -> 
     with pytest.raises(urllib.error.HTTPError) as bad:
         call("PUT", f"/conversations/{chat['id']}/turns/0/rating", {"rating": 7})
     assert bad.value.code == 400
+
+
+def test_web_sources_over_http_refuse_private_addresses(api: Any) -> None:
+    from tests.news_site import NewsSite
+
+    url, bot = api
+    with NewsSite() as site:
+        refused = request(url, "POST", "/sources", {"urls": [f"{site.base}/rss.xml"]})
+        assert not refused["added"] and "loopback address" in refused["failures"][0]["reason"]
+        assert sum(site.requests.values()) == 0  # nothing was fetched from the private host
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            request(url, "POST", "/sources", {"urls": ["file:///etc/passwd"]})
+        assert bad.value.code == 422
+        listed = request(url, "GET", "/sources")["data"]
+        assert [s["url"] for s in listed] == [f"{site.base}/rss.xml"] and listed[0]["status"].startswith("failed")
+        assert request(url, "DELETE", f"/sources?url={site.base}/rss.xml")["removed"] == []
+        assert request(url, "GET", "/sources")["data"] == []

@@ -1,4 +1,5 @@
-"""The Articles tab (the collection: search, page, delete) and adding article files from the Chat tab."""
+"""The Articles tab (the collection: search, page, delete; feeds and pages to fetch) and adding article
+files from the Chat tab."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo
+from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo, is_url
 from ui.render import escape_markdown, header_text
 
 ARTICLES_PER_PAGE = 20
@@ -105,6 +106,39 @@ def delete_articles(assistant: Assistant, ids: str) -> str:
     return f"Deleted {len(removed)} article(s)." + (f" {missing} id(s) were not in the index." if missing else "")
 
 
+def add_source(assistant: Assistant, url: str) -> str:
+    """Fetch a feed or page a user typed and remember it as a source. The server fetches it, so the
+    address guard applies (no loopback, private or metadata address unless ``sources.allow_private``)."""
+    url = (url or "").strip()
+    if not is_url(url) or len(url) > 2048:
+        return "Type the http(s) address of a feed (RSS, Atom) or a page."
+    try:
+        report = assistant.web.add([url])
+    except AssistantError as e:
+        return f"Could not fetch: {escape_markdown(str(e))}"
+    lines = [f"- ✗ {escape_markdown(f.location)}: {escape_markdown(f.reason)}" for f in report.ingest.failures]
+    ingest = report.ingest
+    if ingest.added or ingest.replaced or ingest.unchanged:
+        lines.append(
+            f"- ✓ {escape_markdown(url)}: {len(ingest.added)} added, {len(ingest.replaced)} replaced, "
+            f"{len(ingest.unchanged)} already indexed ({ingest.passages} passages)"
+        )
+    lines.append(f"\n{holding(assistant.info())}")
+    return "\n".join(lines)
+
+
+def sources_text(assistant: Assistant) -> str:
+    """The remembered feeds and pages, one line each (plain text: every field escaped)."""
+    rows = assistant.web.list()
+    if not rows:
+        return "No feeds or pages yet."
+    return "\n".join(
+        f"- {escape_markdown(r.title or r.url)} ({escape_markdown(r.url)}): {r.kind or '?'}, {r.articles} article(s), "
+        f"{escape_markdown(r.status)}"
+        for r in rows
+    )
+
+
 def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
     """The Articles tab's components and events, inside ``demo``; a delete updates ``header`` (the
     article count), and every page load lists the collection as it is now."""
@@ -126,6 +160,13 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
             )
             delete = gr.Button("Delete", variant="stop", elem_id="delete", scale=1)
         delete_status = gr.Markdown(elem_id="delete-status")
+        with gr.Row():
+            source_url = gr.Textbox(
+                label="Add a feed or URL", placeholder="https://…/feed.xml", elem_id="source-url", scale=3
+            )
+            fetch = gr.Button("Fetch", elem_id="fetch-source", scale=1)
+        source_status = gr.Markdown(elem_id="source-status")
+        source_list = gr.Markdown(elem_id="source-list")
 
     def on_articles(query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
         return list_articles(assistant, query, page)
@@ -144,6 +185,11 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
 
     on_pick.__annotations__["event"] = gr.SelectData  # resolved, so Gradio passes the event
 
+    def on_fetch(url: str, query: str, page: float | None) -> tuple[str, list[list[Any]], str, int, str, str, str]:
+        status = add_source(assistant, url)
+        rows, line, number = list_articles(assistant, query, page)
+        return status, rows, line, number, "", header_text(assistant.info()), sources_text(assistant)
+
     listing = [article_query, article_page]
     listed = [article_table, article_status, article_page]
     article_query.submit(lambda q: on_articles(q, 1), article_query, listed, api_visibility="private")
@@ -156,10 +202,13 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
         concurrency_id="writes",
     )
     article_table.select(on_pick, article_table, delete_ids, api_visibility="private")
+    fetched = [source_status, article_table, article_status, article_page, source_url, header, source_list]
+    for trigger in (fetch.click, source_url.submit):
+        trigger(on_fetch, [source_url, *listing], fetched, api_visibility="private", concurrency_id="writes")
     # every page load shows the collection as it is now (another process may have changed it)
     demo.load(
-        lambda: (header_text(assistant.info()), *on_articles("", 1)),
+        lambda: (header_text(assistant.info()), *on_articles("", 1), sources_text(assistant)),
         None,
-        [header, *listed],
+        [header, *listed, source_list],
         api_visibility="private",
     )

@@ -151,3 +151,28 @@ def waiting(message: str) -> None:
 
 testset_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Make test sets.")
 app.add_typer(testset_app, name="testset")
+
+
+RefreshEveryOption = Annotated[
+    str | None,
+    typer.Option(
+        "--refresh-every",
+        metavar="DURATION",
+        help="Refresh the remembered feeds and pages in the background this often (30m, 2h, 1d), while "
+        "questions keep being answered.",
+    ),
+]
+
+
+def schedule(bot: Assistant, every: str | None) -> None:
+    """Start refreshing ``bot``'s web sources every ``every`` (nothing when None)."""
+    if every is None:
+        return
+    from assistant import parse_every
+
+    try:
+        seconds = parse_every(every)
+    except ValueError as e:
+        raise fail(str(e)) from e
+    bot.web.refresh_every(seconds)
+    typer.echo(f"refreshing {len(bot.web.list())} web source(s) every {every}", err=True)

@@ -31,8 +31,12 @@ from assistant.cli.common import (
 )
 def ingest(
     paths: Annotated[
-        list[Path],
-        typer.Argument(metavar="PATH", help="Article files or folders (txt, md, html, json, jsonl, pdf)."),
+        list[str],
+        typer.Argument(
+            metavar="PATH|URL",
+            help="Article files or folders (txt, md, html, json, jsonl, pdf), or http(s) URLs of feeds (RSS, "
+            "Atom) or pages, remembered as sources for `assistant refresh`.",
+        ),
     ],
     index: IndexOption = None,
     no_wait: NoWaitOption = False,
@@ -54,17 +58,19 @@ def ingest(
         ),
     ] = None,
 ) -> None:
-    """Add articles to the index (created if missing). Unreadable files are reported and skipped."""
-    from assistant import AssistantError, check_paths
+    """Add articles to the index (created if missing). Unreadable files and failing URLs are reported and skipped."""
+    from assistant import AssistantError, check_paths, is_url
 
+    items: list[str | Path] = [p if is_url(p) else Path(p) for p in paths]
     try:
-        check_paths(list(paths))  # before any index is created
+        check_paths([p for p in items if isinstance(p, Path)])  # before any index is created
     except AssistantError as e:
         raise fail(str(e)) from e
     new = index is not None and not index.exists()
     bot = open_assistant(index, create=True, sections={"index": {"store": store}} if store else None)
     try:
-        report = bot.add(paths, progress=True, wait=not no_wait, on_wait=waiting, ray=ray)
+        # the URLs this machine's user typed may be on a private host (an intranet, a local test server)
+        report = bot.add(items, progress=True, wait=not no_wait, on_wait=waiting, ray=ray, trusted=True)
         if new and bot.index.manifest.articles == 0:
             bot.close()
             shutil.rmtree(index, ignore_errors=True)  # type: ignore[arg-type]

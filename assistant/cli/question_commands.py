@@ -16,8 +16,10 @@ from assistant.cli.common import (
     ModelOption,
     app,
     fail,
+    RefreshEveryOption,
     open_assistant,
     quiet_environment,
+    schedule,
 )
 
 
@@ -110,6 +112,7 @@ def serve(
     base_url: BaseUrlOption = None,
     host: HostOption = None,
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 7860).")] = None,
+    refresh_every: RefreshEveryOption = None,
 ) -> None:
     """Start the chat web UI."""
     from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +128,7 @@ def serve(
     gradio = ThreadPoolExecutor(1, thread_name_prefix="import-gradio").submit(import_gradio)
     load_nlp_in_background()  # spaCy too (the warm-up question parses)
     bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())
+    schedule(bot, refresh_every)
     bot.warm_up()
     gradio.result()
     try:
@@ -141,6 +145,7 @@ def api(
     base_url: BaseUrlOption = None,
     host: HostOption = None,
     port: Annotated[int | None, typer.Option(metavar="PORT", help="Port (default: 8000).")] = None,
+    refresh_every: RefreshEveryOption = None,
 ) -> None:
     """Serve the OpenAI-compatible HTTP API (/v1/chat/completions, /v1/models, /v1/search, /v1/articles)."""
     from api import serve_api
@@ -148,6 +153,7 @@ def api(
 
     load_nlp_in_background()  # while the index opens (the warm-up question parses)
     bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())
+    schedule(bot, refresh_every)
     try:
         serve_api(bot, host, port)
     except AssistantError as e:
