@@ -58,6 +58,7 @@ from assistant.settings import (
     default_data_dir,
     use_offline_environment,
 )
+from assistant.web_sources import SourceRow, WebSources, parse_every
 from index import (
     Article,
     ArticlesNotFoundError,
@@ -78,10 +79,9 @@ from index import (
     UnreadableArticleError,
     article_from_record,
 )
-from assistant.web_sources import SourceRow, WebSources, parse_every
 from index.dates import parse_day, question_window
-from index.sources import RefreshReport, is_url
 from index.news_index import PACKAGE_VERSION as __version__
+from index.sources import RefreshReport, is_url
 
 __all__ = [
     "Conversation",

@@ -74,7 +74,8 @@ def main() -> None:
         f"{100 * ba:.1f} [{100 * lo:.1f}–{100 * hi:.1f}] | {auc:.3f} [{alo:.3f}–{ahi:.3f}] |"
     )
     print(
-        f"{seconds:.2f} s per judgement on 2 threads; {judge.llm.calls} model calls; {judge.llm.unknown} unreadable replies"
+        f"{seconds:.2f} s per judgement on 2 threads; {judge.llm.calls} model calls; "
+        f"{judge.llm.unknown} unreadable replies"
     )
     server.close()
 

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from index.errors import AssistantError, UnreadableArticleError
 from index.feeds import Entry, FeedError, canonical_url, clean_url, read_feed
-from index.fetch import FetchError, Fetcher, Response
+from index.fetch import Fetcher, FetchError, Response
 from index.files import fsync_dir, write_synced
 from index.loaders import html_article, pdf_article
 from index.records import Article

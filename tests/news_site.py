@@ -3,7 +3,8 @@ served by the standard library's HTTP server in a thread. Nothing leaves the mac
 
 Paths: ``/rss.xml`` (RSS 2.0) and ``/atom.xml`` (Atom) list the stories; ``/story/N`` are the pages
 (each with a canonical link without the campaign parameters); ``/hop/1`` … redirect in a chain to a
-story, ``/loop`` redirects to itself, ``/to-metadata`` to a cloud metadata address; ``/slow`` answers after ``slow_s``; ``/huge`` is 30 MB;
+story, ``/loop`` redirects to itself, ``/to-metadata`` to a cloud metadata address; ``/slow``
+answers after ``slow_s``; ``/huge`` is 30 MB;
 ``/image.png`` is not a page; ``/private/…`` is disallowed by ``/robots.txt``; ``/broken.xml`` is a
 malformed feed; ``/report.pdf`` is a PDF. Every response carries an ETag, and a request with the
 matching ``If-None-Match`` gets 304. ``requests`` counts requests per path.
@@ -15,8 +16,8 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOWNS = ["Fernhollow", "Quarry Bay", "Aldermoor", "Kestrel Point", "Wrenfield", "Marlow Heath", "Stonebridge"]
@@ -85,7 +86,8 @@ def atom(entries: list[int], base: str) -> str:
         )
     return (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>Coastal Towns Atom</title><id>urn:feed</id><updated>2026-11-30T00:00:00Z</updated>{''.join(items)}</feed>"
+        "<title>Coastal Towns Atom</title><id>urn:feed</id><updated>2026-11-30T00:00:00Z</updated>"
+        f"{''.join(items)}</feed>"
     )
 
 
@@ -95,7 +97,8 @@ def tiny_pdf(text: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]

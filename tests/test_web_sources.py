@@ -12,7 +12,7 @@ import pytest
 
 from assistant import Article, Assistant, Settings
 from index.feeds import FeedError, canonical_url, clean_url, read_feed
-from index.fetch import FetchError, Fetcher, FetchLimits, refused_address
+from index.fetch import Fetcher, FetchError, FetchLimits, refused_address
 from tests.news_site import NewsSite, rss, story
 
 FAST = {"host_delay_s": 0.0, "timeout_s": 2.0, "connect_timeout_s": 2.0}
@@ -47,7 +47,7 @@ def test_a_feed_brings_its_articles_with_dates_urls_and_authors_and_a_second_run
     assert (third.title, third.date, third.authors, third.key) == (title, day, ("Reporter 3",), third.url)
     assert first.split(".")[0] in third.text
     assert any("news-assistant" in agent for agent in site.user_agents)
-    pages = site.requests[f"/story/3"]
+    pages = site.requests["/story/3"]
 
     again = bot.web.refresh()
     assert statuses(again) == ["not modified"]  # the feed's ETag came back: 304, nothing parsed
