@@ -42,13 +42,44 @@ def story(n: int) -> tuple[str, str, str]:
     )
 
 
+_DETAILS = [
+    "Residents of {town} said story {n} mattered to them, and the local paper followed it for weeks.",
+    "A spokesperson for the county confirmed that {count} people had written letters about the plan.",
+    "The work is expected to take {months} months, according to a timetable published by the council.",
+    "Opponents in {town} argued the money would be better spent on {other}, but they lost the vote.",
+    "Local shops along the {street} reported more customers in the week after the announcement.",
+    "The {town} historical society asked that any old photographs be shared with its archive.",
+    "Funding of {money} thousand pounds came from a regional grant awarded in the spring.",
+    "Teachers, fishermen and retired nurses spoke at the public meeting, which lasted {hours} hours.",
+    "A survey by the town newspaper found {share} percent of readers in favour of the change.",
+    "The {town} mayor promised a second meeting in {month} to hear from people who could not attend.",
+]
+_OTHERS = ["road repairs", "flood defences", "the swimming pool", "bus services", "street lighting", "the harbour wall"]
+_STREETS = ["High Street", "Harbour Road", "Mill Lane", "Church Street", "Station Road", "Quay Parade"]
+_MONTHS = ["January", "February", "March", "April", "June", "September"]
+
+
 def story_html(n: int, base: str) -> str:
+    """Story ``n`` as a page: its first sentence, then four details chosen for it (seeded by ``n``),
+    so no two stories are near-identical copies of each other."""
+    import random
+
     title, first, day = story(n)
-    paragraphs = [
-        first,
-        f"Residents of the town said story {n} mattered to them, and the local paper followed it for weeks.",
-        f"Officials said the work would be paid for from the budget approved in {day[:4]} by a vote of 5 to {n % 4}.",
-    ]
+    town = title.split(" story")[0].rsplit(" ", 1)[0]
+    rng = random.Random(n)
+    fill = {
+        "town": town,
+        "n": n,
+        "count": rng.randint(12, 900),
+        "months": rng.randint(2, 30),
+        "other": rng.choice(_OTHERS),
+        "street": rng.choice(_STREETS),
+        "money": rng.randint(15, 950),
+        "hours": rng.randint(2, 5),
+        "share": rng.randint(30, 90),
+        "month": rng.choice(_MONTHS),
+    }
+    paragraphs = [first, *(d.format(**fill) for d in rng.sample(_DETAILS, 4))]
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
         f"<!doctype html><html><head><title>{title}</title>"
