@@ -82,6 +82,17 @@ def test_feeds_are_read_by_feedparser_and_broken_ones_refused(site: NewsSite) ->
         read_feed(b"just some words", "http://x/feed")
 
 
+def test_a_hostile_feed_neither_expands_entities_nor_reads_local_files() -> None:
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    bomb = f'<?xml version="1.0"?><!DOCTYPE r [{laughs}]><rss version="2.0"><channel><title>&l9;</title>'
+    item = "<item><title>a</title><link>http://news.example/a</link></item></channel></rss>"
+    feed = read_feed((bomb + item).encode(), "http://news.example/feed")
+    assert len(feed.title) < 1000 and [e.link for e in feed.entries] == ["http://news.example/a"]
+    xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss version="2.0">'
+    feed = read_feed((xxe + "<channel><title>&x;</title>" + item).encode(), "http://news.example/feed")
+    assert "root" not in feed.title
+
+
 def test_a_page_is_keyed_by_its_canonical_url_without_tracking_parameters() -> None:
     assert clean_url("HTTP://News.Example:80/a?utm_source=x&id=3&fbclid=y#top") == "http://news.example/a?id=3"
     page = '<html><head><link rel="canonical" href="/story/9"></head><body></body></html>'
