@@ -228,8 +228,10 @@ def test_the_cli_ingests_a_feed_lists_it_and_refreshes_conditionally(site: NewsS
     first = CliRunner().invoke(app, ["ingest", f"{site.base}/rss.xml", "--index", str(index)], env=env)
     assert first.exit_code == 0, first.output
     assert "5 added" in first.output
+    twice = CliRunner().invoke(app, ["ingest", f"{site.base}/rss.xml", "--index", str(index)], env=env)
+    assert twice.exit_code == 0 and "0 added" in twice.output, twice.output  # a 304: nothing changes
     listed = CliRunner().invoke(app, ["sources", "--index", str(index)], env=env)
-    assert f"{site.base}/rss.xml" in listed.output and "5 article(s) · ok" in listed.output
+    assert f"{site.base}/rss.xml" in listed.output and "5 article(s) · not modified" in listed.output
     again = CliRunner().invoke(app, ["refresh", "--index", str(index)], env=env)
     assert again.exit_code == 0 and "not modified" in again.output and "0 added" in again.output, again.output
     bad = CliRunner().invoke(app, ["ingest", f"{site.base}/image.png", "--index", str(index)], env=env)
@@ -272,3 +274,12 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
     finally:
         page.close()
         server.close()
+
+
+def test_refresh_intervals_are_read_and_impolite_ones_refused() -> None:
+    from assistant import parse_every
+
+    assert [parse_every(x) for x in ("30m", "2h", "1d", "90s", "45")] == [1800, 7200, 86400, 90, 2700]
+    for bad in ("10s", "soon", "-5m"):
+        with pytest.raises(ValueError):
+            parse_every(bad)
