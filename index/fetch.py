@@ -115,8 +115,8 @@ class _Host:
 
 
 class Fetcher:
-    """Fetches URLs under :class:`FetchLimits`. ``trusted_host``: a host (``name:port``) the user
-    named themselves, fetched even when it is private (the CLI's own URLs); thread-safe."""
+    """Fetches URLs under :class:`FetchLimits`; thread-safe. ``resolve`` (host, port) → addresses
+    replaces DNS in tests."""
 
     def __init__(
         self,
@@ -151,7 +151,8 @@ class Fetcher:
         trusted_host: str = "",
         types: tuple[str, ...] = READABLE,
     ) -> Response:
-        """GET ``url`` (conditionally, given ``etag`` or ``last_modified``), following redirects."""
+        """GET ``url`` (conditionally, given ``etag`` or ``last_modified``), following redirects.
+        ``trusted_host``: a ``host:port`` this machine's user named, fetched even when private."""
         current = url
         for _ in range(self.limits.max_redirects + 1):
             parts = _check_url(current)
@@ -213,8 +214,9 @@ class Fetcher:
                 if wait > 0:
                     time.sleep(wait)
                 host.next_start = time.monotonic() + self.limits.host_delay_s
+            with self._lock:
+                self.requests += 1
             started = time.monotonic()
-            self.requests += 1
             request = self._client.build_request(
                 "GET",
                 target,
