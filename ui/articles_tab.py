@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo, is_url
+from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo, IngestReport, is_url
 from ui.render import escape_markdown, header_text
 
 ARTICLES_PER_PAGE = 20
@@ -58,15 +58,21 @@ def add_files(
         except AssistantError as e:
             lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
             continue
-        lines.extend(f"- ✗ {escape_markdown(name)}: {escape_markdown(f.reason)}" for f in report.failures)
-        if report.added or report.replaced or report.unchanged or report.merged:
-            merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
-            lines.append(
-                f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
-                f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
-            )
+        lines += report_lines(name, report, name)
     lines.append(f"\n{holding(assistant.info())}")
     return "\n".join(lines)
+
+
+def report_lines(name: str, report: IngestReport, failed_as: str | None = None) -> list[str]:
+    """One ✗ line per failure (named ``failed_as``, else by its location) and one ✓ line for ``name``."""
+    lines = [f"- ✗ {escape_markdown(failed_as or f.location)}: {escape_markdown(f.reason)}" for f in report.failures]
+    if report.added or report.replaced or report.unchanged or report.merged:
+        merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
+        lines.append(
+            f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
+            f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
+        )
+    return lines
 
 
 def holding(info: AssistantInfo) -> str:
@@ -116,13 +122,7 @@ def add_source(assistant: Assistant, url: str) -> str:
         report = assistant.web.add([url])
     except AssistantError as e:
         return f"Could not fetch: {escape_markdown(str(e))}"
-    lines = [f"- ✗ {escape_markdown(f.location)}: {escape_markdown(f.reason)}" for f in report.ingest.failures]
-    ingest = report.ingest
-    if ingest.added or ingest.replaced or ingest.unchanged:
-        lines.append(
-            f"- ✓ {escape_markdown(url)}: {len(ingest.added)} added, {len(ingest.replaced)} replaced, "
-            f"{len(ingest.unchanged)} already indexed ({ingest.passages} passages)"
-        )
+    lines = report_lines(url, report.ingest)
     lines.append(f"\n{holding(assistant.info())}")
     return "\n".join(lines)
 
