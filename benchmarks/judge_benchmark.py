@@ -5,6 +5,8 @@
 Data (human labels only):
 - SummEdits news (../shared/datasets/summedits-news): 686 ``test`` pairs, reported; the 133
   ``evaluation`` pairs only choose thresholds (the model's calibration was fitted on them too);
+- ``whole summaries``: the 40 summaries of ``summaries`` whole against their article, supported when
+  every sentence is (a summary-level set, as held-out summary benchmarks are);
 - ``written``: the written answer sentences of both local models labelled for answer-time
   verification (``benchmarks/verification.py``; 167, shipped set and BBC), each against the passage
   the pipeline cites;
@@ -141,6 +143,22 @@ def labelled(name: str) -> tuple[list[tuple[str, str]], np.ndarray, int]:
     return [texts[k] for k in keys], np.array([labels[k] for k in keys]), len(labels) - len(keys)
 
 
+def whole_summaries() -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Each labelled three-sentence summary of ``summaries`` whole against its article: supported
+    when every sentence is (how a summary-level benchmark labels a summary)."""
+    labels = {r["key"]: int(r["label"]) for r in map(json.loads, LABELS.open(encoding="utf-8"))}
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    path = SETS / "summaries.jsonl"
+    for r in map(json.loads, path.open(encoding="utf-8")) if path.is_file() else []:
+        groups.setdefault((r["article"], r["model"]), []).append(r)
+    items, out = [], []
+    for rows in groups.values():
+        if all(r["key"] in labels for r in rows):
+            items.append((rows[0]["passage"], " ".join(r["claim"] for r in rows)))
+            out.append(int(all(labels[r["key"]] for r in rows)))
+    return items, np.array(out)
+
+
 def written() -> tuple[list[tuple[str, str]], np.ndarray]:
     """The written answer sentences of both local models labelled for answer-time verification
     (``benchmarks/verification.py``: the shipped set and the BBC questions), each against the passage
@@ -264,7 +282,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fit-lexical", action="store_true")
     parser.add_argument("--bootstrap", type=int, default=DRAWS)
-    parser.add_argument("--sets", nargs="*", default=["summedits", "answers", "summaries", "written"])
+    parser.add_argument(
+        "--sets", nargs="*", default=["summedits", "answers", "summaries", "whole-summaries", "written"]
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "judge-benchmark.json")
     args = parser.parse_args()
     DRAWS = args.bootstrap
@@ -284,6 +304,10 @@ def main() -> None:
             items, labels = written()
             if len(items):
                 rows += evaluate("written answer sentences", items, labels, None)
+        elif name == "whole-summaries":
+            items, labels = whole_summaries()
+            if len(items):
+                rows += evaluate("whole summaries", items, labels, None)
         else:
             items, labels, missing = labelled(name)
             if missing:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Draft, DraftRequest, Settings, load_testset, sample_testset_path  # noqa: E402
-from assistant.answering import citations  # noqa: E402
+from assistant.answering import citations, lexical  # noqa: E402
 from assistant.answering.judge import FaithfulnessJudge  # noqa: E402
 from index import Article, Hit, Passage  # noqa: E402
 
@@ -90,12 +90,12 @@ def sentences(path: Path) -> list[dict]:
         if not written:
             continue
         now = citations.attach_citations(written, hits, judge)
-        checks = citations.units_hold, citations.numbers_in_place
-        citations.units_hold = citations.numbers_in_place = lambda passage, claim: True  # as before the number rules
+        checks = lexical.units_hold, lexical.numbers_in_place
+        lexical.units_hold = lexical.numbers_in_place = lambda passage, claim: True  # as before the number rules
         try:
             before = citations.attach_citations(written, hits, judge)
         finally:
-            citations.units_hold, citations.numbers_in_place = checks
+            lexical.units_hold, lexical.numbers_in_place = checks
         for (text, markers), n, b in zip(written, now, before, strict=True):
             cited = (n.hits or [m - 1 for m in markers] or [0])[0]
             passage = hits[cited].passage.text

@@ -52,6 +52,15 @@ def test_a_name_at_the_start_of_a_claim_is_a_name() -> None:
     assert judge.features(PASSAGE, "Officials said the plan will cost 3.2 million dollars.")[0]["novel_names"] == 0
 
 
+def test_a_summary_is_judged_sentence_by_sentence() -> None:
+    judge = LexicalJudge()
+    summary = "The council voted 7 to 2 to build bike lanes on Mill Street. The mayor did not attend the vote."
+    assert judge.judge(PASSAGE, summary).supported  # two sentences from two ends of the passage
+    wrong = "The council voted 7 to 2 to build bike lanes on Mill Street. The mayor attended the vote."
+    verdict = judge.judge(PASSAGE, wrong)
+    assert not verdict.supported and verdict.features["negation"] == 1  # the weakest sentence's verdict
+
+
 def test_units_and_places_of_numbers_are_checks_that_veto() -> None:
     judge = LexicalJudge()
     pounds = judge.judge(PASSAGE, "The project will cost 3.2 million pounds.")

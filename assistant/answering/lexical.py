@@ -230,6 +230,13 @@ class LexicalJudge:
         return score >= self.calibration.threshold and not contradicted, score
 
     def judge(self, passage: str, claim: str) -> Verdict:
+        """The verdict on ``claim``; a claim of several sentences is judged sentence by sentence and
+        gets its weakest sentence's verdict (a summary holds when each of its sentences does: judged
+        whole, its sentences' words from all over the passage looked unsupported next to any three)."""
+        spans = sentence_spans(claim)
+        if len(spans) > 1:
+            verdicts = [self.judge(passage, claim[s:e]) for s, e in spans]
+            return min(verdicts, key=lambda v: (v.supported, v.score))
         values, evidence, span = self.features(passage, claim)
         supported, score = self.decide(values)
         return Verdict(supported, score, values, evidence, span, "lexical")
