@@ -40,10 +40,17 @@ MODELS = {"1.5b": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "0.5b": "qwen2.5-co
 SETS = {
     "shipped": (lambda: sample_testset_path(), None),
     "bbc": (lambda: ROOT / "benchmarks" / "data" / "bbc-questions.jsonl", ROOT / "runs" / "answers-bbc" / "index"),
+    # 24 more questions on other articles of the same BBC index, written for the judge's labels (issue 25)
+    "bbc-more": (
+        lambda: ROOT / "benchmarks" / "data" / "bbc-questions-more.jsonl",
+        ROOT / "runs" / "answers-bbc" / "index",
+    ),
 }
 
 
-def drafts(out: Path, sets: list[str], models: list[str], evidence: str) -> None:
+def drafts(out: Path, sets: list[str], models: list[str], evidence: str, start: int = 0) -> None:
+    """Append the drafts of every question (from the ``start``-th of each set: an interrupted run
+    continues) to ``out``."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as f:
@@ -55,7 +62,7 @@ def drafts(out: Path, sets: list[str], models: list[str], evidence: str) -> None
                 bot = Assistant.open(
                     index, Settings(answer={"engine": "local"}, llm={"model_path": model, "evidence": evidence})
                 )
-                for case in load_testset(testset()):
+                for case in load_testset(testset())[start:]:
                     vector = bot.index.query_vector(case.question)
                     hits = bot.index.search(case.question, None, bot.settings.retrieval, None, vector=vector)
                     request = DraftRequest(
@@ -66,6 +73,7 @@ def drafts(out: Path, sets: list[str], models: list[str], evidence: str) -> None
                         "set": name,
                         "model": size,
                         "question": case.question,
+                        "evidence": evidence,
                         "draft": draft.text,
                         "passages": [h.passage.text for h in draft.hits],
                         "hits": [
@@ -152,10 +160,11 @@ def main() -> None:
     parser.add_argument(
         "--evidence", default="sentences", choices=["sentences", "passages"], help="drafts: llm.evidence"
     )
+    parser.add_argument("--start", type=int, default=0, help="drafts: from this question of each set (resuming)")
     args = parser.parse_args()
     path = RUNS / "drafts.jsonl"
     if args.command == "drafts":
-        drafts(path, args.set or list(SETS), args.model or list(MODELS), args.evidence)
+        drafts(path, args.set or list(SETS), args.model or list(MODELS), args.evidence, args.start)
         return
     every = sentences(path)
     if args.command == "show":
