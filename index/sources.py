@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.errors import AssistantError, UnreadableArticleError
-from index.feeds import Entry, FeedError, canonical_url, clean_url, read_feed
+from index.feeds import Entry, canonical_url, clean_url, read_feed
 from index.fetch import Fetcher, FetchError, Response
 from index.files import fsync_dir, write_synced
 from index.loaders import html_article, pdf_article
@@ -95,6 +95,15 @@ class RefreshReport:
             f"{len(self.sources)} sources ({failed} failed), {self.requests} requests, {self.bytes:,} bytes in "
             f"{self.seconds:.1f} s{stop}; articles: {self.ingest.summary()}"
         )
+
+
+def _reason(error: Exception) -> str:
+    """Why a fetch failed, in a few words (an unexpected error by its type, as a hostile page may cause)."""
+    if isinstance(error, FetchError):
+        return error.reason
+    if isinstance(error, AssistantError):
+        return str(error)
+    return f"unreadable ({type(error).__name__}: {str(error)[:200]})"
 
 
 def is_url(item: object) -> bool:
@@ -218,9 +227,9 @@ def _fetch_source(
             page = fetcher.get(entry.link, trusted_host=trusted)
             budget.spend(page)
             article = page_article(page, entry, source.url)
-        except (FetchError, UnreadableArticleError, AssistantError) as e:
+        except Exception as e:  # noqa: BLE001 (one bad page is reported; the feed's others still come)
             with lock:
-                items.append(LoadFailure(entry.link, getattr(e, "reason", str(e))))
+                items.append(LoadFailure(entry.link, _reason(e)))
             return
         with lock:
             items.append(article)
@@ -271,8 +280,8 @@ def refresh(
             try:
                 one, found, links = _fetch_source(own, source, settings, budget)
                 source.status, source.failures, source.retry_after = one.status, 0, ""
-            except (FetchError, FeedError, UnreadableArticleError, AssistantError) as e:
-                reason = getattr(e, "reason", str(e))
+            except Exception as e:  # noqa: BLE001 (one bad source is reported; the others are still fetched)
+                reason = _reason(e)
                 source.failures += 1
                 delay = min(timedelta(minutes=settings.retry_minutes) * 2 ** (source.failures - 1), MAX_BACKOFF)
                 source.status = f"failed: {reason}"

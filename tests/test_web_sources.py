@@ -283,3 +283,22 @@ def test_refresh_intervals_are_read_and_impolite_ones_refused() -> None:
     for bad in ("10s", "soon", "-5m"):
         with pytest.raises(ValueError):
             parse_every(bad)
+
+
+def test_an_unexpected_error_on_one_page_is_reported_and_the_others_still_come(
+    site: NewsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.sources as sources
+
+    real = sources.html_article
+
+    def fragile(html: str, key: str, metadata: dict[str, object]) -> Any:
+        if key.endswith("/story/2"):
+            raise RecursionError("a page nested too deeply")
+        return real(html, key, metadata)
+
+    monkeypatch.setattr(sources, "html_article", fragile)
+    report = open_bot(tmp_path).add([f"{site.base}/rss.xml"], trusted=True)
+    assert len(report.added) == 4
+    [failure] = report.failures
+    assert failure.location.endswith("/story/2") and "RecursionError" in failure.reason
