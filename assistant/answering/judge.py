@@ -2,14 +2,15 @@
 
 Three methods, one interface (``answer.judge``):
 
-- ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.lexical`); it
-  measured better than the trained model on every set so far (README, "How faithful is the
-  judge"), and answer-time verification reads its features in any case.
+- ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.lexical`), chosen
+  by the README's rule (the largest smallest margin over the simple baselines across every labelled
+  set, SummEdits included; "How faithful is the judge"); answer-time verification reads its
+  features in any case.
 - ``model``: the trained claim-support cross-encoder shipped with the package
   (:mod:`assistant.answering.claim_model`): the claim is judged sentence by sentence against the
-  passage's best window, and the score is a calibrated probability of support. Two lexical
-  findings veto support whatever the model says: a number the passage lacks, and a negation flip
-  (the model misses them too often). The model loads on first use, its files checked against
+  passage's best window, and the score is a calibrated probability of support. Lexical findings
+  veto support whatever the model says: a number the passage lacks, a negation flip, a number with
+  another unit or moved to another thing (the model misses them too often). The model loads on first use, its files checked against
   their sha256. A claim of fewer than three content words ("North.", "Liz Cheney") states no
   relation for the model to check; it gets the lexical verdict (is what it names in the passage?).
 

@@ -12,6 +12,11 @@ for what a small edit to a true sentence usually breaks:
 - a negation in the claim and not in the aligned sentences, or the other way round;
 - low lexical coverage of the claim by the aligned sentences.
 
+A claim of several sentences (a summary) is judged sentence by sentence and gets its weakest
+sentence's verdict. Beside the scored features, checks can veto support (``Calibration.decisive``):
+a negation flip, a number with another unit, a number moved to another thing, and (off by default)
+an entity spaCy finds in the claim and not in the passage.
+
 A name is a capitalised word that is not a common word, also at the start of the claim when
 WordNet does not know it as a word ("Biden said" has a name, "Officials said" has none); a
 possessive is its name ("Smith's" is "smith"). A negation flip is only looked for in a claim of at
