@@ -10,9 +10,10 @@ Three methods, one interface (``answer.judge``):
   (:mod:`assistant.answering.claim_model`): the claim is judged sentence by sentence against the
   passage's best window, and the score is a calibrated probability of support. Lexical findings
   veto support whatever the model says: a number the passage lacks, a negation flip, a number with
-  another unit or moved to another thing (the model misses them too often). The model loads on first use, its files checked against
-  their sha256. A claim of fewer than three content words ("North.", "Liz Cheney") states no
-  relation for the model to check; it gets the lexical verdict (is what it names in the passage?).
+  another unit or moved to another thing (the model misses them too often). The model loads on
+  first use, its files checked against their sha256. A claim of fewer than three content words
+  ("North.", "Liz Cheney") states no relation for the model to check; it gets the lexical verdict
+  (is what it names in the passage?).
 
 - ``llm``: the configured ``openai`` or ``local`` model, RAGAS-style (:mod:`assistant.answering.llm_judge`):
   it splits the claim into atomic claims and judges each; for those who have a strong model.
