@@ -42,7 +42,7 @@ wordnet:
 	@test -f /usr/share/wordnet/data.noun || { apt-get update -qq && apt-get install -y -qq wordnet-base >/dev/null; } \
 	  || echo "warning: wordnet-base not installed; the faithfulness judge runs without synonyms and antonyms"
 
-## train-judge: retrain the faithfulness judge's claim-support model (~1.5 h alone on 2 cores; resumes if interrupted)
+## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
 train-judge: $(BIN)/.runtime wordnet
 	$(BIN)/python benchmarks/train_judge.py
 

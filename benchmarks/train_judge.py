@@ -298,10 +298,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "judge", help="pairs, checkpoints, log")
     parser.add_argument("--out", type=Path, default=cm.MODEL_DIR, help="where the shipped model goes")
     parser.add_argument("--articles", type=int, default=5000, help="articles the pairs are made from")
-    parser.add_argument("--max-pairs", type=int, default=30000)
-    parser.add_argument(
-        "--minutes", type=float, default=600, help="training stops after this (per run), best weights kept"
-    )
+    parser.add_argument("--max-pairs", type=int, default=22000)
+    parser.add_argument("--minutes", type=float, default=75, help="training stops after this, best weights kept")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=4e-5)
     parser.add_argument("--max-tokens", type=int, default=cm.MAX_TOKENS)

@@ -14,6 +14,7 @@ def test_public_api_is_exactly_all() -> None:
         "core",
         "evaluation",
         "settings",
+        "web_sources",
     }
     assert public == set(assistant.__all__) - {"__version__"}
     for name in assistant.__all__:
