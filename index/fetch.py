@@ -156,13 +156,13 @@ class Fetcher:
         current = url
         for _ in range(self.limits.max_redirects + 1):
             parts = _check_url(current)
-            self._target(current, trusted_host)  # a refused address is said before robots.txt is asked
+            target = self._target(current, trusted_host)  # a refused address is said before robots.txt is asked
             if self.limits.obey_robots and not self._robots_allow(parts, trusted_host):
                 raise FetchError(current, "robots.txt disallows it")
             headers = {"If-None-Match": etag} if etag else {}
             if last_modified:
                 headers["If-Modified-Since"] = last_modified
-            status, location, response = self._request(current, headers, trusted_host, types)
+            status, location, response = self._request(current, headers, trusted_host, types, target)
             if location is None:
                 assert response is not None
                 return response
@@ -201,11 +201,17 @@ class Fetcher:
         return pinned, {"Host": parts.netloc}, extensions
 
     def _request(
-        self, url: str, headers: dict[str, str], trusted_host: str, types: tuple[str, ...]
+        self,
+        url: str,
+        headers: dict[str, str],
+        trusted_host: str,
+        types: tuple[str, ...],
+        checked: tuple[str, dict[str, str], dict[str, str]] | None = None,
     ) -> tuple[int, str | None, Response | None]:
+        """One GET of ``url``; ``checked``: its address already resolved and checked (``_target``)."""
         import httpx
 
-        target, extra, extensions = self._target(url, trusted_host)
+        target, extra, extensions = checked or self._target(url, trusted_host)
         host = self._host(urlsplit(url).netloc.lower())
         limit = self.limits.max_bytes
         with host.slots:
@@ -266,8 +272,7 @@ class Fetcher:
                 response.close()
 
     # ---- robots.txt ----------------------------------------------------------------------
-    def _robots_allow(self, parts: object, trusted_host: str) -> bool:
-        split = parts if isinstance(parts, tuple) else urlsplit(str(parts))
+    def _robots_allow(self, split: tuple[str, str, str, str, str], trusted_host: str) -> bool:
         scheme, netloc = split[0], split[1].lower()
         host = self._host(netloc)
         with host.lock:

@@ -164,16 +164,13 @@ def attach_citations(
         for h in [m - 1 for m in markers]:
             verdicts[h] = judge.lexical.judge(hits[h].passage.text, text)
 
-        def holds(h: int, verdicts: dict[int, Verdict] = verdicts) -> bool:
-            return verifies(verdicts[h])
-
-        good = [h for h in verdicts if holds(h)]
+        good = [h for h in verdicts if verifies(verdicts[h])]
         reattached = False
         if not good:
             others = {h: judge.lexical.judge(hit.passage.text, text) for h, hit in enumerate(hits) if h not in verdicts}
             verdicts.update(others)
-            best = max(others, key=lambda h: (holds(h), others[h].score), default=None)
-            if best is not None and holds(best):
+            best = max(others, key=lambda h: (verifies(others[h]), others[h].score), default=None)
+            if best is not None and verifies(others[best]):
                 good, reattached = [best], True
         cited = good or [m - 1 for m in markers]
         spans = {}

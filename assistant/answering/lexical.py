@@ -217,7 +217,9 @@ class LexicalJudge:
             "moved_numbers": float(not numbers_in_place(passage, claim)),
         }
         if "novel_entities" in self.calibration.decisive:
-            values["novel_entities"] = float(len(_claim_entities_missing(passage, claim)))
+            from assistant.answering.entities import novel_entities  # spaCy: loaded only when asked
+
+            values["novel_entities"] = float(len(novel_entities(passage, claim)))
         return values, " ".join(sentences[i] for i in aligned), spans[order[0]]
 
     # ---- decisions -----------------------------------------------------------------------
@@ -245,9 +247,3 @@ class LexicalJudge:
         values, evidence, span = self.features(passage, claim)
         supported, score = self.decide(values)
         return Verdict(supported, score, values, evidence, span, "lexical")
-
-
-def _claim_entities_missing(passage: str, claim: str) -> list[object]:
-    from assistant.answering.entities import novel_entities  # spaCy: loaded only when a calibration asks
-
-    return list(novel_entities(passage, claim))
