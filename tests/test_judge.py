@@ -180,3 +180,11 @@ def test_the_lexical_judge_never_loads_the_model() -> None:
 def test_the_judge_refuses_empty_input() -> None:
     assert FaithfulnessJudge().supports("", "Anything.") is False
     assert FaithfulnessJudge("model").supports("Some passage.", " ") is False
+
+
+def test_a_negation_elsewhere_in_the_sentence_is_not_a_flip() -> None:
+    passage = "Governor Elena Marsh said the central bank would not raise rates this year."
+    judge = LexicalJudge()
+    assert judge.features(passage, "The central bank governor is Elena Marsh.")[0]["negation"] == 0
+    assert judge.features(passage, "Elena Marsh said the central bank would raise rates.")[0]["negation"] == 1
+    assert judge.features(passage, "The bank will not raise rates this year.")[0]["negation"] == 0

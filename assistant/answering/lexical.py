@@ -9,7 +9,8 @@ for what a small edit to a true sentence usually breaks:
   similar-to, derivation) of a word of the aligned sentences;
 - words that are WordNet antonyms of a word of the aligned sentences, where the claim does not
   also use that word (``rose`` against ``fell``);
-- a negation in the claim and not in the aligned sentences, or the other way round;
+- a negation flip: a word the claim shares with its closest passage sentence is negated (within
+  three content words after "not", "no", "never" …) in one of them and not in the other;
 - low lexical coverage of the claim by the aligned sentences.
 
 A claim of several sentences (a summary) is judged sentence by sentence and gets its weakest
@@ -138,8 +139,16 @@ def _stem(word: str) -> str:
     return stem(word)
 
 
-def _negations(tokens: Sequence[_Token]) -> int:
-    return sum(t.low in _NEGATIONS for t in tokens)
+NEGATION_SCOPE = 3  # content words after "not", "no", "never" … that the negation applies to
+
+
+def _negated(tokens: Sequence[_Token]) -> set[str]:
+    """Stems of the content words (and numbers) within ``NEGATION_SCOPE`` after a negation."""
+    out: set[str] = set()
+    for i, t in enumerate(tokens):
+        if t.low in _NEGATIONS:
+            out.update([u.stem for u in tokens[i + 1 :] if u.content or u.number][:NEGATION_SCOPE])
+    return out
 
 
 MIN_WEIGHT = 0.1  # every feature's weight is at most -MIN_WEIGHT: none of them is ignored
@@ -201,8 +210,11 @@ class LexicalJudge:
                 novel_words += 1
         best = sentence_tokens[order[0]]
         content = [t for t in claim_tokens if t.content or t.number]
+        # a flip: a word the claim shares with its closest sentence is negated in one and not the other
+        # ("did not attend" against "attended"); a negation elsewhere in the sentence is not one
+        shared = {t.stem for t in content} & {t.stem for t in best if t.content or t.number}
         negation = float(
-            len(content) >= MIN_CONTENT_FOR_NEGATION and (_negations(claim_tokens) > 0) != (_negations(best) > 0)
+            len(content) >= MIN_CONTENT_FOR_NEGATION and bool((_negated(claim_tokens) ^ _negated(best)) & shared)
         )
         covered = sum(1 for t in content if t.stem in near_stems)
         uncovered = 1 - covered / len(content) if content else 0.0
