@@ -183,8 +183,11 @@ def test_the_judge_refuses_empty_input() -> None:
 
 
 def test_a_negation_elsewhere_in_the_sentence_is_not_a_flip() -> None:
-    passage = "Governor Elena Marsh said the central bank would not raise rates this year."
+    passage = "Governor Elena Marsh, who took office in May, said rates would not rise this year."
     judge = LexicalJudge()
-    assert judge.features(passage, "The central bank governor is Elena Marsh.")[0]["negation"] == 0
-    assert judge.features(passage, "Elena Marsh said the central bank would raise rates.")[0]["negation"] == 1
-    assert judge.features(passage, "The bank will not raise rates this year.")[0]["negation"] == 0
+    assert judge.features(passage, "Elena Marsh took office in May as governor.")[0]["negation"] == 0
+    assert judge.features(passage, "Elena Marsh said rates would rise this year.")[0]["negation"] == 1
+    assert judge.features(passage, "Marsh said rates will not rise this year.")[0]["negation"] == 0
+    # the word before the negation is in its scope too: "passwords were not taken"
+    stolen = "Payment card numbers and passwords were not taken, the company said."
+    assert judge.features(stolen, "The hackers took the passwords of customers.")[0]["negation"] == 1

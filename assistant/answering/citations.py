@@ -34,8 +34,8 @@ _REFUSAL = re.compile(
 
 
 # At answer time a sentence is verified by what the lexical judge can see reliably (its features,
-# milliseconds per sentence; the trained model judges evaluations): no number or
-# name the passage lacks, no negation the passage's closest sentence lacks (or the other way round),
+# milliseconds per sentence; the trained model judges evaluations): no number or name the passage
+# lacks, no negation flip against the passage's closest sentence (a shared word negated in one only),
 # and at most a third of its content words new. The judge's own decision is not used here: its
 # WordNet-antonym rule rejects correct paraphrases ("used … to try" against "tried
 # unsuccessfully"), and a claim where none of its features fires gets the same passing score
