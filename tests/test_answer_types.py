@@ -97,3 +97,32 @@ def test_loading_the_pipeline_imports_no_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip().endswith("False") and "ner" in out.stdout and "senter" not in out.stdout
+
+
+def test_torch_is_kept_out_of_the_spacy_import_only_in_its_own_thread(tmp_path: Path) -> None:
+    """The background spaCy load hides torch from its own thread; a torch model loading in another
+    thread meanwhile must still find it (it once found it missing for good: "name 'nn' is not defined")."""
+    import threading
+
+    (tmp_path / "probe_hidden_module.py").write_text("VALUE = 1\n")
+    sys.path.insert(0, str(tmp_path))
+    inside, other = threading.Event(), {}
+
+    def elsewhere() -> None:
+        inside.wait(10)
+        import probe_hidden_module
+
+        other["value"] = probe_hidden_module.VALUE
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    try:
+        with nlp.hidden_in_this_thread(["probe_hidden_module"]):
+            with pytest.raises(ImportError, match="kept out"):
+                import probe_hidden_module  # noqa: F401
+            inside.set()
+            thread.join(10)
+        assert other == {"value": 1}, "another thread imports it meanwhile"
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("probe_hidden_module", None)

@@ -12,9 +12,12 @@ command's first question does not wait for it.
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
 import sys
 import threading
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,19 +83,38 @@ def verify(directory: Path) -> None:
             )
 
 
+class _HiddenInThisThread(importlib.abc.MetaPathFinder):
+    """Refuses to import ``names`` (and their submodules) in the thread that created it; other
+    threads import them as usual. (Putting ``None`` in ``sys.modules`` hid them from every thread: a
+    torch model loading beside the background spaCy load found torch missing for good.)"""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = frozenset(names)
+        self.thread = threading.get_ident()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if threading.get_ident() == self.thread and fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is kept out while spaCy is imported", name=fullname)
+        return None
+
+
+@contextmanager
+def hidden_in_this_thread(names: Sequence[str]) -> Iterator[None]:
+    """While inside, ``import`` of ``names`` not yet imported fails in this thread only."""
+    finder = _HiddenInThisThread(names)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def _import_spacy() -> Any:
     """``spacy``, imported with torch and other GPU frameworks hidden from thinc (it then runs on numpy)."""
     if "spacy" in sys.modules:
         return sys.modules["spacy"]
-    hidden = [name for name in _NO_TORCH if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # "import torch" raises ImportError meanwhile
-    try:
+    with hidden_in_this_thread(_NO_TORCH):
         import spacy
-    finally:
-        for name in hidden:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]
     return spacy
 
 
