@@ -15,6 +15,7 @@ import pytest
 from assistant import Assistant, ConversationStore, Draft, DraftRequest
 from assistant.answering.extractive import ExtractiveEngine
 from tests.test_e2e import free_port, open_app
+from ui.chat import PageIds
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -118,6 +119,19 @@ def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_k
         store.close()
     finally:
         page.close()
+
+
+def test_a_question_asked_before_the_page_loaded_and_the_load_agree_on_one_chat() -> None:
+    """The load gives a page without a chat its id; a question sent before that arrived must land in
+    the same chat, so the next question queues behind it (it once went to another one)."""
+    fresh = iter(f"{n:016x}" for n in range(100))
+    ids = PageIds(lambda: next(fresh))
+    early = ids.on_question("page-1")  # the question first, then the load
+    assert ids.on_load("page-1") == early
+    loaded = ids.on_load("page-2")  # the load first, then a question still sent without the id
+    assert ids.on_question("page-2") == loaded != early
+    assert ids.on_question("api") != ids.on_question("api"), "a client that never loads the page: a chat each"
+    assert ids.on_load(None) != ids.on_load(None)
 
 
 def test_stop_ends_the_answer_being_written_and_saves_nothing(slow_server: tuple[str, Path], chromium: Any) -> None:

@@ -11,7 +11,8 @@ question's stream all show the same chat.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,3 +176,44 @@ class LiveChats:
             yield self.view(conversation_id)
         finally:
             events.close()
+
+
+class PageIds:
+    """The id of a new chat on a page that holds none yet, agreed between the page's load (which
+    gives it one) and a question asked before that load answered: whichever comes first picks it,
+    and the other uses it. (A question asked in the first moment after a page appeared went to one
+    conversation and the next question to the one the load picked: it was never queued behind the
+    first, and the chat showed only one of them.) Sessions that never load the page (API clients)
+    get a fresh conversation for every question asked without an id, as before."""
+
+    LIMIT = 10_000  # sessions remembered (oldest forgotten first)
+
+    def __init__(self, fresh: Callable[[], str]) -> None:
+        self._fresh = fresh
+        self._lock = threading.Lock()
+        self._loaded: OrderedDict[str, str] = OrderedDict()  # session -> id the page's load gave
+        self._asked: OrderedDict[str, str] = OrderedDict()  # session -> id an early question took
+
+    def on_load(self, session: str | None) -> str:
+        """The id for a page loading with none: an early question's, else a fresh one."""
+        if not session:
+            return self._fresh()
+        with self._lock:
+            chosen = self._asked.get(session) or self._loaded.get(session) or self._fresh()
+            self._remember(self._loaded, session, chosen)
+            return chosen
+
+    def on_question(self, session: str | None) -> str:
+        """The id for a question asked without one: the page's, if its load picked one already."""
+        if not session:
+            return self._fresh()
+        with self._lock:
+            chosen = self._loaded.get(session) or self._fresh()
+            self._remember(self._asked, session, chosen)
+            return chosen
+
+    def _remember(self, table: OrderedDict[str, str], session: str, chosen: str) -> None:
+        table[session] = chosen
+        table.move_to_end(session)
+        while len(table) > self.LIMIT:
+            table.popitem(last=False)

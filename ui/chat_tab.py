@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant import Assistant, Filters, parse_day, question_window, sample_testset_path
 from ui.articles_tab import add_files, holding
-from ui.chat import LiveChats, View
+from ui.chat import LiveChats, PageIds, View
 from ui.gradio_import import import_gradio
 from ui.render import header_text, render_sources
 
@@ -74,6 +74,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
     after an upload)."""
     info = assistant.info()
     chats = LiveChats(assistant)
+    page_ids = PageIds(chats.store.new_id)
     with gr.Tab("Chat"):
         with gr.Row():
             with gr.Column(scale=3):
@@ -201,11 +202,16 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         engine: str | None = None,
         as_of: str | None = None,
         replace: bool = False,
+        request: gr.Request | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         # after "Edit last question", the edited question takes the last turn's place
         replace = bool(replace and known(conversation_id) and chats.store.get(conversation_id).turns)
         boxes = (only, since, until, engine, as_of)
+        if not conversation_id and message.strip():  # asked before the page's load gave it an id
+            conversation_id = page_ids.on_question(request.session_hash if request else None)
         yield from ask_with_filters(conversation_id or "", message, boxes, replace)
+
+    on_chat.__annotations__["request"] = gr.Request  # resolved, so Gradio passes the request
 
     def on_edit(conversation_id: str) -> tuple[Any, bool]:
         """Put the last question back in the box; the next question sent replaces that turn."""
@@ -236,14 +242,19 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
     def on_open(conversation_id: str | None) -> tuple[Any, ...]:
         return shown(chats.view(known(conversation_id)), last=True, asked=False)
 
-    def on_restore(conversation_id: str | None) -> tuple[Any, ...]:
+    def on_restore(conversation_id: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
         """On page load: reopen the conversation this browser had open; with none, leave the page
         as it is (a question typed while the page loads must not be wiped)."""
         listed = gr.update(choices=conversation_choices(chats), value=known(conversation_id) or None)
         if not known(conversation_id):  # a new chat gets its id now, so every question of it is queued in it
-            return gr_noop(), gr_noop(), gr_noop(), chats.store.new_id(), listed
+            if chats.store.valid_id(conversation_id):  # the page's own new chat: a question may be saving it now
+                return gr_noop(), gr_noop(), gr_noop(), gr_noop(), listed
+            fresh = page_ids.on_load(request.session_hash if request else None)  # or an early question's
+            return gr_noop(), gr_noop(), gr_noop(), fresh, listed
         view = chats.view(known(conversation_id))
         return view.messages, view.sources, gr_noop(), view.conversation_id, listed
+
+    on_restore.__annotations__["request"] = gr.Request
 
     def on_like(conversation_id: str, note: str, data: gr.LikeData) -> tuple[str, str]:
         index = data.index[0] if isinstance(data.index, list | tuple) else data.index
