@@ -271,6 +271,20 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
             timeout=60_000,
         )
         assert "cracks" in page.locator("#sources").inner_text()
+
+        page.get_by_role("tab", name="Articles").click()  # forget the feed and its articles
+        page.locator("#forget-url textarea, #forget-url input").first.fill(f"{site.base}/rss.xml")
+        page.locator("#forget-articles input").check()
+        page.locator("#forget-source").click()
+        page.wait_for_function(
+            "document.querySelector('#forget-status').innerText.includes('deleted its 5 article(s)')", timeout=60_000
+        )
+        page.wait_for_function("document.querySelector('#header').innerText.includes('1 articles loaded')")
+        assert "No feeds or pages yet." in page.locator("#source-list").inner_text()
+        assert [s.url for s in bot.web.list()] == [] and bot.info().articles == 1
+        page.locator("#forget-url textarea, #forget-url input").first.fill(f"{site.base}/rss.xml")
+        page.locator("#forget-source").click()  # twice: said, nothing else happens
+        page.wait_for_function("document.querySelector('#forget-status').innerText.includes('no such source')")
     finally:
         page.close()
         server.close()

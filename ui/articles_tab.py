@@ -127,6 +127,20 @@ def add_source(assistant: Assistant, url: str) -> str:
     return "\n".join(lines)
 
 
+def forget_source(assistant: Assistant, url: str, with_articles: bool) -> str:
+    """Forget a remembered feed or page (it is refreshed no more); with ``with_articles`` also delete
+    the articles it brought (asked, not assumed: they may be worth keeping)."""
+    url = (url or "").strip()
+    if not url:
+        return "Type the address of a feed or page from the list below."
+    try:
+        removed = assistant.web.remove(url, articles=with_articles)
+    except AssistantError as e:
+        return f"Could not forget it: {escape_markdown(str(e))}"
+    kept = f" and deleted its {len(removed)} article(s)" if with_articles else " (its articles stay in the index)"
+    return f"Forgot {escape_markdown(url)}{kept}.\n\n{holding(assistant.info())}"
+
+
 def sources_text(assistant: Assistant) -> str:
     """The remembered feeds and pages, one line each (plain text: every field escaped)."""
     rows = assistant.web.list()
@@ -167,6 +181,11 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
             fetch = gr.Button("Fetch", elem_id="fetch-source", scale=1)
         source_status = gr.Markdown(elem_id="source-status")
         source_list = gr.Markdown(elem_id="source-list")
+        with gr.Row():
+            forget_url = gr.Textbox(label="Feed or page to forget (its address)", elem_id="forget-url", scale=3)
+            forget_articles = gr.Checkbox(label="and delete its articles", elem_id="forget-articles", scale=1)
+            forget = gr.Button("Forget", variant="stop", elem_id="forget-source", scale=1)
+        forget_status = gr.Markdown(elem_id="forget-status")
 
     def on_articles(query: str, page: float | None) -> tuple[list[list[Any]], str, int]:
         return list_articles(assistant, query, page)
@@ -190,6 +209,13 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
         rows, line, number = list_articles(assistant, query, page)
         return status, rows, line, number, "", header_text(assistant.info()), sources_text(assistant)
 
+    def on_forget(
+        url: str, with_articles: bool, query: str, page: float | None
+    ) -> tuple[str, list[list[Any]], str, int, str, str, str]:
+        status = forget_source(assistant, url, bool(with_articles))
+        rows, line, number = list_articles(assistant, query, page)
+        return status, rows, line, number, "", header_text(assistant.info()), sources_text(assistant)
+
     listing = [article_query, article_page]
     listed = [article_table, article_status, article_page]
     article_query.submit(lambda q: on_articles(q, 1), article_query, listed, api_visibility="private")
@@ -205,6 +231,14 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
     fetched = [source_status, article_table, article_status, article_page, source_url, header, source_list]
     for trigger in (fetch.click, source_url.submit):
         trigger(on_fetch, [source_url, *listing], fetched, api_visibility="private", concurrency_id="writes")
+    forgotten = [forget_status, article_table, article_status, article_page, forget_url, header, source_list]
+    forget.click(
+        on_forget,
+        [forget_url, forget_articles, *listing],
+        forgotten,
+        api_visibility="private",
+        concurrency_id="writes",
+    )
     # every page load shows the collection as it is now (another process may have changed it)
     demo.load(
         lambda: (header_text(assistant.info()), *on_articles("", 1), sources_text(assistant)),
