@@ -12,6 +12,7 @@ from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engin
 from assistant.answering.judge import FaithfulnessJudge, Verdict
 from assistant.answering.nlp import load_in_background as load_nlp_in_background
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
+from assistant.article_listing import ArticlePage, ArticleRow
 from assistant.checks import IndexCheck, check_index
 from assistant.conversations import (
     MAX_COMMENT,
@@ -23,8 +24,6 @@ from assistant.conversations import (
     read_chat,
 )
 from assistant.core import (
-    ArticlePage,
-    ArticleRow,
     Assistant,
     AssistantInfo,
     check_paths,

@@ -17,6 +17,7 @@ from assistant.answering.engines import AnswerEngine, Closes, create_engine
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
+from assistant.article_listing import ArticlePage, list_articles
 from assistant.conversations import ConversationStore
 from assistant.settings import JudgeMethod, Settings
 from assistant.web_sources import WebSources
@@ -84,28 +85,6 @@ class AssistantInfo(IndexInfo):
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    """One article of the collection, as the Articles tab and the HTTP API list it."""
-
-    id: str
-    title: str
-    source: str
-    date: str
-    url: str
-    key: str
-    passages: int
-    copies: tuple[str, ...] = ()  # where its near-identical copies came from (source, file name or URL)
-
-
-@dataclass(frozen=True)
-class ArticlePage:
-    """A page of :meth:`Assistant.articles`: ``total`` matching articles, ``rows`` of them."""
-
-    total: int
-    rows: list[ArticleRow]
 
 
 class Assistant:
@@ -273,28 +252,7 @@ class Assistant:
         """The articles whose title, source, date, id or key (or a merged copy's) contains ``query``
         (any case), newest first, ``limit`` of them from ``offset``."""
         self.index.refresh()
-        needle = query.strip().lower()
-
-        def matches(a: Article) -> bool:
-            return any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
-
-        index = self.index.snapshot()
-        found = [a for a in index.iter_articles() if not needle or matches(a) or any(matches(c) for c in a.copies)]
-        found.sort(key=lambda a: (a.date, a.title), reverse=True)
-        rows = [
-            ArticleRow(
-                a.id,
-                a.title,
-                a.source,
-                a.date,
-                a.url,
-                a.key,
-                len(index.passages_of(a.id)),
-                tuple(c.origin for c in a.copies),
-            )
-            for a in found[max(offset, 0) : max(offset, 0) + max(limit, 0)]
-        ]
-        return ArticlePage(len(found), rows)
+        return list_articles(self.index.snapshot(), query, offset, limit)
 
     def info(self) -> AssistantInfo:
         """What the index holds and was built with (the newest generation on disk: see

@@ -8,6 +8,7 @@ import index
 def test_public_api_is_exactly_all() -> None:
     public = {name for name in dir(assistant) if not name.startswith("_")} - {
         "answering",
+        "article_listing",
         "checks",
         "cli",
         "conversations",
