@@ -30,7 +30,7 @@ class ArticlePage:
     rows: list[ArticleRow]
 
 
-def list_articles(index: NewsIndex, query: str = "", offset: int = 0, limit: int = 20) -> ArticlePage:
+def article_page(index: NewsIndex, query: str = "", offset: int = 0, limit: int = 20) -> ArticlePage:
     """The articles of ``index`` (a snapshot) whose title, source, date, id or key (or a merged
     copy's) contains ``query`` (any case), newest first, ``limit`` of them from ``offset``."""
     needle = query.strip().lower()

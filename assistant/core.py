@@ -17,7 +17,7 @@ from assistant.answering.engines import AnswerEngine, Closes, create_engine
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
-from assistant.article_listing import ArticlePage, list_articles
+from assistant.article_listing import ArticlePage, article_page
 from assistant.conversations import ConversationStore
 from assistant.settings import JudgeMethod, Settings
 from assistant.web_sources import WebSources
@@ -252,7 +252,7 @@ class Assistant:
         """The articles whose title, source, date, id or key (or a merged copy's) contains ``query``
         (any case), newest first, ``limit`` of them from ``offset``."""
         self.index.refresh()
-        return list_articles(self.index.snapshot(), query, offset, limit)
+        return article_page(self.index.snapshot(), query, offset, limit)
 
     def info(self) -> AssistantInfo:
         """What the index holds and was built with (the newest generation on disk: see

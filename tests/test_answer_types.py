@@ -102,6 +102,7 @@ def test_loading_the_pipeline_imports_no_torch() -> None:
 def test_torch_is_kept_out_of_the_spacy_import_only_in_its_own_thread(tmp_path: Path) -> None:
     """The background spaCy load hides torch from its own thread; a torch model loading in another
     thread meanwhile must still find it (it once found it missing for good: "name 'nn' is not defined")."""
+    import importlib
     import threading
 
     (tmp_path / "probe_hidden_module.py").write_text("VALUE = 1\n")
@@ -123,6 +124,9 @@ def test_torch_is_kept_out_of_the_spacy_import_only_in_its_own_thread(tmp_path: 
             inside.set()
             thread.join(10)
         assert other == {"value": 1}, "another thread imports it meanwhile"
+        sys.modules.pop("json.tool", None)
+        with nlp.hidden_in_this_thread(["json"]):  # already imported: it and its submodules stay usable
+            importlib.import_module("json.tool")
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("probe_hidden_module", None)

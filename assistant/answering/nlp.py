@@ -100,8 +100,9 @@ class _HiddenInThisThread(importlib.abc.MetaPathFinder):
 
 @contextmanager
 def hidden_in_this_thread(names: Sequence[str]) -> Iterator[None]:
-    """While inside, ``import`` of ``names`` not yet imported fails in this thread only."""
-    finder = _HiddenInThisThread(names)
+    """While inside, ``import`` of ``names`` not yet imported fails in this thread only (one already
+    imported stays usable, submodules included)."""
+    finder = _HiddenInThisThread([name for name in names if name not in sys.modules])
     sys.meta_path.insert(0, finder)
     try:
         yield
