@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from api.schemas import AddRequest, ChatRequest, SearchRequest, SourcesRequest, filters_of, with_sources
+from api.schemas import ChatRequest, SearchRequest, SourcesRequest, filters_of, with_sources
 from assistant import (
     Answer,
     Assistant,
@@ -137,10 +137,72 @@ def articles(assistant: Served, q: str = "", offset: int = 0, limit: int = 20) -
     return {"object": "list", "total": page.total, "data": [vars(r) for r in page.rows]}
 
 
-@router.post("/v1/articles")
-def add(body: AddRequest, assistant: Served) -> dict[str, Any]:
+SHOWN_FAILURES = 20  # a response lists this many failures and counts the rest
+OBJECTS_PER_RECORD = 16  # JSON objects parsed per allowed record (a record's metadata may nest some)
+
+
+class _TooManyObjects(Exception):
+    pass
+
+
+async def records(request: Request) -> list[dict[str, Any]]:
+    """The records of a ``POST /v1/articles`` body, at most ``api.max_records`` of them. The parse
+    stops as soon as the body has more JSON objects than that many records could hold, so a body
+    of a million empty records costs no more than the limit's worth (it took gigabytes)."""
+    limit = current(request).settings.api.max_records
+    too_many = HTTPException(
+        413, f"more than {limit:,} records in one request (setting api.max_records); send them in several requests"
+    )
+    objects = 0
+
+    def count(obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal objects
+        objects += 1
+        if objects > limit * OBJECTS_PER_RECORD + 1:
+            raise _TooManyObjects
+        return obj
+
+    try:
+        data = json.loads(await request.body(), object_hook=count)
+    except _TooManyObjects:
+        raise too_many from None
+    except ValueError as e:
+        raise HTTPException(400, f"the body is not JSON: {e}") from None
+    articles = data.get("articles") if isinstance(data, dict) else None
+    if not isinstance(articles, list) or not all(isinstance(r, dict) for r in articles):
+        raise HTTPException(422, 'the body must be {"articles": [record, ...]} with each record a JSON object')
+    if len(articles) > limit:
+        raise too_many
+    return articles
+
+
+def _failures(failures: list[LoadFailure]) -> dict[str, Any]:
+    """How many failed, and the first :data:`SHOWN_FAILURES` of them."""
+    return {
+        "failed": len(failures),
+        "failures": [{"location": f.location, "reason": f.reason} for f in failures[:SHOWN_FAILURES]],
+    }
+
+
+ADD_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["articles"],
+                "properties": {"articles": {"type": "array", "items": {"type": "object"}}},
+            }
+        }
+    },
+}
+
+
+@router.post("/v1/articles", openapi_extra={"requestBody": ADD_BODY})
+def add(body: Annotated[list[dict[str, Any]], Depends(records)], assistant: Served) -> dict[str, Any]:
+    """Add records (``{"articles": [...]}``, see ``article_from_record``); at most ``api.max_records``."""
     items: list[Any] = []
-    for i, record in enumerate(body.articles):
+    for i, record in enumerate(body):
         try:
             items.append(article_from_record(record))
         except AssistantError as e:
@@ -151,7 +213,7 @@ def add(body: AddRequest, assistant: Served) -> dict[str, Any]:
         "replaced": [list(r) for r in report.replaced],
         "merged": [list(m) for m in report.merged],
         "unchanged": report.unchanged,
-        "failures": [{"location": f.location, "reason": f.reason} for f in report.failures],
+        **_failures(report.failures),
         "passages": report.passages,
         "articles": assistant.info().articles,
     }
@@ -171,7 +233,7 @@ def _refreshed(report: RefreshReport, assistant: Assistant) -> dict[str, Any]:
         "added": report.ingest.added,
         "replaced": [list(r) for r in report.ingest.replaced],
         "unchanged": report.ingest.unchanged,
-        "failures": [{"location": f.location, "reason": f.reason} for f in report.ingest.failures],
+        **_failures(report.ingest.failures),
         "requests": report.requests,
         "bytes": report.bytes,
         "articles": assistant.info().articles,

@@ -42,10 +42,6 @@ class SearchRequest(BaseModel):
     filters: FilterBody | None = None
 
 
-class AddRequest(BaseModel):
-    articles: list[dict[str, Any]]
-
-
 class SourcesRequest(BaseModel):
     """Feeds or pages to add (``POST /v1/sources``) or to refresh (``POST /v1/sources/refresh``;
     empty: all). Fetched from this server: non-public addresses are refused unless

@@ -30,6 +30,7 @@ from index import (
     Hit,
     IndexInfo,
     IndexMismatchError,
+    IndexSettings,
     IngestReport,
     InvalidRequestError,
     LoadFailure,
@@ -41,7 +42,7 @@ from index import (
     missing_paths,
 )
 from index.dates import parse_day
-from index.sources import is_url
+from index.sources import SOURCES_NAME, is_url
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,21 @@ def check_paths(paths: list[str | Path]) -> None:
 def sample_articles_path() -> Path:
     """The bundled sample articles (a JSONL file inside the installed package)."""
     return Path(str(resources.files("assistant") / "samples" / "articles.jsonl"))
+
+
+def user_additions(directory: Path) -> str:
+    """What the user added to the default index at ``directory``: articles beyond the bundled
+    samples, or web sources; empty when it holds only the bundled articles (so it may be rebuilt)."""
+    if (directory / SOURCES_NAME).exists():
+        return f"web sources in {SOURCES_NAME}"
+    manifest = PassageStore.read_manifest(directory)
+    samples = {a.id for a in load_paths([sample_articles_path()], IndexSettings().limits()) if isinstance(a, Article)}
+    if manifest.articles > len(samples):
+        return f"{manifest.articles - len(samples)} articles beyond the {len(samples)} bundled ones"
+    ids = set(PassageStore.load(directory).docs.articles)
+    if not ids <= samples:
+        return f"{len(ids - samples)} articles of your own"
+    return ""
 
 
 def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
@@ -126,7 +142,8 @@ class Assistant:
         path = settings.index_dir()
         is_sample = settings.index.directory is None
         # an index opens with the model it was built with unless the settings name one; the sample
-        # index is rebuilt (cheap) when the default model changed
+        # index is rebuilt (cheap) when the default model changed, but only while it holds nothing
+        # but the bundled articles: the default index is the user's once they add to it
         recorded = PassageStore.read_manifest(path).embed_model if PassageStore.exists(path) else None
         embedder = load_embedder(settings.index.embed_model or (None if is_sample else recorded) or DEFAULT_MODEL)
 
@@ -135,12 +152,24 @@ class Assistant:
 
         try:
             index = open_index()
-        except IndexMismatchError:
+        except IndexMismatchError as mismatch:
             if not is_sample:
                 raise
-            log.info("the sample index in %s was built with other settings; rebuilding it", path)
-            shutil.rmtree(path)  # built from the bundled articles, so nothing is lost
-            index = open_index()
+            added = user_additions(path)
+            if added and settings.index.embed_model is None and recorded and recorded != embedder.name:
+                # the default model changed since the user added articles: keep theirs
+                embedder = load_embedder(recorded)
+                index = open_index()
+            elif added:
+                raise IndexMismatchError(
+                    f"{mismatch} The default index holds what you added ({added}), so it is not rebuilt: "
+                    "unset the differing ASSISTANT_INDEX__* setting, or build a separate index with it "
+                    "(`assistant ingest --index NEW-FOLDER PATH...`)."
+                ) from None
+            else:
+                log.info("the sample index in %s was built with other settings; rebuilding it", path)
+                shutil.rmtree(path)  # it held only the bundled articles, so nothing is lost
+                index = open_index()
         bot = cls(index, settings)
         if is_sample and index.manifest.articles == 0:
             log.info("building the sample index in %s", path)

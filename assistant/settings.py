@@ -197,6 +197,9 @@ class APISettings(Section):
         description="Largest request body of the API's chat and search endpoints (articles: max_upload_mb).",
     )
     max_upload_mb: float = Field(50.0, gt=0, description="Largest body of POST /v1/articles (records to add).")
+    max_records: int = Field(
+        5000, ge=1, description="Most records one POST /v1/articles may carry (more: 413, send several requests)."
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names the API answers to beyond loopback and its bind address (as ui.allowed_hosts).",

@@ -97,20 +97,22 @@ def _text(html: str) -> str:
 
 
 def read_feed(body: bytes, url: str, max_entries: int = 500) -> Feed:
-    """The feed's title and its first ``max_entries`` entries that have an http(s) link."""
+    """The feed's title and its first ``max_entries`` entries that have an http(s) link (the first
+    entry of each link: entries repeating a link are dropped)."""
     import feedparser
 
     parsed = feedparser.parse(body, response_headers={"content-location": url}, sanitize_html=True)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception")
         raise FeedError(f"not an RSS or Atom feed{f' ({reason})' if reason else ''}")
-    entries = []
+    entries, seen = [], set()
     for item in parsed.entries:
         if not (item.get("link") or "").strip():
             continue
         link = urljoin(url, item.get("link"))
-        if urlsplit(link).scheme not in ("http", "https"):
-            continue
+        if urlsplit(link).scheme not in ("http", "https") or clean_url(link) in seen:
+            continue  # one page is fetched once, however many entries link to it
+        seen.add(clean_url(link))
         when = item.get("published_parsed") or item.get("updated_parsed")
         date = (
             f"{when.tm_year:04d}-{when.tm_mon:02d}-{when.tm_mday:02d}" if when else iso_date(item.get("published", ""))

@@ -4,8 +4,9 @@ One :class:`Fetcher` per refresh or ingest. Every response is:
 
 - **limited**: a connect timeout, a total time per response (a server that drips bytes is cut off
   too), a size limit per response checked while streaming (``Content-Length`` first, then the bytes
-  as they arrive, after decompression), at most ``max_redirects`` redirects (each hop checked like
-  the first), and a content type the ingest can read (HTML, XML/RSS/Atom, PDF);
+  as they are decompressed, by this module and never more than the limit at once: gzip or deflate
+  only, one layer, and at most ``max_ratio`` times the bytes received), at most ``max_redirects``
+  redirects (each hop checked like the first), and a content type the ingest can read (HTML, XML/RSS/Atom, PDF);
 - **polite**: a user agent that names the project, at most ``per_host`` requests at once to one
   host, each started at least ``host_delay_s`` after the one before, and ``robots.txt`` honoured
   (the standard library's parser; a missing file allows everything, 401/403 or an unreachable file
@@ -27,6 +28,7 @@ import socket
 import threading
 import time
 import urllib.robotparser
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -39,6 +41,8 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xm
 PDF_TYPES = ("application/pdf",)
 READABLE = HTML_TYPES + FEED_TYPES + PDF_TYPES
 ROBOTS_MAX_BYTES = 512_000
+ACCEPT_ENCODING = "gzip, deflate"  # decoded here, bounded (see _Decoder); br and zstd are not asked for
+RATIO_FLOOR = 1_000_000  # the expansion ratio is checked once this many bytes came out
 
 
 class FetchError(AssistantError):
@@ -57,7 +61,8 @@ class FetchLimits:
     user_agent: str = USER_AGENT
     connect_timeout_s: float = 5.0
     timeout_s: float = 20.0  # total, per response
-    max_bytes: int = 10_000_000
+    max_bytes: int = 10_000_000  # after decompression
+    max_ratio: int = 100  # decompressed bytes per received byte, beyond RATIO_FLOOR
     max_redirects: int = 5
     per_host: int = 2
     host_delay_s: float = 0.5
@@ -89,8 +94,14 @@ class Response:
 def refused_address(address: str) -> str | None:
     """Why a server may not fetch from ``address`` (None: a public address)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        else:  # an IPv4 address inside an IPv6 one (6to4, Teredo, NAT64) is judged as that address
+            for inner in _embedded_ipv4(ip):
+                why = refused_address(str(inner))
+                if why:
+                    return f"{address} holds {inner}: {why.split(' is ', 1)[1]}"
     for test, what in (
         (ip.is_loopback, "a loopback"),
         (ip.is_link_local, "a link-local (cloud metadata)"),
@@ -103,6 +114,21 @@ def refused_address(address: str) -> str | None:
         if test:
             return f"{address} is {what} address"
     return None
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a 6to4, Teredo, NAT64 or IPv4-compatible address carries."""
+    found = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in NAT64 or (int(ip) >> 32 == 0 and int(ip) > 0xFFFF):  # 64:ff9b::a.b.c.d, ::a.b.c.d
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
 
 
 @dataclass
@@ -226,7 +252,13 @@ class Fetcher:
             request = self._client.build_request(
                 "GET",
                 target,
-                headers={"User-Agent": self.limits.user_agent, "Accept": ", ".join(types), **headers, **extra},
+                headers={
+                    "User-Agent": self.limits.user_agent,
+                    "Accept": ", ".join(types),
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                    **headers,
+                    **extra,
+                },
                 extensions=extensions,
             )
             try:
@@ -255,14 +287,13 @@ class Fetcher:
                     raise FetchError(
                         url, f"{int(declared):,} bytes, over the limit of {limit:,} (sources.max_response_mb)"
                     )
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > limit:
-                        raise FetchError(url, f"over the limit of {limit:,} bytes (sources.max_response_mb)")
+                decoder = _Decoder(url, response.headers.get("content-encoding", ""), limit, self.limits.max_ratio)
+                chunks = []
+                for raw in response.iter_raw():
+                    chunks.append(decoder.decode(raw))
                     if time.monotonic() - started > self.limits.timeout_s:
                         raise FetchError(url, f"timed out after {self.limits.timeout_s:g} s")
-                    chunks.append(chunk)
+                chunks.append(decoder.finish())
                 return 200, None, Response(url, 200, kind, b"".join(chunks), etag, modified)
             except httpx.TimeoutException:
                 raise FetchError(url, f"timed out after {self.limits.timeout_s:g} s") from None
@@ -297,6 +328,59 @@ class Fetcher:
                 host.robots, host.robots_checked = parser, True
         assert host.robots is not None
         return host.robots.can_fetch(self.limits.user_agent, urlunsplit(split))
+
+
+class _Decoder:
+    """A response body's bytes as received → its content, decompressed here (httpx would unpack a
+    whole network chunk before anyone counts it): at most ``limit`` bytes ever come out, a body that
+    would give more fails as soon as it passes the limit, and so does one that expands more than
+    ``ratio`` times (past :data:`RATIO_FLOOR`). Only one layer of gzip or deflate is read."""
+
+    def __init__(self, url: str, encoding: str, limit: int, ratio: int) -> None:
+        self.url, self.limit, self.ratio = url, limit, ratio
+        codings = [c.strip().lower() for c in encoding.split(",") if c.strip().lower() not in ("", "identity")]
+        if len(codings) > 1:
+            raise FetchError(url, f"stacked content encodings ({encoding}) are refused")
+        coding = codings[0] if codings else ""
+        if coding not in ("", "gzip", "x-gzip", "deflate"):
+            raise FetchError(url, f"content encoding {coding!r} is not accepted (only gzip or deflate)")
+        self._wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(self._wbits) if coding else None
+        self.received = self.produced = 0
+
+    def decode(self, raw: bytes) -> bytes:
+        self.received += len(raw)
+        if self._zlib is None:
+            return self._count(raw)
+        out = []
+        data = raw
+        try:
+            while data:
+                # never more than one byte past the limit at once: a bomb cannot unpack in memory
+                out.append(self._count(self._zlib.decompress(data, self.limit - self.produced + 1)))
+                data = self._zlib.unconsumed_tail
+                if self._zlib.eof and self._zlib.unused_data:  # concatenated gzip members
+                    data = self._zlib.unused_data
+                    self._zlib = zlib.decompressobj(self._wbits)
+        except zlib.error as e:
+            raise FetchError(self.url, f"the compressed body is damaged ({e})") from None
+        return b"".join(out)
+
+    def finish(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        try:
+            return self._count(self._zlib.flush())
+        except zlib.error as e:
+            raise FetchError(self.url, f"the compressed body is damaged ({e})") from None
+
+    def _count(self, chunk: bytes) -> bytes:
+        self.produced += len(chunk)
+        if self.produced > self.limit:
+            raise FetchError(self.url, f"over the limit of {self.limit:,} bytes (sources.max_response_mb)")
+        if self.produced > RATIO_FLOOR and self.produced > self.ratio * self.received:
+            raise FetchError(self.url, f"expands more than {self.ratio} times when decompressed (a compression bomb?)")
+        return chunk
 
 
 def _check_url(url: str) -> tuple[str, str, str, str, str]:

@@ -12,10 +12,13 @@ matching ``If-None-Match`` gets 304. ``requests`` counts requests per path.
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -144,6 +147,19 @@ def tiny_pdf(text: str) -> bytes:
     return out
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """~1 GB of spaces as 100 concatenated gzip members of 10 MB each (about 1 MB on the wire)."""
+    return gzip.compress(b" " * 10_000_000, 9) * 100
+
+
+BOMBS: dict[str, tuple[str, Callable[[], bytes]]] = {
+    "/bomb.gz": ("gzip", gzip_bomb),
+    "/bomb-stacked.gz": ("gzip, gzip", lambda: gzip.compress(gzip_bomb()[: len(gzip_bomb()) // 100])),
+    "/bomb.br": ("br", lambda: b"\x1b" + b"\0" * 1500),  # refused by its header, whatever the bytes
+}
+
+
 class NewsSite:
     """The site; ``entries`` (story numbers in the feeds) may be changed while it runs."""
 
@@ -210,6 +226,10 @@ class NewsSite:
             return 200, html, story_html(3, self.base).encode()
         if path == "/huge":
             return 200, html, b"<html><body><p>" + b"word " * 6_000_000 + b"</p></body></html>"
+        if path in ("/bomb.gz", "/bomb-stacked.gz", "/bomb.br"):  # ~1 GB of spaces packed into ~1 MB
+            return 200, {**html, "Content-Encoding": BOMBS[path][0]}, BOMBS[path][1]()
+        if path == "/story-gz/3":
+            return 200, {**html, "Content-Encoding": "gzip"}, gzip.compress(story_html(3, self.base).encode())
         if path == "/image.png":
             return 200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n" + b"\0" * 64
         if path == "/broken.xml":

@@ -123,6 +123,50 @@ def test_bundled_sample_index_is_built_on_first_open(tmp_path: Path, monkeypatch
     assert answer.answered and "New York" in " ".join(c.passage for c in answer.citations)
 
 
+OTHER_MODEL = "all-MiniLM-L6-v2-onnx-fp32"
+
+
+def test_the_default_index_keeps_what_the_user_added_when_settings_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads and an ingest into the default index, then a different embedder: refused with the
+    way out, nothing lost (this used to wipe the folder and rebuild it from the samples)."""
+    import assistant.core
+
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    bot = Assistant.open()
+    upload = tmp_path / "tmp-upload.txt"
+    upload.write_text("Harbour ferry fares rise\n\nThe harbour ferry fare rises to 4 dollars in June, the port said.")
+    assert bot.add_upload(upload, "ferry.txt").added
+    mine = tmp_path / "mine.txt"
+    mine.write_text("Library hours extended\n\nThe central library stays open until 10 pm from Monday, the city said.")
+    assert bot.add([mine]).added
+    bot.close()
+    with pytest.raises(IndexMismatchError) as info:
+        Assistant.open(settings=Settings(index={"embed_model": OTHER_MODEL}))
+    message = str(info.value)
+    assert "2 articles beyond the 8 bundled ones" in message and "--index NEW-FOLDER" in message
+    assert "ASSISTANT_INDEX__" in message
+    again = Assistant.open()
+    assert again.info().articles == 10
+    assert "10 pm" in again.ask("How late does the central library stay open?").text
+    again.close()
+    # a new default model (an upgrade) opens the user's index with the model it was built with
+    monkeypatch.setattr(assistant.core, "DEFAULT_MODEL", OTHER_MODEL)
+    upgraded = Assistant.open()
+    assert upgraded.info().articles == 10 and upgraded.index.embedder.name != OTHER_MODEL
+    upgraded.close()
+
+
+def test_a_sample_only_default_index_is_rebuilt_for_other_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    Assistant.open().close()
+    other = Assistant.open(settings=Settings(index={"embed_model": OTHER_MODEL}))
+    assert other.info().articles == 8 and other.info().embed_model == OTHER_MODEL
+
+
 def test_articles_can_be_added_as_objects(tmp_path: Path) -> None:
     bot = Assistant.open(tmp_path / "idx", create=True)
     article = Article(text="The ferry service to the island resumed on Sunday after storms.", title="Ferry back")

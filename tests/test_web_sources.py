@@ -13,7 +13,7 @@ import pytest
 from assistant import Article, Assistant, Settings
 from index.feeds import FeedError, canonical_url, clean_url, read_feed
 from index.fetch import Fetcher, FetchError, FetchLimits, refused_address
-from tests.news_site import NewsSite, rss, story
+from tests.news_site import NewsSite, gzip_bomb, rss, story, story_html
 
 FAST = {"host_delay_s": 0.0, "timeout_s": 2.0, "connect_timeout_s": 2.0}
 
@@ -156,10 +156,47 @@ def test_a_failing_source_is_reported_with_its_reason_and_the_others_still_come(
         "fd00::1",
         "fe80::1",
         "224.0.0.1",
+        "2002:7f00:1::",  # 6to4 around 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 around the metadata address
+        "64:ff9b::a00:1",  # NAT64 around 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, its client 127.0.0.1
     ],
 )
 def test_non_public_addresses_are_refused(address: str) -> None:
     assert refused_address(address)
+
+
+@pytest.mark.parametrize("path", ["/bomb.gz", "/bomb-stacked.gz", "/bomb.br"])
+def test_a_compression_bomb_is_refused_without_unpacking_it(site: NewsSite, path: str) -> None:
+    """~1 MB that unpacks to ~1 GB took the server to 2.2 GB before the limit said no: httpx
+    unpacked whole network chunks before the bytes were counted. Now at most the limit comes out."""
+    import tracemalloc
+
+    gzip_bomb()  # made before measuring
+    tracemalloc.start()
+    try:
+        with Fetcher(FetchLimits(host_delay_s=0, obey_robots=False)) as fetcher:
+            with pytest.raises(FetchError) as info:
+                fetcher.get(f"{site.base}{path}", trusted_host=site.base.removeprefix("http://"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    expected = {"/bomb.gz": "expands more than 100 times", "/bomb-stacked.gz": "stacked", "/bomb.br": "'br'"}
+    assert expected[path] in info.value.reason
+    assert peak < 40_000_000, f"peak {peak:,} bytes"
+
+
+def test_a_compressed_page_is_read_and_a_ratio_bomb_stops_at_the_byte_limit(site: NewsSite) -> None:
+    with Fetcher(FetchLimits(host_delay_s=0, obey_robots=False, max_ratio=10_000)) as fetcher:
+        page = fetcher.get(f"{site.base}/story-gz/3", trusted_host=site.base.removeprefix("http://"))
+        assert page.body == story_html(3, site.base).encode()
+        with pytest.raises(FetchError, match="over the limit of 10,000,000 bytes"):
+            fetcher.get(f"{site.base}/bomb.gz", trusted_host=site.base.removeprefix("http://"))
+
+
+def test_a_feed_repeating_one_link_fetches_it_once(site: NewsSite) -> None:
+    body = rss([1, 2], site.base).replace(f"{site.base}/story/2", f"{site.base}/story/1").encode()
+    assert [e.link for e in read_feed(body, f"{site.base}/rss.xml").entries] == [f"{site.base}/story/1"]
 
 
 def test_public_addresses_pass() -> None:
