@@ -20,6 +20,7 @@ from assistant.conversations import (
     Conversation,
     ConversationNotFoundError,
     ConversationStore,
+    ConversationStoreError,
     Turn,
     read_chat,
 )
@@ -85,6 +86,7 @@ from index.sources import RefreshReport, is_url
 __all__ = [
     "Conversation",
     "ConversationNotFoundError",
+    "ConversationStoreError",
     "ConversationStore",
     "Turn",
     "NOT_IN_ARTICLES",

@@ -25,6 +25,7 @@ from index import AssistantError
 
 MAX_TITLE = 200
 MAX_COMMENT = 2000
+BUSY_TIMEOUT_S = 3.0  # a store locked by another program waits this long, then says so
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -39,6 +40,10 @@ CREATE TABLE IF NOT EXISTS turns (
 
 class ConversationNotFoundError(AssistantError):
     """No conversation (or turn) has the given id."""
+
+
+class ConversationStoreError(AssistantError):
+    """The conversations file is damaged, unreadable or locked; the message says which, in one line."""
 
 
 @dataclass(frozen=True)
@@ -107,15 +112,31 @@ class ConversationStore:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            if self._db is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA foreign_keys=ON")
-                db.executescript(_SCHEMA)
-                self._db = db
-            with self._db:  # one transaction
-                yield self._db
+            try:
+                if self._db is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+                    try:
+                        db.execute("PRAGMA journal_mode=WAL")
+                        db.execute("PRAGMA foreign_keys=ON")
+                        db.executescript(_SCHEMA)
+                    except BaseException:
+                        db.close()
+                        raise
+                    self._db = db
+                with self._db:  # one transaction
+                    yield self._db
+            except sqlite3.OperationalError as e:
+                if "locked" in str(e) or "busy" in str(e):
+                    raise ConversationStoreError(
+                        f"the conversations store {self.path} is locked by another program ({e}); try again"
+                    ) from None
+                raise ConversationStoreError(f"the conversations store {self.path} cannot be used: {e}") from None
+            except (sqlite3.DatabaseError, OSError) as e:
+                raise ConversationStoreError(
+                    f"the conversations store {self.path} is damaged or unreadable ({e}); move it aside "
+                    "(a new one is made) or set chat.history"
+                ) from None
 
     def close(self) -> None:
         with self._lock:

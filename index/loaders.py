@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -72,21 +73,34 @@ def html_article(html: str, key: str, metadata: dict[str, Any]) -> Article:
 def _load_pdf(path: Path, limits: Limits) -> Article:
     with open_limited(path, limits) as f:
         data = f.read()
-    return pdf_article(data, str(path), {"path": str(path)})
+    return pdf_article(data, str(path), {"path": str(path)}, limits)
 
 
-def pdf_article(data: bytes, key: str, metadata: dict[str, Any]) -> Article:
-    """The article of a PDF file's bytes (its pages' text without running headers), keyed ``key``."""
+def pdf_article(data: bytes, key: str, metadata: dict[str, Any], limits: Limits | None = None) -> Article:
+    """The article of a PDF file's bytes (its pages' text without running headers), keyed ``key``.
+    A PDF of more than ``limits.max_pdf_pages`` pages, or one that takes longer than
+    ``limits.max_parse_s`` to read, is an :class:`UnreadableArticleError`."""
+    limits = limits or Limits()
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    from index.pdf_text import read_pdf
+    from index.pdf_text import ParseTimeout, read_pdf
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:
         reader = PdfReader(io.BytesIO(data))
-        pdf = read_pdf(reader)
         pages = len(reader.pages)
+        if pages > limits.max_pdf_pages:
+            raise UnreadableArticleError(
+                f"the PDF has {pages:,} pages, over the limit of {limits.max_pdf_pages:,} (setting index.max_pdf_pages)"
+            )
+        pdf = read_pdf(reader, time.monotonic() + limits.max_parse_s)
+    except ParseTimeout:
+        raise UnreadableArticleError(
+            f"reading the PDF took over {limits.max_parse_s:g} s (setting index.max_parse_s)"
+        ) from None
+    except UnreadableArticleError:
+        raise
     except (PyPdfError, ValueError, OSError, KeyError) as e:
         raise UnreadableArticleError(f"not a readable PDF ({e})") from e
     text, title = plain_text(pdf.text, pdf.title)

@@ -23,7 +23,9 @@ and which pieces are links (link annotations).
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -143,11 +145,21 @@ def _main_column(lines: list[Line], width: float) -> list[Line]:
     return ordered if side else ordered + sorted(right, key=lambda line: -line.y)
 
 
-def _lines(reader) -> list[Line]:  # type: ignore[no-untyped-def]
+class ParseTimeout(ValueError):
+    """Reading a PDF took longer than it may (``index.max_parse_s``)."""
+
+
+def _lines(reader, deadline: float) -> list[Line]:  # type: ignore[no-untyped-def]
     """Text lines of every page, top to bottom (a side column left out), with font size and linked
     characters."""
     out: list[Line] = []
+
+    def check() -> None:
+        if time.monotonic() > deadline:
+            raise ParseTimeout("reading it took too long (setting index.max_parse_s)")
+
     for number, page in enumerate(reader.pages):
+        check()
         links = []
         for annot in page.get("/Annots") or ():
             a = annot.get_object()
@@ -157,6 +169,7 @@ def _lines(reader) -> list[Line]:  # type: ignore[no-untyped-def]
         rows: dict[int, list[_Piece]] = {}
 
         def visit(text, cm, tm, font, size, rows=rows, links=links) -> None:  # type: ignore[no-untyped-def]
+            check()
             if not text:
                 return
             x, y = tm[4] * cm[0] + cm[4], cm[5] + tm[5] * cm[3]
@@ -274,9 +287,10 @@ def _pdf_date(value: object) -> str:
     return f"{match.group(1)}-{match.group(2)}-{match.group(3)}" if match else ""
 
 
-def read_pdf(reader) -> PdfArticle:  # type: ignore[no-untyped-def]
-    """The story in a PDF opened with pypdf (see the module docstring)."""
-    found = _paragraphs(_lines(reader))
+def read_pdf(reader, deadline: float = math.inf) -> PdfArticle:  # type: ignore[no-untyped-def]
+    """The story in a PDF opened with pypdf (see the module docstring); past ``deadline`` (of
+    ``time.monotonic``) reading stops with :class:`ParseTimeout`."""
+    found = _paragraphs(_lines(reader, deadline))
     paragraphs, url = _furniture(found, len(reader.pages))
     story, headline = _story(paragraphs)
     story, authors, day = _byline(story)

@@ -32,6 +32,8 @@ class Limits:
     max_json_depth: int = 64
     max_unpack_ratio: int = 50
     max_bad_lines: int = 1000  # a JSONL file with more bad lines is not a feed: reading it stops there
+    max_pdf_pages: int = 300  # a news article never has more; a 78 KB PDF of 500 pages took 61 s of CPU
+    max_parse_s: float = 20.0  # the longest one PDF may take to read (checked per page and per text piece)
 
     @property
     def max_line_bytes(self) -> int:

@@ -70,6 +70,11 @@ class IndexSettings(Section):
         1_000_000, ge=1000, description="Longest article text (a record or a file); longer ones are skipped."
     )
 
+    max_pdf_pages: int = Field(300, ge=1, description="Most pages of a PDF read as one article; longer ones fail.")
+    max_parse_s: float = Field(
+        20.0, gt=0, description="Longest one PDF may take to read (it fails by name, and the write lock is freed)."
+    )
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexSettings:
         if self.overlap_tokens >= self.max_tokens:
@@ -79,7 +84,12 @@ class IndexSettings(Section):
         return self
 
     def limits(self) -> Limits:
-        return Limits(int(self.max_file_mb * 1_000_000), self.max_article_chars)
+        return Limits(
+            int(self.max_file_mb * 1_000_000),
+            self.max_article_chars,
+            max_pdf_pages=self.max_pdf_pages,
+            max_parse_s=self.max_parse_s,
+        )
 
 
 class RetrievalSettings(Section):

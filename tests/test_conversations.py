@@ -100,3 +100,40 @@ def test_ratings_become_a_test_set_by_the_written_rules(sample_bot: Assistant, t
     assert done.returncode == 0, done.stderr
     assert "made 2 question(s) (1 unanswerable)" in done.stdout
     assert len([json.loads(line) for line in out.read_text().splitlines()]) == 2
+
+
+def test_a_damaged_or_locked_store_is_a_one_line_error_everywhere(tmp_path: Path) -> None:
+    """A damaged file gave `testset from-feedback` a 61-line traceback and the API a 500; a locked
+    one a 500 after 10 s."""
+    import sqlite3
+    import time
+
+    from assistant import ConversationStoreError
+
+    damaged = tmp_path / "damaged.sqlite3"
+    damaged.write_bytes(b"this is not a database " * 200)
+    with pytest.raises(ConversationStoreError, match="is damaged or unreadable .* move it aside"):
+        ConversationStore(damaged).list()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assistant"), "testset", "from-feedback", str(tmp_path / "out.jsonl")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ASSISTANT_CHAT__HISTORY": str(damaged)},
+        timeout=120,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "damaged" in done.stderr
+
+    locked = tmp_path / "locked.sqlite3"
+    store = ConversationStore(locked)
+    store.create("kept")
+    holder = sqlite3.connect(locked)
+    holder.execute("BEGIN EXCLUSIVE")
+    other = ConversationStore(locked)
+    started = time.monotonic()
+    with pytest.raises(ConversationStoreError, match="is locked by another program"):
+        other.create("blocked")
+    assert time.monotonic() - started < 6
+    holder.rollback()
+    holder.close()
+    assert [c.title for c in other.list()] == ["kept"]

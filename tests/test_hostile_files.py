@@ -221,3 +221,24 @@ def test_a_pdf_whose_text_all_repeats_as_headers_says_so_not_ocr(tmp_path: Path)
     [failure] = list(load_paths([path]))
     assert isinstance(failure, LoadFailure) and "repeat on several pages" in failure.reason, failure
     assert "OCR" not in failure.reason
+
+
+def test_a_pdf_of_many_pages_or_a_slow_parse_fails_by_name_and_fast(tmp_path: Path) -> None:
+    """A 78 KB PDF of 500 pages sharing one content stream took 61 s of CPU inside the writer."""
+    from index.safe_read import Limits
+    from tests.pdf import write_pdf
+
+    words = "The harbour council approved a new ferry for the island route after a long debate"
+    lines = [f"{words} number {i}." for i in range(60)]
+    many = write_pdf(tmp_path / "many.pdf", lines, pages=500)
+    started = time.monotonic()
+    [failure] = load_paths([many])
+    assert isinstance(failure, LoadFailure) and failure.location.endswith("many.pdf")
+    assert "500 pages, over the limit of 300" in failure.reason and "index.max_pdf_pages" in failure.reason
+    assert time.monotonic() - started < 5
+    slow = write_pdf(tmp_path / "slow.pdf", lines, pages=200)
+    started = time.monotonic()
+    [failure] = load_paths([slow], Limits(max_parse_s=0.3))
+    assert isinstance(failure, LoadFailure) and failure.location.endswith("slow.pdf")
+    assert "took over 0.3 s" in failure.reason and "index.max_parse_s" in failure.reason
+    assert time.monotonic() - started < 3

@@ -15,6 +15,7 @@ from assistant.cli.common import (
     IndexOption,
     ModelOption,
     app,
+    fail,
     open_assistant,
     quiet_environment,
     testset_app,
@@ -108,12 +109,16 @@ def testset_from_feedback(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the test set (.jsonl).")],
 ) -> None:
     """Make a test set from the chat's rated answers (👍/👎; the rules are in the README)."""
-    from assistant import ConversationStore, Settings, feedback_testset, write_testset
+    from assistant import AssistantError, ConversationStore, Settings, feedback_testset, write_testset
 
     quiet_environment()
     store = ConversationStore(Settings.from_env().chat.history_file())
-    cases = feedback_testset(store)
-    store.close()
+    try:
+        cases = feedback_testset(store)
+    except AssistantError as e:  # a damaged or locked store: one line, no traceback
+        raise fail(str(e)) from None
+    finally:
+        store.close()
     if not cases:
         typer.secho(f"no rated answers in {store.path}; rate answers in the chat first", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
