@@ -60,3 +60,12 @@ class UnreadableArticleError(AssistantError):
 
 class ModelBackendError(AssistantError):
     """An embedding or generation model could not be loaded or failed while running."""
+
+
+class FetchError(AssistantError):
+    """A URL could not be fetched; ``reason`` says why in a few words."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason

@@ -28,12 +28,12 @@ import socket
 import threading
 import time
 import urllib.robotparser
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from index.errors import AssistantError
+from index.bounded_decode import BoundedDecoder
+from index.errors import FetchError
 
 USER_AGENT = "news-assistant/0.1 (+offline news question answering; one fetch per article)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -42,16 +42,6 @@ PDF_TYPES = ("application/pdf",)
 READABLE = HTML_TYPES + FEED_TYPES + PDF_TYPES
 ROBOTS_MAX_BYTES = 512_000
 ACCEPT_ENCODING = "gzip, deflate"  # decoded here, bounded (see _Decoder); br and zstd are not asked for
-RATIO_FLOOR = 1_000_000  # the expansion ratio is checked once this many bytes came out
-
-
-class FetchError(AssistantError):
-    """A URL could not be fetched; ``reason`` says why in a few words."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"{url}: {reason}")
-        self.url = url
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -287,7 +277,8 @@ class Fetcher:
                     raise FetchError(
                         url, f"{int(declared):,} bytes, over the limit of {limit:,} (sources.max_response_mb)"
                     )
-                decoder = _Decoder(url, response.headers.get("content-encoding", ""), limit, self.limits.max_ratio)
+                encoding = response.headers.get("content-encoding", "")
+                decoder = BoundedDecoder(url, encoding, limit, self.limits.max_ratio)
                 chunks = []
                 for raw in response.iter_raw():
                     chunks.append(decoder.decode(raw))
@@ -328,59 +319,6 @@ class Fetcher:
                 host.robots, host.robots_checked = parser, True
         assert host.robots is not None
         return host.robots.can_fetch(self.limits.user_agent, urlunsplit(split))
-
-
-class _Decoder:
-    """A response body's bytes as received → its content, decompressed here (httpx would unpack a
-    whole network chunk before anyone counts it): at most ``limit`` bytes ever come out, a body that
-    would give more fails as soon as it passes the limit, and so does one that expands more than
-    ``ratio`` times (past :data:`RATIO_FLOOR`). Only one layer of gzip or deflate is read."""
-
-    def __init__(self, url: str, encoding: str, limit: int, ratio: int) -> None:
-        self.url, self.limit, self.ratio = url, limit, ratio
-        codings = [c.strip().lower() for c in encoding.split(",") if c.strip().lower() not in ("", "identity")]
-        if len(codings) > 1:
-            raise FetchError(url, f"stacked content encodings ({encoding}) are refused")
-        coding = codings[0] if codings else ""
-        if coding not in ("", "gzip", "x-gzip", "deflate"):
-            raise FetchError(url, f"content encoding {coding!r} is not accepted (only gzip or deflate)")
-        self._wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._zlib = zlib.decompressobj(self._wbits) if coding else None
-        self.received = self.produced = 0
-
-    def decode(self, raw: bytes) -> bytes:
-        self.received += len(raw)
-        if self._zlib is None:
-            return self._count(raw)
-        out = []
-        data = raw
-        try:
-            while data:
-                # never more than one byte past the limit at once: a bomb cannot unpack in memory
-                out.append(self._count(self._zlib.decompress(data, self.limit - self.produced + 1)))
-                data = self._zlib.unconsumed_tail
-                if self._zlib.eof and self._zlib.unused_data:  # concatenated gzip members
-                    data = self._zlib.unused_data
-                    self._zlib = zlib.decompressobj(self._wbits)
-        except zlib.error as e:
-            raise FetchError(self.url, f"the compressed body is damaged ({e})") from None
-        return b"".join(out)
-
-    def finish(self) -> bytes:
-        if self._zlib is None:
-            return b""
-        try:
-            return self._count(self._zlib.flush())
-        except zlib.error as e:
-            raise FetchError(self.url, f"the compressed body is damaged ({e})") from None
-
-    def _count(self, chunk: bytes) -> bytes:
-        self.produced += len(chunk)
-        if self.produced > self.limit:
-            raise FetchError(self.url, f"over the limit of {self.limit:,} bytes (sources.max_response_mb)")
-        if self.produced > RATIO_FLOOR and self.produced > self.ratio * self.received:
-            raise FetchError(self.url, f"expands more than {self.ratio} times when decompressed (a compression bomb?)")
-        return chunk
 
 
 def _check_url(url: str) -> tuple[str, str, str, str, str]:

@@ -189,7 +189,7 @@ def test_scoring_an_answer_with_an_out_of_range_citation_and_a_refusal() -> None
     assert scored == {"refused": 1.0, "exact_match": 0.0, "token_f1": 0.0, "contains_reference": 0.0}
 
 
-def test_worst_questions_are_failures_not_correct_refusals() -> None:
+def test_worst_questions_are_failures_not_correct_refusals_or_perfect_answers() -> None:
     from assistant.evaluation.report import worst_rows
 
     def row(qid: str, answerable: bool, **metrics: float) -> dict:  # type: ignore[type-arg]
@@ -208,8 +208,7 @@ def test_worst_questions_are_failures_not_correct_refusals() -> None:
         "answered-unanswerable",
         "refused-wrong",
         "half",
-        "good",
-    ]
+    ], "a perfect answer is never listed as gone wrong"
     assert [r["id"] for r in worst_rows(rows, 2)] == ["crashed", "answered-unanswerable"]
 
 
@@ -262,5 +261,7 @@ def test_the_report_opens_with_plain_counts_and_shows_only_informative_charts() 
     page = html_body(config, summary, rows)
     assert page.index("plain-counts") < page.index("Questions that went wrong") < page.index('id="metrics"')
     assert "1 by construction" in page  # faithfulness of copied sentences
+    metrics = page[page.index('id="metrics"') :]
+    assert metrics.index("contains_reference") < metrics.index("faithfulness"), "by construction: listed last"
     assert "token_f1 (n=2)" in page and "faithfulness (n=" not in page  # one bar: not drawn
     assert "the answer lacks the reference" in page and "<summary>Settings" in page

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from assistant import Article, Assistant
-from tests.test_e2e import free_port, open_app
+from tests.test_e2e import free_port, open_app, open_tab
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +95,7 @@ def test_hostile_article_text_fetches_nothing_and_runs_nothing(hostile: Any, chr
         links = chat.locator("a").evaluate_all("as => as.map(a => a.getAttribute('href') || '')")
         assert all(h.startswith("#src-") for h in links), f"only our citation links in the chat: {links}"
         assert chat.locator("style, script").count() == 0, "an article's <style> or <script> became an element"
-        page.get_by_role("tab", name="Articles").click()
+        open_tab(page, "Articles")
         page.wait_for_function("document.querySelector('#article-table').innerText.includes('Zorblatt <img')")
         page.wait_for_timeout(500)
         assert outside == [] and listener.paths == [], f"requests left the app: {outside or listener.paths}"
@@ -120,7 +120,7 @@ def test_the_articles_tab_lists_searches_pages_and_deletes(hostile: Any, chromiu
     try:
         open_app(page, url)
         assert "24 articles loaded" in page.locator("#header").inner_text()
-        page.get_by_role("tab", name="Articles").click()
+        open_tab(page, "Articles")
         status = page.locator("#article-status")
         page.wait_for_function("document.querySelector('#article-status').innerText.includes('page 1 of 2')")
         assert "24 articles in the index" in status.inner_text()

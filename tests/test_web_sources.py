@@ -282,7 +282,7 @@ def test_the_cli_ingests_a_feed_lists_it_and_refreshes_conditionally(site: NewsS
 def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
     site: NewsSite, tmp_path: Path, chromium: Any
 ) -> None:
-    from tests.test_e2e import free_port, open_app
+    from tests.test_e2e import free_port, open_app, open_tab
     from ui.app import launch
 
     bot = open_bot(tmp_path, allow_private=True)  # an intranet news site: the setting lets the server fetch it
@@ -292,14 +292,14 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
     page = chromium.new_page()
     try:
         open_app(page, f"http://127.0.0.1:{port}/")
-        page.get_by_role("tab", name="Articles").click()
+        open_tab(page, "Articles")
         box = page.locator("#source-url textarea, #source-url input").first
         box.fill(f"{site.base}/rss.xml")
         page.locator("#fetch-source").click()
         page.wait_for_function("document.querySelector('#source-status').innerText.includes('5 added')", timeout=60_000)
         page.wait_for_function("document.querySelector('#header').innerText.includes('6 articles loaded')")
         assert "Coastal Towns News" in page.locator("#source-list").inner_text()
-        page.get_by_role("tab", name="Chat").click()
+        open_tab(page, "Chat")
         question = page.locator("#question textarea")
         question.fill("What did engineers find on the old bridge in Fernhollow?")
         question.press("Enter")
@@ -309,7 +309,7 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
         )
         assert "cracks" in page.locator("#sources").inner_text()
 
-        page.get_by_role("tab", name="Articles").click()  # forget the feed and its articles
+        open_tab(page, "Articles")  # forget the feed and its articles
         page.locator("#forget-url textarea, #forget-url input").first.fill(f"{site.base}/rss.xml")
         page.locator("#forget-articles input").check()
         page.locator("#forget-source").click()

@@ -23,6 +23,8 @@ from ui.render import CHAT_SCRIPT, CSS, header_text
 if TYPE_CHECKING:
     import gradio as gr
 
+HEADER_REFRESH_S = 15.0  # how often the header's article count is read again
+
 __all__ = ["ARTICLES_PER_PAGE", "add_files", "build_app", "launch", "list_articles", "parse_filters"]
 
 
@@ -37,9 +39,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     gr = import_gradio()
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         header = gr.Markdown(header_text(assistant.info()), elem_id="header")
-        chat_tab(gr, demo, assistant, header)
-        articles_tab(gr, demo, assistant, header)
-        evaluate_tab(gr, assistant)
+        with gr.Tabs(elem_id="tabs"):  # one strip: every component of a tab is built inside it
+            chat_tab(gr, demo, assistant, header)
+            articles_tab(gr, demo, assistant, header)
+            evaluate_tab(gr, assistant)
+
+        def ask_json(question: str) -> str:
+            """Answer one question; returns the Answer as JSON (the /ask endpoint, for scripts)."""
+            return assistant.ask(question).to_json()
+
+        gr.api(ask_json, api_name="ask")  # outside the tabs: a strip holds only tabs
+        # another process (a CLI ingest, a feed refresh) may change the index: the count follows
+        gr.Timer(HEADER_REFRESH_S).tick(
+            lambda: header_text(assistant.info()), None, header, api_visibility="private", show_progress="hidden"
+        )
     return demo
 
 

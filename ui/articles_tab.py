@@ -156,7 +156,7 @@ def sources_text(assistant: Assistant) -> str:
 def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
     """The Articles tab's components and events, inside ``demo``; a delete updates ``header`` (the
     article count), and every page load lists the collection as it is now."""
-    with gr.Tab("Articles"):
+    with gr.Tab("Articles") as tab:
         with gr.Row():
             article_query = gr.Textbox(label="Search titles, sources, dates, ids", elem_id="article-query", scale=3)
             article_page = gr.Number(value=1, label="Page", precision=0, minimum=1, elem_id="article-page", scale=1)
@@ -238,6 +238,13 @@ def articles_tab(gr: Any, demo: Any, assistant: Assistant, header: Any) -> None:
         forgotten,
         api_visibility="private",
         concurrency_id="writes",
+    )
+    # opening the tab lists the collection as it is now (an upload in the Chat tab, another process)
+    tab.select(
+        lambda q, n: (header_text(assistant.info()), *on_articles(q, n), sources_text(assistant)),
+        listing,
+        [header, *listed, source_list],
+        api_visibility="private",
     )
     # every page load shows the collection as it is now (another process may have changed it)
     demo.load(

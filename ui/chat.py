@@ -20,6 +20,7 @@ from assistant import Answer, Assistant, AssistantError, Filters, Finished, Retr
 from ui.render import escape_markdown, render_all_sources, render_answer, render_retrieved, render_writing
 
 QUEUED = "*(queued: answered after the answer being written)*"
+STOPPED = "(stopped before the answer was finished; nothing was saved: ask again or regenerate)"
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Room:
     writing: tuple[str, str] | None = None  # the question being answered and the text so far
     failed: tuple[str, str] | None = None  # the last question that could not be answered, and why
     replacing: bool = False  # the answer being written takes the last saved turn's place
+    stopping: bool = False  # the user pressed Stop: the answer being written ends at its next step
     saved: tuple[float, list[Answer]] | None = None  # the saved answers, as of the conversation's last update
 
 
@@ -104,6 +106,17 @@ class LiveChats:
             sources = render_all_sources(answers)
         return View(self.messages(conversation_id, answers), sources, conversation_id)
 
+    def stop(self, conversation_id: str) -> bool:
+        """Stop the answer being written in the conversation (queued questions stay queued); its
+        stream ends at its next step, shows that it was stopped and saves nothing. False when no
+        answer is being written."""
+        with self._guard:
+            room = self._rooms.get(conversation_id)
+            if room is None or room.writing is None:
+                return False
+            room.stopping = True
+            return True
+
     def ask(
         self,
         conversation_id: str,
@@ -131,6 +144,7 @@ class LiveChats:
                 with self._guard:
                     room.queued.remove(question)
                     room.writing, room.failed, room.replacing = (question, ""), None, replace_last
+                    room.stopping = False
                 yield from self._answer(conversation_id, room, question, filters, engine, replace_last)
         finally:  # also when the user stops it (the generator is closed)
             with self._guard:
@@ -154,6 +168,14 @@ class LiveChats:
         events = self.assistant.stream(question, history, filters, engine=engine or None)
         try:
             for event in events:
+                with self._guard:
+                    stopped, room.stopping = room.stopping, False
+                if stopped:
+                    with self._guard:
+                        room.writing, room.replacing = None, False
+                        room.failed = (question, STOPPED)
+                    yield self.view(conversation_id)
+                    return
                 if isinstance(event, Rewritten):
                     query = event.query
                 elif isinstance(event, Retrieved):

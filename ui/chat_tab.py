@@ -47,6 +47,23 @@ def parse_filters(sources: str = "", since: str = "", until: str = "", as_of: st
     return Filters(sources=names, since=read("Since", since, 0), until=read("Until", until, 1), as_of=day)
 
 
+# Run in the browser as a question is sent: take the sent question out of the box (Gradio sees an
+# input event) and pass it on; keys typed after Enter, even before this ran, stay in the box.
+CLEAR_QUESTION = """(question, ...rest) => {
+  const box = document.querySelector("#question textarea");
+  question = window.newsAssistantSent ?? question;  // the box as Enter was pressed (render.CHAT_SCRIPT)
+  window.newsAssistantSent = undefined;
+  if (box) {
+    box.value = box.value.startsWith(question) ? box.value.slice(question.length).trimStart() : box.value;
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+  return [question, ...rest];
+}"""
+# A conversation is deleted only when the user confirms (its id is withheld otherwise).
+CONFIRM_DELETE = '(id) => confirm("Delete this conversation and its rated answers? This cannot be undone.") ? id : ""'
+FEEDBACK_OPTIONS = ("Like", "Dislike")
+
+
 def gr_noop() -> Any:
     """Leave an output as it is (Gradio's "no change" update)."""
     return import_gradio().skip()
@@ -76,41 +93,46 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
     chats = LiveChats(assistant)
     page_ids = PageIds(chats.store.new_id)
     with gr.Tab("Chat"):
-        with gr.Row():
-            with gr.Column(scale=3):
-                with gr.Row():
+        # inside the tab: a component between tabs splits them into two strips
+        conversation = gr.BrowserState("", storage_key="news-assistant-conversation")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, elem_id="chat-column"):
+                with gr.Row(elem_id="conversation-bar"):
                     picker = gr.Dropdown(
                         conversation_choices(chats),
                         value=None,
-                        label="Conversations (saved; a reload reopens the open one)",
+                        label="Conversation (saved; a reload reopens it)",
+                        show_label=False,
+                        container=False,
                         elem_id="conversations",
                         scale=4,
+                        min_width=160,
                     )
-                    new_chat = gr.Button("New chat", elem_id="new-chat", scale=1)
-                with gr.Accordion("Rename or delete this conversation", open=False):
-                    with gr.Row():
-                        new_title = gr.Textbox(label="New title", elem_id="new-title", scale=3)
-                        rename = gr.Button("Rename", elem_id="rename", scale=1)
-                        delete_chat = gr.Button("Delete conversation", variant="stop", elem_id="delete-chat", scale=1)
+                    new_chat = gr.Button("New chat", elem_id="new-chat", scale=1, min_width=90)
                 chatbot = gr.Chatbot(
                     label="Chat",
-                    height=460,
+                    show_label=False,
                     sanitize_html=True,
                     elem_id="chat",
                     examples=example_questions(assistant) or None,
+                    feedback_options=FEEDBACK_OPTIONS,
                 )
-                with gr.Row():
-                    comment = gr.Textbox(
-                        label="Comment with your next 👍/👎 (optional; rated answers can become a test set)",
-                        elem_id="feedback-comment",
-                        scale=4,
+                with gr.Row(elem_id="ask-row", equal_height=True):
+                    question = gr.Textbox(
+                        label="Question",
+                        show_label=False,
+                        container=False,
+                        placeholder="Ask about the articles",
+                        elem_id="question",
+                        scale=6,
+                        min_width=150,
+                        max_lines=4,
                     )
-                    feedback = gr.Markdown(elem_id="feedback-status")
-                question = gr.Textbox(
-                    label="Question (one asked while an answer is being written is queued)",
-                    placeholder="What channels did the US use?",
-                    elem_id="question",
-                )
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=0, min_width=64)
+                    stop = gr.Button("Stop", elem_id="stop", scale=0, min_width=64)
+                with gr.Row():
+                    regenerate = gr.Button("Regenerate", elem_id="regenerate", size="sm")
+                    edit = gr.Button("Edit last question", elem_id="edit-last", size="sm")
                 engine = gr.Radio(
                     assistant.engines,
                     value=assistant.engine.name,
@@ -119,11 +141,19 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
                     elem_id="engine",
                 )
                 with gr.Row():
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
-                    stop = gr.Button("Stop", elem_id="stop")
-                    regenerate = gr.Button("Regenerate", elem_id="regenerate")
-                    edit = gr.Button("Edit last question", elem_id="edit-last")
-            with gr.Column(scale=2):
+                    comment = gr.Textbox(
+                        label="Comment with your next 👍/👎 (optional; rated answers can become a test set: "
+                        "👎 asks what was wrong)",
+                        elem_id="feedback-comment",
+                        scale=4,
+                    )
+                    feedback = gr.Markdown(elem_id="feedback-status")
+                with gr.Accordion("Rename or delete this conversation", open=False):
+                    with gr.Row():
+                        new_title = gr.Textbox(label="New title", elem_id="new-title", scale=3)
+                        rename = gr.Button("Rename", elem_id="rename", scale=1)
+                        delete_chat = gr.Button("Delete conversation", variant="stop", elem_id="delete-chat", scale=1)
+            with gr.Column(scale=2, elem_id="side-column"):
                 with gr.Accordion("Filters", open=False):
                     only_sources = gr.Textbox(label="Sources (comma-separated)", elem_id="filter-sources")
                     since = gr.Textbox(label="Since (YYYY-MM-DD, or “last week”)", elem_id="filter-since")
@@ -134,25 +164,27 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
                         type="string",
                         elem_id="filter-as-of",
                     )
-                sources = gr.HTML(render_sources(None), elem_id="sources")
-        with gr.Accordion("Add articles", open=False):
-            files = gr.File(
-                label="Articles (txt, md, html, json, jsonl, pdf)",
-                file_count="multiple",
-                file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
-            )
-            report = gr.Markdown(
-                holding(info),
-                elem_id="upload-report",
-            )
+                with gr.Accordion("Add articles", open=False):
+                    files = gr.File(
+                        label="Articles (txt, md, html, json, jsonl, pdf)",
+                        file_count="multiple",
+                        file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                    )
+                    report = gr.Markdown(
+                        holding(info),
+                        elem_id="upload-report",
+                    )
+                # scrolls within itself (the page never scrolls to it): see render.CSS
+                sources = gr.HTML(render_sources(None), elem_id="sources", autoscroll=False)
+        api_chat = gr.Button("chat", visible=False)  # the /chat API endpoint (scripts), as before
 
-    conversation = gr.BrowserState("", storage_key="news-assistant-conversation")
     filter_boxes = [only_sources, since, until, engine, as_of]
     chat_outputs = [chatbot, sources, question, conversation, picker]
 
-    def shown(view: View, first: bool = False, last: bool = False, asked: bool = True) -> tuple[Any, ...]:
-        """The outputs for a view; ``asked``: after a question (its box is emptied; otherwise what
-        the user is typing stays). The conversation list is read at a stream's start and end only."""
+    def shown(view: View, first: bool = False, last: bool = False, box: str | None = None) -> tuple[Any, ...]:
+        """The outputs for a view. The question box is left as it is (the browser emptied it when
+        the question was sent, so what the user typed since is kept), or set to ``box``. The
+        conversation list is read at a stream's start and end only."""
         listed = (
             gr.update(choices=conversation_choices(chats), value=known(view.conversation_id) or None)
             if first or last
@@ -161,7 +193,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         return (
             view.messages,
             gr_noop() if view.sources is None else view.sources,
-            "" if asked else gr_noop(),
+            gr_noop() if box is None else box,
             view.conversation_id,
             listed,
         )
@@ -189,7 +221,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
             filters = parse_filters(only, since, until, as_of)
         except ValueError as e:
             gr.Warning(str(e))
-            yield shown(chats.view(conversation_id), asked=False)
+            yield shown(chats.view(conversation_id), box=question)  # to ask again
             return
         yield from stream_views(chats.ask(conversation_id, question, filters, engine, replace_last=replace))
 
@@ -240,7 +272,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         return conversation_id if conversation_id and chats.store.exists(conversation_id) else ""
 
     def on_open(conversation_id: str | None) -> tuple[Any, ...]:
-        return shown(chats.view(known(conversation_id)), last=True, asked=False)
+        return shown(chats.view(known(conversation_id)), last=True)
 
     def on_restore(conversation_id: str | None, request: gr.Request | None = None) -> tuple[Any, ...]:
         """On page load: reopen the conversation this browser had open; with none, leave the page
@@ -270,7 +302,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
     on_like.__annotations__["data"] = gr.LikeData  # resolved, so Gradio passes the event
 
     def on_new() -> tuple[Any, ...]:
-        return shown(chats.view(chats.store.new_id()), last=True, asked=False)
+        return shown(chats.view(chats.store.new_id()), last=True)
 
     def on_rename(conversation_id: str, title: str) -> tuple[Any, str]:
         if known(conversation_id):
@@ -278,9 +310,10 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         return gr.update(choices=conversation_choices(chats), value=known(conversation_id) or None), ""
 
     def on_delete_chat(conversation_id: str) -> tuple[Any, ...]:
-        if known(conversation_id):
-            chats.store.delete(conversation_id)
-        return shown(chats.view(chats.store.new_id()), last=True, asked=False)
+        if not known(conversation_id):  # nothing saved, or the user said no to the confirmation
+            return shown(chats.view(known(conversation_id)), last=True)
+        chats.store.delete(conversation_id)
+        return shown(chats.view(chats.store.new_id()), last=True)
 
     def on_upload(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:  # noqa: B008
         def step(done: int, total: int, name: str) -> None:
@@ -291,18 +324,22 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
 
         return add_files(assistant, paths, step, waiting), header_text(assistant.info())
 
-    def ask_json(question: str) -> str:
-        """Answer one question; returns the Answer as JSON."""
-        return assistant.ask(question).to_json()
+    def on_stop(conversation_id: str) -> None:
+        """End the answer being written (the stream says so in the chat and saves nothing)."""
+        if known(conversation_id):
+            chats.stop(conversation_id)
 
     editing = gr.State(False)
     chat_inputs = [question, conversation, *filter_boxes, editing]
+    # "multiple": a question asked while an answer streams starts its own event, which waits in the
+    # conversation's queue (ui/chat.py) instead of being ignored. The box is emptied in the browser
+    # as the question leaves (CLEAR_QUESTION), never by the server: keys typed meanwhile are kept.
+    sending = {"trigger_mode": "multiple", "api_visibility": "private", "js": CLEAR_QUESTION}
     asked = [
-        # "multiple": a question asked while an answer streams starts its own event, which waits
-        # in the conversation's queue (ui/chat.py) instead of being ignored
-        question.submit(on_chat, chat_inputs, chat_outputs, api_name="chat", trigger_mode="multiple"),
-        ask.click(on_chat, chat_inputs, chat_outputs, api_visibility="private", trigger_mode="multiple"),
+        question.submit(on_chat, chat_inputs, chat_outputs, **sending),  # type: ignore[arg-type]
+        ask.click(on_chat, chat_inputs, chat_outputs, **sending),  # type: ignore[arg-type]
     ]
+    api_chat.click(on_chat, chat_inputs, chat_outputs, api_name="chat")  # scripts: /chat, as before
     asked.append(regenerate.click(on_regenerate, [conversation, *filter_boxes], chat_outputs, api_visibility="private"))
 
     def on_example(data: gr.SelectData) -> str:
@@ -310,19 +347,18 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
 
     on_example.__annotations__["data"] = gr.SelectData  # resolved, so Gradio passes the event
     picked = chatbot.example_select(on_example, None, question, api_visibility="private")
-    asked.append(picked.then(on_chat, chat_inputs, chat_outputs, api_visibility="private"))
+    asked.append(picked.then(on_chat, chat_inputs, chat_outputs, api_visibility="private", js=CLEAR_QUESTION))
     for event in asked[:2]:  # an edit is used once
         event.then(lambda: False, None, editing, api_visibility="private")
     edit.click(on_edit, conversation, [question, editing], api_visibility="private")
-    stop.click(None, None, None, cancels=asked, api_visibility="private")
+    stop.click(on_stop, conversation, None, api_visibility="private", queue=False)
     picker.input(on_open, picker, chat_outputs, api_visibility="private")
     new_chat.click(on_new, None, chat_outputs, api_visibility="private")
     chatbot.clear(on_new, None, chat_outputs, api_visibility="private")
     chatbot.like(on_like, [conversation, comment], [feedback, comment], api_visibility="private")
     rename.click(on_rename, [conversation, new_title], [picker, new_title], api_visibility="private")
-    delete_chat.click(on_delete_chat, conversation, chat_outputs, api_visibility="private")
+    delete_chat.click(on_delete_chat, conversation, chat_outputs, api_visibility="private", js=CONFIRM_DELETE)
     # a reload (or a second tab) reopens the conversation this browser had open
     demo.load(on_restore, conversation, chat_outputs, api_visibility="private")
 
     files.upload(on_upload, files, [report, header], api_name="upload", concurrency_id="writes")
-    gr.api(ask_json, api_name="ask")

@@ -19,7 +19,16 @@ CSS = """
 .unverified-text {color: #6e7781; text-decoration: underline dotted;}
 .turn-sources {margin-bottom: 16px;}
 .turn-sources > summary {font-weight: 600; cursor: pointer;}
-#sources {max-height: 80vh; overflow-y: auto;}
+#sources {max-height: calc(100dvh - 260px); min-height: 120px; overflow-y: auto !important;
+  overscroll-behavior: contain;}
+#chat {height: calc(100dvh - 330px) !important; min-height: 240px;}
+#conversation-bar, #ask-row {align-items: center; gap: 8px;}
+#ask-row button {align-self: stretch;}
+@media (max-width: 640px) {
+  #header p:not(:last-child) {display: none;}
+  #chat {height: calc(100dvh - 400px) !important;}
+  #sources {max-height: 70dvh;}
+}
 .source-card.picked {outline: 2px solid #4a7bd0;}
 .dark .verified {color: #3fb950;}
 .dark .unverified {color: #e3b341;}
@@ -33,9 +42,11 @@ _PUNCTUATION = re.compile(r"([!-%'-/:;=?@\[-`{-~])")  # ASCII punctuation but & 
 
 # The chat page's own script. A click on an answer's [n] opens its card in the sources panel,
 # scrolling the panel only: the page (and so the chat) stays where it is (a plain link would scroll
-# the whole page to the card). Copying a message gives its text as shown, without the ✓ marks, and
-# for an answer a numbered list of its sources (Gradio's own copy gives the escaped Markdown); a
-# message's label (what a screen reader reads) is its text as shown, not its Markdown.
+# the whole page to the card), unless the panel is out of view (on a phone it is under the chat).
+# Copying a message gives its text as shown, without the ✓ marks, and for an answer a numbered list
+# of its sources (Gradio's own copy gives the escaped Markdown); a message's label (what a screen
+# reader reads) is its text as shown, not its Markdown. Enter in the question box notes the question
+# as sent (see chat_tab.CLEAR_QUESTION).
 CHAT_SCRIPT = """<script>
 document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest('a[href^="#src-"]');
@@ -47,9 +58,16 @@ document.addEventListener("click", (event) => {
     if (up.tagName === "DETAILS") up.open = true;
   }
   panel.scrollTop += card.getBoundingClientRect().top - panel.getBoundingClientRect().top;
+  const shown = panel.getBoundingClientRect();  // on a phone the panel is below the chat: bring it up
+  if (shown.top < 0 || shown.top > window.innerHeight - 80) panel.scrollIntoView({block: "start"});
   card.classList.add("picked");
   setTimeout(() => card.classList.remove("picked"), 1500);
 });
+document.addEventListener("keydown", (event) => {  // the question as sent: what the box holds at Enter
+  if (event.key === "Enter" && !event.shiftKey && event.target.matches && event.target.matches("#question textarea")) {
+    window.newsAssistantSent = event.target.value;
+  }
+}, true);
 document.addEventListener("click", (event) => {
   const button = event.target.closest && event.target.closest('#chat button[aria-label="Copy message"]');
   if (!button) return;

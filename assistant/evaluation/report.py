@@ -145,8 +145,9 @@ def _score(row: dict[str, Any]) -> float | None:
 
 
 def worst_rows(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    """The ``n`` questions that went worst (see :func:`_score`), worst first."""
-    scored = [(score, i) for i, r in enumerate(rows) if (score := _score(r)) is not None]
+    """The ``n`` questions that went worst (see :func:`_score`), worst first; only those that went
+    wrong (a perfect answer is never listed, however few went wrong)."""
+    scored = [(score, i) for i, r in enumerate(rows) if (score := _score(r)) is not None and score < 1.0]
     return [rows[i] for _, i in sorted(scored)[:n]]
 
 
@@ -185,10 +186,12 @@ def _question_html(row: dict[str, Any]) -> str:
 def html_body(config: dict[str, Any], summary: dict[str, Any], rows: Sequence[dict[str, Any]], worst: int = 10) -> str:
     """The report's content as HTML (what the page's <body> holds, and what the UI shows)."""
     ok = [r for r in rows if not r.get("error")]
+    # metrics that are 1 by construction with these settings go last: they tell nothing about this run
+    ordered = sorted(summary["metrics"].items(), key=lambda item: by_construction(item[0], config))
     table = "".join(
         f'<tr><td style="white-space:nowrap">{html.escape(name)}</td><td style="white-space:nowrap">{_fmt(value)}</td>'
         f"<td>{html.escape(_definition(name))}{_CONSTRUCTION_NOTE if by_construction(name, config) else ''}</td></tr>"
-        for name, value in summary["metrics"].items()
+        for name, value in ordered
     )
     series = {name: [r["metrics"][name] for r in ok if name in r["metrics"]] for name in _PLOTTED}
     # a distribution with one bar tells nothing the table doesn't
