@@ -10,9 +10,9 @@ turn; ``PUT /v1/conversations/{id}/turns/{n}/rating`` rates turn n (``{"rating":
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from api.routes import Served
@@ -33,6 +33,9 @@ class MessageBody(BaseModel):
 class RatingBody(BaseModel):
     rating: int | None = Field(None, ge=-1, le=1)
     comment: str = Field("", max_length=MAX_COMMENT)
+    reason: Literal["", "wrong", "incomplete", "should_refuse", "should_answer"] = Field(
+        "", description="For a -1 rating: what was wrong (it decides what `testset from-feedback` makes of it)."
+    )
 
 
 def _summary(c: Conversation) -> dict[str, Any]:
@@ -45,6 +48,7 @@ def _turn(t: Turn) -> dict[str, Any]:
         "answer": t.answer.model_dump(mode="json"),
         "rating": t.rating,
         "comment": t.comment,
+        "reason": t.reason,
     }
 
 
@@ -89,5 +93,7 @@ def message(conversation_id: str, body: MessageBody, assistant: Served) -> dict[
 
 @router.put("/v1/conversations/{conversation_id}/turns/{position}/rating")
 def rate(conversation_id: str, position: int, body: RatingBody, assistant: Served) -> dict[str, Any]:
-    assistant.conversations.rate(conversation_id, position, body.rating, body.comment)
-    return {"position": position, "rating": body.rating, "comment": body.comment}
+    if body.reason and body.rating != -1:
+        raise HTTPException(400, "a reason goes with a -1 rating")
+    assistant.conversations.rate(conversation_id, position, body.rating, body.comment, body.reason)
+    return {"position": position, "rating": body.rating, "comment": body.comment, "reason": body.reason}

@@ -33,9 +33,11 @@ CREATE TABLE IF NOT EXISTS conversations (
 CREATE TABLE IF NOT EXISTS turns (
     conversation TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     position INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, created REAL NOT NULL,
-    rating INTEGER, comment TEXT NOT NULL DEFAULT '',
+    rating INTEGER, comment TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (conversation, position));
 """
+# what was wrong with a 👎 answer (the chat asks): it decides what the test set makes of it
+REASONS = ("wrong", "incomplete", "should_refuse", "should_answer")
 
 
 class ConversationNotFoundError(AssistantError):
@@ -54,6 +56,7 @@ class Turn:
     answer: Answer
     rating: int | None = None
     comment: str = ""
+    reason: str = ""  # for a 👎: one of REASONS, or "" (not said)
 
     @property
     def question(self) -> str:
@@ -120,6 +123,9 @@ class ConversationStore:
                         db.execute("PRAGMA journal_mode=WAL")
                         db.execute("PRAGMA foreign_keys=ON")
                         db.executescript(_SCHEMA)
+                        columns = {row[1] for row in db.execute("PRAGMA table_info(turns)")}
+                        if "reason" not in columns:  # a store made before 👎 asked what was wrong
+                            db.execute("ALTER TABLE turns ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
                     except BaseException:
                         db.close()
                         raise
@@ -199,10 +205,10 @@ class ConversationStore:
             if row is None:
                 raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
             turns = db.execute(
-                "SELECT position, answer, rating, comment FROM turns WHERE conversation = ? ORDER BY position",
+                "SELECT position, answer, rating, comment, reason FROM turns WHERE conversation = ? ORDER BY position",
                 (conversation_id,),
             ).fetchall()
-        return Conversation(*row, [Turn(p, Answer.from_json(a), r, c) for p, a, r, c in turns])
+        return Conversation(*row, [Turn(p, Answer.from_json(a), r, c, why) for p, a, r, c, why in turns])
 
     def add(self, conversation_id: str, answer: Answer) -> Turn:
         """Append a turn; a conversation without a title is named after its first question."""
@@ -254,15 +260,20 @@ class ConversationStore:
         if done.rowcount == 0:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
 
-    def rate(self, conversation_id: str, position: int, rating: int | None, comment: str = "") -> None:
-        """Rate a turn: +1 (good), -1 (bad) or None (no rating), with an optional comment."""
+    def rate(
+        self, conversation_id: str, position: int, rating: int | None, comment: str = "", reason: str = ""
+    ) -> None:
+        """Rate a turn: +1 (good), -1 (bad) or None (no rating), with an optional comment and, for
+        -1, what was wrong (one of :data:`REASONS`)."""
         self._check(conversation_id)
         if rating not in (1, -1, None):
             raise ValueError("a rating is +1, -1 or None")
+        if reason and (rating != -1 or reason not in REASONS):
+            raise ValueError(f"a reason goes with a -1 rating and is one of {', '.join(REASONS)}")
         with self._connection() as db:
             done = db.execute(
-                "UPDATE turns SET rating = ?, comment = ? WHERE conversation = ? AND position = ?",
-                (rating, comment[:MAX_COMMENT], conversation_id, int(position)),
+                "UPDATE turns SET rating = ?, comment = ?, reason = ? WHERE conversation = ? AND position = ?",
+                (rating, comment[:MAX_COMMENT], reason, conversation_id, int(position)),
             )
         if done.rowcount == 0:
             raise ConversationNotFoundError(f"conversation {conversation_id!r} has no turn {position}")
@@ -271,9 +282,9 @@ class ConversationStore:
         """Every rated turn, oldest first."""
         with self._connection() as db:
             rows = db.execute(
-                "SELECT position, answer, rating, comment FROM turns WHERE rating IS NOT NULL ORDER BY created"
+                "SELECT position, answer, rating, comment, reason FROM turns WHERE rating IS NOT NULL ORDER BY created"
             ).fetchall()
-        return [Turn(p, Answer.from_json(a), r, c) for p, a, r, c in rows]
+        return [Turn(p, Answer.from_json(a), r, c, why) for p, a, r, c, why in rows]
 
 
 def _title(text: str) -> str:

@@ -80,12 +80,27 @@ def test_ratings_become_a_test_set_by_the_written_rules(sample_bot: Assistant, t
     assert cases[good.question].answerable and cases[good.question].reference_answer
     assert set(cases[good.question].reference_article_ids) == {c.article_id for c in good.citations}
     assert not cases[refused.question].answerable
-    store.rate(chat.id, 2, -1, "that is not what the article says")  # the same question, rated again: latest wins
+    store.rate(chat.id, 2, -1, "it says more")  # 👎 alone on an answer: left out, the 👍 case stays
+    assert feedback_testset(store)[0].answerable and feedback_testset(store)[0].reference_answer
+    store.rate(chat.id, 2, -1, "that is not what the article says", "should_refuse")  # rated again: latest wins
     store.rate(chat.id, 3, -1)  # the articles do answer it, says the user
     cases = {c.question: c for c in feedback_testset(store)}
     assert len(cases) == 2
     assert not cases[good.question].answerable and cases[good.question].metadata["comment"].startswith("that is")
     assert cases[refused.question].answerable and cases[refused.question].reference_answer == []
+    store.rate(chat.id, 2, -1, "", "incomplete")  # right article, not all of it: answerable, not refused
+    case = {c.question: c for c in feedback_testset(store)}[good.question]
+    assert (
+        case.answerable
+        and case.reference_answer == []
+        and set(case.reference_article_ids) == {c.article_id for c in good.citations}
+    )
+    store.rate(chat.id, 2, -1, "", "wrong")
+    case = {c.question: c for c in feedback_testset(store)}[good.question]
+    assert case.answerable and case.metadata["wrong_answer"] == good.text and case.reference_article_ids == []
+    with pytest.raises(ValueError, match="reason goes with a -1"):
+        store.rate(chat.id, 2, 1, "", "wrong")
+    store.rate(chat.id, 2, -1, "that is not what the article says", "should_refuse")
 
     out = tmp_path / "feedback.jsonl"
     env = {**os.environ, "ASSISTANT_CHAT__HISTORY": str(tmp_path / "h.db")}

@@ -125,3 +125,18 @@ def test_date_filters_take_days_or_words_and_say_what_they_cannot_read() -> None
     assert parse_filters("A, B").sources == ("A", "B")
     with pytest.raises(ValueError, match="Since: “soon” is not a date; write YYYY-MM-DD"):
         parse_filters("", "soon")
+
+
+def test_the_conversation_list_shows_when_each_was_updated(tmp_path: Path) -> None:
+    """Two conversations of one title were indistinguishable in the picker."""
+    import re
+    from types import SimpleNamespace
+
+    from assistant import ConversationStore
+    from ui.chat_tab import conversation_choices
+
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    ids = [store.create("Bike lanes").id, store.create("Bike lanes").id]
+    choices = conversation_choices(SimpleNamespace(store=store))  # type: ignore[arg-type]
+    assert sorted(i for _, i in choices) == sorted(ids)
+    assert all(re.fullmatch(r"Bike lanes · \d{4}-\d\d-\d\d \d\d:\d\d", label) for label, _ in choices)

@@ -135,3 +135,24 @@ def test_stop_leaves_no_error_badge_and_keys_typed_after_enter_are_kept(layout_s
         shot(page, "desktop-light-stopped")
     finally:
         page.close()
+
+
+def test_a_thumbs_down_asks_what_was_wrong_and_a_reason_is_saved(layout_server: str, chromium: Any) -> None:
+    """👎 alone used to turn the question into an unanswerable one in `testset from-feedback`."""
+    page = open_page(chromium, layout_server, "desktop", "light")
+    try:
+        page.locator("#question textarea").fill(QUESTION)
+        page.locator("#question textarea").press("Enter")
+        wait_for(page, lambda: "✓" in chat_text(page))
+        page.locator('#chat button[aria-label="Dislike"]').last.click()
+        status = page.locator("#feedback-status")
+        wait_for(page, lambda: "What was wrong?" in status.inner_text(), timeout=15)
+        assert "Incomplete" in status.inner_text() and "Should have refused" in status.inner_text()
+        flag = page.locator('#chat button[aria-label="Feedback"]').last  # ⚑: the other feedback options
+        flag.hover()
+        flag.click()
+        page.locator("#chat .extra-feedback-option", has_text="Incomplete").last.click()
+        wait_for(page, lambda: "(incomplete)" in status.inner_text(), timeout=15)
+        shot(page, "desktop-light-feedback")
+    finally:
+        page.close()

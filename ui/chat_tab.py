@@ -4,7 +4,7 @@ filters, the sources panel, and adding article files."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant import Assistant, Filters, parse_day, question_window, sample_testset_path
@@ -61,7 +61,14 @@ CLEAR_QUESTION = """(question, ...rest) => {
 }"""
 # A conversation is deleted only when the user confirms (its id is withheld otherwise).
 CONFIRM_DELETE = '(id) => confirm("Delete this conversation and its rated answers? This cannot be undone.") ? id : ""'
-FEEDBACK_OPTIONS = ("Like", "Dislike")
+# 👍 and 👎, and what was wrong (under Gradio's ⚑ beside them): each a rule of `testset from-feedback`
+FEEDBACK_REASONS = {
+    "Wrong": "wrong",
+    "Incomplete": "incomplete",
+    "Should have refused": "should_refuse",
+    "Should have answered": "should_answer",
+}
+FEEDBACK_OPTIONS = ("Like", "Dislike", *FEEDBACK_REASONS)
 
 
 def gr_noop() -> Any:
@@ -82,8 +89,12 @@ def example_questions(assistant: Assistant, count: int = 3) -> list[dict[str, st
 
 
 def conversation_choices(chats: LiveChats) -> list[tuple[str, str]]:
-    """(title, id) of the saved conversations, newest first, for the conversation picker."""
-    return [(c.title or "New conversation", c.id) for c in chats.store.list()]
+    """(title · when, id) of the saved conversations, newest first, for the conversation picker
+    (the time tells two of one title apart)."""
+    return [
+        (f"{c.title or 'New conversation'} · {datetime.fromtimestamp(c.updated):%Y-%m-%d %H:%M}", c.id)
+        for c in chats.store.list()
+    ]
 
 
 def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> None:
@@ -294,10 +305,19 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         cid = known(conversation_id)
         if not cid or position >= len(chats.store.get(cid).turns):
             return "Only a finished answer can be rated.", note
-        rating = 1 if data.liked is True else -1 if data.liked is False else None
-        chats.store.rate(cid, position, rating, note or "")
+        reason = FEEDBACK_REASONS.get(str(data.liked), "")
+        rating = 1 if data.liked is True else None if data.liked is None else -1
+        chats.store.rate(cid, position, rating, note or "", reason)
         said = {1: "👍", -1: "👎", None: "no rating"}[rating]
-        return f"Saved {said} for answer {position + 1}{' with your comment' if note else ''}.", ""
+        done = f"Saved {said} for answer {position + 1}{' with your comment' if note else ''}"
+        if rating == -1 and not reason and chats.store.get(cid).turns[position].answer.answered:
+            return (
+                f"{done}. What was wrong? Pick it under the ⚑ beside 👎: "
+                + ", ".join(f"*{r}*" for r in FEEDBACK_REASONS)
+                + " (a 👎 alone is left out of test sets made from ratings).",
+                "",
+            )
+        return f"{done}{f' ({data.liked.lower()})' if reason else ''}.", ""
 
     on_like.__annotations__["data"] = gr.LikeData  # resolved, so Gradio passes the event
 
