@@ -168,14 +168,22 @@ class BrowserGate:
       (:class:`PageTokens`, header ``X-Assistant-Token``) that only this server's own page can get,
       from ``GET /assistant-token`` (anti-CSRF);
     - requests without those browser headers (scripts, ``gradio_client``, curl) are let through:
-      they are programs on this machine, or beyond loopback must log in (see ``ui.app.launch``).
+      they are programs on this machine, or beyond loopback must log in (see ``ui.app.launch``);
+    - beyond loopback, the routes the web framework serves without its login (the page token, an
+      event's cancel) need that login too (``logged_in``).
     """
 
     SAFE = ("GET", "HEAD", "OPTIONS")
+    # routes the web framework answers without its login: beyond loopback they need it too
+    LOGIN_ALSO = (TOKEN_PATH, "/gradio_api/cancel")
 
-    def __init__(self, app: Any, tokens: PageTokens | None = None) -> None:
+    def __init__(
+        self, app: Any, tokens: PageTokens | None = None, logged_in: Callable[[Scope], bool] | None = None
+    ) -> None:
+        """``logged_in``: whether a request carries a login (None: no login, as on loopback)."""
         self.app = app
         self.tokens = tokens or PageTokens()
+        self.logged_in = logged_in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -199,6 +207,10 @@ class BrowserGate:
         )
         if site is not None and site not in ("same-origin", "none") and not navigation:
             await self._refuse(scope, send, "requests from other web pages are refused")
+            return
+        path = scope.get("path", "").rstrip("/") or "/"
+        if self.logged_in is not None and path in self.LOGIN_ALSO and not self.logged_in(scope):
+            await send_json(send, 401, {"error": "log in first (the key is the password)"})
             return
         if scope["type"] == "http" and scope["path"] == TOKEN_PATH:
             token = self.tokens.new().encode()

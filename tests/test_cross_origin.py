@@ -239,6 +239,11 @@ def test_beyond_loopback_the_ui_needs_the_key_to_start_and_to_use(
         base = f"http://127.0.0.1:{port}/"
         assert _request(base + "config")[0] == 401, "nothing is served before logging in"
         assert _call_status(base, "ask", ["What channels did the US use?"]) == 401
+        assert _request(base + "assistant-token")[0] == 401, "the page token needs the login too"
+        cancel = urllib.request.Request(base + "gradio_api/cancel", b"{}", {"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(cancel, timeout=30)
+        assert refused.value.code == 401, "so does cancelling an event"
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         form = b"username=reader&password=wrong"
@@ -247,6 +252,8 @@ def test_beyond_loopback_the_ui_needs_the_key_to_start_and_to_use(
         opener.open(urllib.request.Request(base + "login", b"username=reader&password=ui-key-5", method="POST"))
         with opener.open(base + "config", timeout=30) as r:
             assert r.status == 200, "logged in with the key as the password"
+        with opener.open(base + "assistant-token", timeout=30) as r:
+            assert r.status == 200 and b"." in r.read()
     finally:
         server.close()
 

@@ -10,7 +10,8 @@ own citation links; the sources panel and the Articles tab escape it as HTML.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
 from assistant import Assistant, use_offline_environment
@@ -56,6 +57,31 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return demo
 
 
+def gradio_login(app: Any) -> Callable[[Any], bool]:
+    """Whether a request (its ASGI scope) carries a login of the Gradio app mounted in ``app``
+    (the cookie its /login sets): for the routes Gradio serves without checking it."""
+    from http.cookies import SimpleCookie
+
+    from gradio.routes import App
+
+    gradio_app = next(r.app for r in app.routes if isinstance(getattr(r, "app", None), App))
+
+    def logged_in(scope: Any) -> bool:
+        cookies: SimpleCookie = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                try:
+                    cookies.load(value.decode("latin-1"))
+                except Exception:  # noqa: BLE001 (a malformed cookie is no login)
+                    return False
+        for name in (f"access-token-{gradio_app.cookie_id}", f"access-token-unsecure-{gradio_app.cookie_id}"):
+            if name in cookies and cookies[name].value in gradio_app.tokens:
+                return True
+        return False
+
+    return logged_in
+
+
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> Server:
     """Serve the app on ``host:port`` (never shared publicly), hardened as :func:`harden` and
     :class:`BrowserGate` say: no other web page can call it, uploads are read only from the upload
@@ -94,6 +120,6 @@ def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860, bloc
     # mount_gradio_app never marks the Blocks launched, and Gradio skips its own checks of a
     # FileData path (only files in the upload folder) until it is: turned on here
     demo.has_launched = True
-    app.add_middleware(BrowserGate)
+    app.add_middleware(BrowserGate, logged_in=gradio_login(app) if key else None)
     harden(app, allowed_hosts(host, settings.allowed_hosts))
     return Server(app, host, port).run("News assistant", block)
