@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "hostile")
     parser.add_argument("--only-21", action="store_true", help="Only the rows of issue 21.")
+    parser.add_argument("--only-33", action="store_true", help="Only the rows of issue 33.")
     args = parser.parse_args()
     out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
@@ -56,6 +57,9 @@ def main() -> None:
     rows: list[tuple[str, str]] = []
     index = out / "index"
     env = {**os.environ, "ASSISTANT_INDEX": str(index), "OMP_WAIT_POLICY": "PASSIVE"}
+    if args.only_33:
+        report(out, issue_33(out))
+        return
     if args.only_21:
         report(out, issue_21(out, env))
         return
@@ -219,7 +223,7 @@ def main() -> None:
     )
 
     server.close()
-    report(out, rows + issue_21(out, env))
+    report(out, rows + issue_21(out, env) + issue_33(out))
 
 
 def report(out: Path, rows: list[tuple[str, str]]) -> None:
@@ -477,6 +481,80 @@ def issue_21(out: Path, env: dict[str, str]) -> list[tuple[str, str]]:
     ):
         lines = [line for line in res.stderr.splitlines() if line.strip() and not line.startswith("Indexing")]
         rows.append((tried, f"exit {res.returncode}; {len(lines)} line: {' / '.join(lines)[:200]}"))
+    return rows
+
+
+def child(code: str, *args: str) -> dict[str, Any]:
+    """``code`` in a fresh process (it prints one JSON object); its peak RSS (MB) and time added."""
+    wrapped = (
+        "import json, resource, sys, time\nt = time.monotonic()\n"
+        + code
+        + "\nresult['seconds'] = round(time.monotonic() - t, 2)"
+        + "\nresult['rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        + "\nprint(json.dumps(result))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", wrapped, *args], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def issue_33(out: Path) -> list[tuple[str, str]]:
+    """The rows of issue 33: compression bombs through the fetcher, a PDF of 500 pages, a feed of
+    60,000 entries with one link (the data loss, the record cap, the stores and the UI are in tests:
+    test_assistant, test_http_limits, test_conversations, test_ui_layout)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.news_site import NewsSite, rss
+    from tests.pdf import write_pdf
+
+    rows = []
+    fetch = (
+        "from index.fetch import Fetcher, FetchLimits, FetchError\n"
+        "try:\n"
+        "    with Fetcher(FetchLimits(host_delay_s=0, obey_robots=False)) as f:\n"
+        "        body = f.get(sys.argv[1], trusted_host=sys.argv[2]).body\n"
+        "    result = {'outcome': f'read {len(body):,} bytes'}\n"
+        "except FetchError as e:\n"
+        "    result = {'outcome': e.reason}\n"
+    )
+    baseline = child("result = {}\nimport index.fetch, httpx")
+    with NewsSite() as site:
+        host = site.base.removeprefix("http://")
+        for path, what in (
+            ("/bomb.gz", "gzip, ~1 MB unpacking to ~1 GB"),
+            ("/bomb-stacked.gz", "`gzip, gzip`"),
+            ("/bomb.br", "`br`"),
+        ):
+            r = child(fetch, site.base + path, host)
+            rows.append(
+                (
+                    f"a web page served with Content-Encoding {what}",
+                    f"{r['outcome']}; peak RSS {r['rss_mb']} MB ({baseline['rss_mb']} MB after the imports alone), "
+                    f"{r['seconds']} s",
+                )
+            )
+    pdf = write_pdf(out / "many.pdf", [f"The harbour council met again, item {i}." for i in range(60)], pages=500)
+    r = child(
+        "from index import load_paths\nresult = {'outcome': str(list(load_paths([sys.argv[1]]))[0])[-120:]}",
+        str(pdf),
+    )
+    rows.append(
+        (
+            f"a {pdf.stat().st_size // 1000} KB PDF of 500 pages sharing one content stream",
+            f"{r['outcome']}; {r['seconds']} s",
+        )
+    )
+    feed = rss([1], "http://news.example")
+    item = feed[feed.index("<item>") : feed.index("</item>") + 7]
+    many = out / "many-entries.xml"
+    many.write_text(feed.replace(item, item * 60_000))
+    r = child(
+        "from index.feeds import read_feed\n"
+        "feed = read_feed(open(sys.argv[1], 'rb').read(), 'http://news.example/rss.xml')\n"
+        "result = {'outcome': f'{len(feed.entries)} page(s) to fetch'}",
+        str(many),
+    )
+    rows.append(("a feed of 60,000 entries with one repeated link", f"{r['outcome']}; read in {r['seconds']} s"))
     return rows
 
 

@@ -157,6 +157,8 @@ class IndexWriter:
                         report.unchanged.append(item.id)
                     else:
                         self._orphans.append(item)
+                elif clash := self._kind_clash(item):
+                    report.failures.append(LoadFailure(item.key, clash))
                 else:
                     seen[item.id] = item.key
                     pending.append((item, self.split(item)))
@@ -208,6 +210,20 @@ class IndexWriter:
         if not replaced:
             report.added.append(article.id)
         self.store.add(article, spans, vectors, sentences)
+
+    def _kind_clash(self, article: Article) -> str:
+        """Why ``article`` may not replace the indexed article holding its key, or "": a file's
+        article is replaced only by that file again, and a record's or page's (its id or URL) only
+        by a record or page, so a JSON record whose id is a local path never replaces that file's
+        article (a feed entry whose id is its link is the same article as that page, and is)."""
+        old = self.store.docs.keys.get(article.key)
+        if old is None or old not in self.store.docs.articles:
+            return ""
+        if from_file(self.store.docs.articles[old]) == from_file(article):
+            return ""
+        if from_file(article):
+            return "its path is the id of an article added as a record; remove that article first"
+        return "its id names an article ingested from a local file; give the record another id"
 
     def _release(self, article: Article, report: IngestReport) -> bool:
         """Make way for ``article``: remove the older version under its key (an article, whose
@@ -297,3 +313,8 @@ class IndexWriter:
         self.store.use_vector_index(kind)
         self.store.save(self.version)
         self.unsaved = 0
+
+
+def from_file(article: Article) -> bool:
+    """Whether ``article`` was read from a local file and is keyed by its path."""
+    return bool(article.key) and article.metadata.get("path") == article.key

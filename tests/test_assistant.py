@@ -208,3 +208,22 @@ def test_build_on_a_missing_folder_raises_and_leaves_no_index(tmp_path: Path) ->
     with pytest.raises(ArticlesNotFoundError, match="no article in"):
         Assistant.build([tmp_path / "empty"], tmp_path / "my-index")
     assert not (tmp_path / "my-index").exists()
+
+
+def test_a_record_whose_id_is_a_files_path_never_replaces_that_files_article(tmp_path: Path) -> None:
+    """Keys of different kinds shared one namespace: a record named like a local path replaced the
+    article ingested from that file."""
+    from index import article_from_record
+
+    bot = Assistant.open(tmp_path / "idx", create=True)
+    note = tmp_path / "ferry.txt"
+    note.write_text("Ferry fares rise\n\nThe island ferry fare rises to 4 dollars in June, the port said.")
+    [kept] = bot.add([note]).added
+    key = bot.index.article(kept).key
+    record = article_from_record({"id": key, "title": "Forged", "text": "The ferry is free from now on, forever."})
+    report = bot.add([record])
+    assert not report.added and not report.replaced
+    assert "names an article ingested from a local file" in report.failures[0].reason
+    assert bot.index.article(key).id == kept
+    note.write_text("Ferry fares rise\n\nThe island ferry fare rises to 5 dollars in June, the port said.")
+    assert len(bot.add([note]).replaced) == 1, "the file itself still replaces its article"
