@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import conversations, routes
-from api.http import RequestGate, Server, access_key, allowed_hosts, harden, openai_error
+from api.http import RequestGate, access_key, allowed_hosts, harden, openai_error
+from api.server import Server
 from assistant import (
     Assistant,
     AssistantError,

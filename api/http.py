@@ -10,8 +10,6 @@ import hmac
 import ipaddress
 import json
 import secrets
-import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -295,53 +293,3 @@ class RequestGate:
             return await receive()
 
         await self.app(scope, replay, send)
-
-
-class Server:
-    """A uvicorn server in a background thread: ``url``, ``close()``."""
-
-    def __init__(self, app: Any, host: str, port: int) -> None:
-        import uvicorn
-
-        self.config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(self.config)
-        self.thread = threading.Thread(target=self.server.run, name="http-server", daemon=True)
-        self.host = host
-
-    def start(self, timeout: float = 30.0) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the server could not start on {self.host}:{self.config.port}")
-            time.sleep(0.05)
-        return self
-
-    @property
-    def port(self) -> int:
-        sockets = [s for server in self.server.servers for s in server.sockets]
-        return int(sockets[0].getsockname()[1]) if sockets else self.config.port
-
-    @property
-    def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
-        return f"http://{host}:{self.port}/"
-
-    def run(self, label: str, block: bool, path: str = "") -> Server:
-        """Start; with ``block``, print where ``label`` is served and wait until Ctrl-C."""
-        self.start()
-        if block:
-            print(f"{label} at {self.url}{path} (Ctrl-C stops it)")
-            self.wait()
-        return self
-
-    def wait(self) -> None:
-        try:
-            while self.thread.is_alive():
-                self.thread.join(0.5)
-        except KeyboardInterrupt:
-            self.close()
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

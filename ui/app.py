@@ -13,7 +13,8 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, Server, access_key, allowed_hosts, harden
+from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, access_key, allowed_hosts, harden
+from api.server import Server
 from assistant import Assistant, use_offline_environment
 from ui.articles_tab import ARTICLES_PER_PAGE, add_files, list_articles
 from ui.chat_tab import parse_filters
