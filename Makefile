@@ -7,7 +7,7 @@ CODE    := assistant api index prompts ui tests benchmarks
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup setup-test run test lint chromium wordnet clean train-judge train-selector
+.PHONY: setup setup-test run test lint chromium wordnet clean train-judge train-selector train-answer
 .DEFAULT_GOAL := run
 
 # constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
@@ -45,6 +45,11 @@ wordnet:
 ## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
 train-judge: $(BIN)/.runtime wordnet
 	$(BIN)/python benchmarks/train_judge.py
+
+## train-answer: retrain the answer model (sentence and span) on RealTime QA (~2 h on 2 cores; resumes if
+## interrupted; its work folder is ~/.cache/news-assistant-answer)
+train-answer: $(BIN)/.test
+	$(BIN)/python benchmarks/train_answer_model.py
 
 ## train-selector: retrain the extractive engine's sentence selector on RealTime QA (~3 min on 2 cores; needs the
 ## 3k haystack index that benchmarks/retrieval_realtimeqa.py builds, ~25 min the first time)

@@ -86,6 +86,11 @@ class AnswerSettings(Section):
         "answer.engine openai or local).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    answer_model: bool = Field(
+        True,
+        description="Read the selector's best sentences with the trained answer model (it orders them, marks the "
+        "short answer and keeps a sentence it is sure of from being refused); off: the selector alone.",
+    )
     min_relevance: float | None = Field(
         None,
         ge=0.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.answering.answer_model import Reading
 from assistant.answering.answer_types import Asked, Tied
 from assistant.answering.citations import marker
 from assistant.answering.engines import Draft
@@ -59,6 +60,7 @@ class Candidate:
     answers: list[Tied] | None = None  # the entities that answer a typed question (None: not parsed)
     features: list[float] = field(default_factory=list)  # the selector's base features
     logit: float = 0.0  # the selector's log-odds that the sentence holds the answer
+    reading: Reading | None = None  # what the answer model says of it (when it read it)
 
     @property
     def tie(self) -> float | None:
@@ -83,6 +85,8 @@ class Extract:
 
     chosen: list[Candidate]
     best_score: float
+    read: bool = False  # the answer model ordered the sentences; ``short`` is its short answer
+    short: tuple[int, int, int, str] | None = None  # (hit index, start, end in the article, label)
 
     @property
     def answered(self) -> bool:
@@ -91,15 +95,16 @@ class Extract:
 
 def compose(extract: Extract, hits: list[Hit]) -> Draft:
     """The draft: each chosen sentence with its passage's [n]; the exact sentence offsets are known;
-    the short answer is the best tied entity of the first chosen sentence that has one."""
+    the short answer is the answer model's (``extract.short``) when it read the sentences, else the
+    best tied entity of the first chosen sentence that has one."""
     sentences: list[tuple[str, list[int]]] = []
     known: dict[int, dict[int, tuple[int, int]]] = {}
     for i, c in enumerate(extract.chosen):
         sentences.append((c.text, [c.hit_index + 1]))
         known[i] = {c.hit_index: (c.start, c.end)}
     text = " ".join(f"{t} {marker(ms[0])}" for t, ms in sentences)
-    short = None
-    first = next((c for c in extract.chosen if c.answers), None)
+    short = extract.short
+    first = None if extract.read else next((c for c in extract.chosen if c.answers), None)
     if first is not None:
         best = first.answers[0]  # type: ignore[index]
         short = (first.hit_index, first.start + best.start, first.start + best.end, best.label)

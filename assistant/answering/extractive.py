@@ -22,7 +22,6 @@ nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`N
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -42,19 +41,15 @@ from assistant.answering.candidates import (
     restates,
 )
 from assistant.answering.engines import Draft, DraftRequest
+from assistant.answering.reading import Reader
 from assistant.answering.selector import TYPED_FEATURES, Selector, base_features, typed_features
+from assistant.answering.speakers import with_speakers
 from assistant.settings import AnswerSettings, Settings
 from index import Hit, Passage, sentence_spans
 from index.text import keywords, stem
 
-# "..." he added / she said: a quote that names its speaker only in the sentence before.
-_CONTINUATION = re.compile(
-    r"[”\"’']\s*,?\s*(?:he|she|they|the official|the spokesperson|the spokesman|the spokeswoman)\s+"
-    r"(?:added|continued|went on|said|noted|stressed|warned|insisted|explained|clarified)\b"
-    r"|^(?:He|She|They)\s+(?:added|continued|went on)\b",
-    re.I,
-)
 TOPIC_SHARE = 0.3
+MODEL_KEEP = 0.6  # further sentences: at least this share of the best one's answer-model probability
 TYPED_CANDIDATES = 12  # the best sentences parsed for the kind of fact asked (~5 ms each)
 PARSED_SENTENCES = 5_000  # parses kept (sentences of recent questions' passages)
 
@@ -79,6 +74,7 @@ class ExtractiveEngine:
         self._cache_lock = threading.Lock()
         self._parses: OrderedDict[str, object] = OrderedDict()
         self._parse_lock = threading.Lock()
+        self.reader = Reader()  # the answer model (see assistant.answering.reading)
 
     @property
     def selector(self) -> Selector:
@@ -288,21 +284,34 @@ class ExtractiveEngine:
         if not ranked:
             return Extract([], 0.0)
         asked, wanted = scored.asked, scored.wanted
-        best = ranked[0].score
-        if best < self.floor:
+        best = ranked[0].score  # the selector's
+        if self.settings.answer_model:
+            ranked = self.reader.read(question, ranked, hits)
+        read = ranked[0].reading is not None
+        sure = read and ranked[0].reading.probability >= self.reader.floor()  # type: ignore[union-attr]
+        if best < self.floor and not sure:
             return Extract([], best)
-        ratio = self.selector.keep_ratio if self.settings.keep_ratio is None else self.settings.keep_ratio
-        chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * ratio]
+        if read:  # the model's order; further sentences it finds nearly as likely to answer
+            top = ranked[0].reading.probability  # type: ignore[union-attr]
+            chosen = [
+                c
+                for c in ranked[: self.settings.max_sentences]
+                if c.reading and c.reading.probability >= top * MODEL_KEEP
+            ]
+        else:
+            ratio = self.selector.keep_ratio if self.settings.keep_ratio is None else self.settings.keep_ratio
+            chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * ratio]
         chosen = self._with_facts(asked, wanted, chosen, scored.candidates)
         if not chosen:  # no retrieved sentence holds the kind of fact asked for
             return Extract([], best)
-        chosen = self._with_speakers(chosen, hits, passages_of)
+        short = self.reader.short(asked, chosen) if read else None
+        chosen = with_speakers(chosen, hits, passages_of)
         # best article first, then each article's sentences in reading order
         article_rank: dict[str, int] = {}
         for c in chosen:
             article_rank.setdefault(hits[c.hit_index].passage.article_id, len(article_rank))
         chosen.sort(key=lambda c: (article_rank[hits[c.hit_index].passage.article_id], c.start))
-        return Extract(chosen, best)
+        return Extract(chosen, best, read, short)
 
     def _on_focus(self, c: Candidate, wanted: set[str], topic: set[str], words: dict[int, set[str]]) -> bool:
         """Whether a sentence speaks to what is asked: it holds one of the question's content words
@@ -341,47 +350,6 @@ class ExtractiveEngine:
             if all(after.start != o.start for o in out):
                 out.append(after)
         return out
-
-    def _with_speakers(
-        self, chosen: list[Candidate], hits: list[Hit], passages_of: Callable[[str], list[Passage]]
-    ) -> list[Candidate]:
-        """Bring along the sentence that names the speaker of a quote continued with "he added"."""
-        out = list(chosen)
-        have = {(hits[c.hit_index].passage.article_id, c.start) for c in out}
-        for c in chosen:
-            current = c
-            for _ in range(3):
-                if not _CONTINUATION.search(current.text):
-                    break
-                prev = self._previous_sentence(current, hits, passages_of)
-                if prev is None:
-                    break
-                key = (hits[prev.hit_index].passage.article_id, prev.start)
-                if key not in have:
-                    have.add(key)
-                    out.append(prev)
-                current = prev
-        return out
-
-    def _previous_sentence(
-        self, c: Candidate, hits: list[Hit], passages_of: Callable[[str], list[Passage]]
-    ) -> Candidate | None:
-        """The sentence before ``c`` in its article, from a retrieved passage or else from the
-        passage the index holds for it (then appended to ``hits`` so it can be cited)."""
-        article_id = hits[c.hit_index].passage.article_id
-        retrieved = [(i, h.passage) for i, h in enumerate(hits) if h.passage.article_id == article_id]
-        stored: list[tuple[int | None, Passage]] = [(None, p) for p in passages_of(article_id)]
-        for i, p in [*retrieved, *stored]:
-            if not p.start <= c.start <= p.end:
-                continue
-            before = [(p.start + s, p.start + e) for s, e in sentence_spans(p.text) if p.start + e <= c.start]
-            if before:
-                if i is None:
-                    hits.append(Hit(p, 0.0, hits[c.hit_index].article))
-                    i = len(hits) - 1
-                s, e = before[-1]
-                return Candidate(i, s, e, p.text[s - p.start : e - p.start])
-        return None
 
 
 def create_extractive(settings: Settings, embed: Callable[[list[str]], np.ndarray]) -> ExtractiveEngine:

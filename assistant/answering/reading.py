@@ -1,0 +1,105 @@
+"""The answer model at answer time (issue 34): it reads the selector's best candidate sentences in
+their context, orders them by the probability that they answer the question, and marks the short
+answer inside the best one.
+
+- **Order.** The selector (:mod:`assistant.answering.selector`) ranks every candidate cheaply; the
+  best ``READ`` of them are read by the model (one batched run) and ordered by its calibrated
+  probability, the selector's order breaking ties; the rest keep the selector's order behind them.
+- **Short answer.** The model's span in the first chosen sentence, shown only when (probability ×
+  span probability) clears the threshold chosen on held-out weeks and, for a question of a typed
+  kind ("how many", "when", "who", "which country"), the span overlaps an entity of that kind
+  spaCy found in the sentence; otherwise no short answer at all (a bold line of the wrong kind
+  under a ✓ reads as verified).
+- **Refusal.** A question is refused only when neither the selector nor the model finds a sentence
+  about it (the best selector probability under its floor and the best model probability under
+  the model's): a sentence the model is sure of is an answer even when its wording is far from the
+  question's ("What did Time Warner report?").
+
+When the model can't be loaded (file missing, checksum wrong) the engine says so once in the log
+and answers with the selector alone, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from assistant.answering.answer_model import AnswerModel, Reading, model_input, shipped_answer_model
+from assistant.answering.answer_types import Asked
+from assistant.answering.candidates import Candidate
+from index import Hit, sentence_spans
+from index.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+READ = 16  # candidates read by the model per question (the selector's best)
+
+
+class Reader:
+    """Reads candidates with the answer model (loaded on first use; None when it can't be)."""
+
+    def __init__(self, load: Callable[[], AnswerModel] = shipped_answer_model) -> None:
+        self._load = load
+        self._model: AnswerModel | None = None
+        self._failed = False
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> AnswerModel | None:
+        with self._lock:
+            if self._model is None and not self._failed:
+                try:
+                    self._model = self._load()
+                except (ConfigurationError, OSError, ValueError) as e:
+                    self._failed = True
+                    log.warning("the answer model can't be used (%s); sentences are chosen by the selector alone", e)
+            return self._model
+
+    def read(self, question: str, ranked: list[Candidate], hits: list[Hit]) -> list[Candidate]:
+        """``ranked`` (the selector's order) with its best ``READ`` re-ordered by the model, each read
+        one carrying its :class:`Reading`; unchanged when there is no model."""
+        model = self.model
+        if model is None or not ranked:
+            return ranked
+        top = ranked[:READ]
+        items = [(*model_input(question, c.text, *context(c, hits)), len(c.text)) for c in top]
+        for c, reading in zip(top, model.read(items), strict=True):
+            c.reading = reading
+        order = {id(c): i for i, c in enumerate(top)}
+        top = sorted(top, key=lambda c: (-c.reading.probability, order[id(c)]))  # type: ignore[union-attr]
+        return top + ranked[READ:]
+
+    def floor(self) -> float:
+        model = self.model
+        return model.answer_threshold if model is not None else 1.0
+
+    def short(self, asked: Asked | None, chosen: list[Candidate]) -> tuple[int, int, int, str] | None:
+        """(hit index, start, end in the article, label) of the short answer, or None: the model's
+        span in the first chosen sentence when it is sure enough and of the kind asked."""
+        model = self.model
+        first = chosen[0] if chosen else None
+        if model is None or first is None or first.reading is None or first.reading.span is None:
+            return None
+        reading: Reading = first.reading
+        if reading.probability * reading.span_probability < model.span_threshold:
+            return None
+        begin, end = reading.span
+        label = ""
+        if asked is not None and asked.typed:
+            fitting = [t for t in first.answers or [] if t.start < end and begin < t.end]
+            if not fitting:
+                return None  # the span is not of the kind asked (a city for a country, "ET" for a place)
+            label = fitting[0].label
+        return first.hit_index, first.start + begin, first.start + end, label
+
+
+def context(c: Candidate, hits: list[Hit]) -> tuple[str, str, str, str]:
+    """(title, date, sentence before, sentence after) of a candidate, from its article."""
+    hit = hits[c.hit_index]
+    text = hit.article.text
+    window = text[max(0, c.start - 400) : min(len(text), c.end + 400)]
+    offset = max(0, c.start - 400)
+    spans = [(offset + s, offset + e) for s, e in sentence_spans(window)]
+    before = next((text[s:e] for s, e in reversed(spans) if e <= c.start), "")
+    after = next((text[s:e] for s, e in spans if s >= c.end), "")
+    return hit.article.title, hit.article.date, before, after
