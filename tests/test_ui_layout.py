@@ -73,9 +73,16 @@ def test_tabs_question_box_and_sources_panel_are_where_people_look(
     page = open_page(chromium, layout_server, viewport, theme)
     try:
         assert page.locator("[role=tablist]").count() == 1, "one tab strip"
-        tabs = page.locator("[role=tablist] [role=tab]").all_inner_texts()
-        assert [t.strip() for t in tabs] == ["Chat", "Articles", "Evaluate"]
+        tabs = [t.strip() for t in page.locator("[role=tablist] [role=tab]").all_inner_texts()]
+        assert tabs == ["Chat", "Articles", "Evaluate"]
         assert not page.locator("#article-table").is_visible(), "the Articles tab is closed on load"
+        if viewport == "desktop" and theme == "light":  # each tab opens, and the strip stays as it was
+            from tests.test_e2e import open_tab
+
+            for name, shown in (("Articles", "#article-table"), ("Evaluate", "#run-eval"), ("Chat", "#question")):
+                open_tab(page, name)
+                page.locator(shown).first.wait_for(state="visible", timeout=10_000)
+                assert [t.strip() for t in page.locator("[role=tablist] [role=tab]").all_inner_texts()] == tabs
         assert page.evaluate(
             "document.documentElement.classList.contains('dark') || document.body.classList.contains('dark')"
         ) == (theme == "dark")
@@ -156,3 +163,33 @@ def test_a_thumbs_down_asks_what_was_wrong_and_a_reason_is_saved(layout_server: 
         shot(page, "desktop-light-feedback")
     finally:
         page.close()
+
+
+def test_an_upload_shows_in_the_articles_tab_and_the_header_at_once(
+    tmp_path_factory: pytest.TempPathFactory, chromium: Any, tmp_path: Path
+) -> None:
+    """After an upload the Articles table showed the old rows until a search."""
+    from tests.conftest import SAMPLES
+    from tests.test_e2e import open_tab
+    from ui.app import launch
+
+    bot = Assistant.build([SAMPLES], tmp_path_factory.mktemp("upload-index") / "index")
+    server = launch(bot, host="127.0.0.1", port=free_port(), block=False)
+    page = chromium.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        open_app(page, server.url)
+        open_tab(page, "Articles")
+        wait_for(page, lambda: "8 articles" in page.locator("#article-status").inner_text())
+        open_tab(page, "Chat")
+        page.get_by_text("Add articles").click()
+        note = tmp_path / "orchard.txt"
+        note.write_text("Orchard opens to the public\n\nThe old orchard on Mill Hill opens to the public in May.")
+        page.locator("#upload input[type=file]").set_input_files(str(note))
+        wait_for(page, lambda: "1 added" in page.locator("#upload-report").inner_text(), timeout=60)
+        assert "9 articles" in page.locator("#header").inner_text()
+        open_tab(page, "Articles")
+        wait_for(page, lambda: "Orchard opens to the public" in page.locator("#article-table").inner_text())
+        assert "9 articles" in page.locator("#article-status").inner_text()
+    finally:
+        page.close()
+        server.close()

@@ -41,10 +41,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     gr = import_gradio()
     with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         header = gr.Markdown(header_text(assistant.info()), elem_id="header")
-        with gr.Tabs(elem_id="tabs"):  # one strip: every component of a tab is built inside it
-            chat_tab(gr, demo, assistant, header)
-            articles_tab(gr, demo, assistant, header)
-            evaluate_tab(gr, assistant)
+        # one strip of three tabs: every visible component of a tab is built inside it (one between
+        # two tabs splits the strip). No gr.Tabs() around them: the chat tab's events make states
+        # outside its tab, and inside an explicit gr.Tabs() those broke the strip at the first click
+        chat_tab(gr, demo, assistant, header)
+        articles_tab(gr, demo, assistant, header)
+        evaluate_tab(gr, assistant)
 
         def ask_json(question: str) -> str:
             """Answer one question; returns the Answer as JSON (the /ask endpoint, for scripts)."""

@@ -180,6 +180,7 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
                         label="Articles (txt, md, html, json, jsonl, pdf)",
                         file_count="multiple",
                         file_types=[".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".pdf"],
+                        elem_id="upload",
                     )
                     report = gr.Markdown(
                         holding(info),
