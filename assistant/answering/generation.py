@@ -8,10 +8,11 @@ prompting, streaming, timeouts and errors for both, and llama.cpp's server keeps
 for the fixed instructions between questions.
 
 The prompt holds the fixed instructions first, then the evidence, then the question. The evidence
-is, by default (``llm.evidence = sentences``), the sentence selector's best ``llm.evidence_sentences``
-sentences under their article's number, title and date (~250 tokens: a fast first token on a CPU,
-and a small model reads only what likely answers); with ``passages``, the passages cut to their
-sentences closest to the question within ``llm.evidence_tokens``. Citations are attached and checked
+is, by default (``llm.evidence = sentences``), the best ``llm.evidence_sentences`` sentences (the
+selector's, ordered by the answer model: :mod:`.reading`) under their article's number, title and
+date (~250 tokens: a fast first token on a CPU, and a small model reads only what likely answers);
+with ``passages``, the passages cut to their sentences closest to the question within
+``llm.evidence_tokens``. Citations are attached and checked
 afterwards (:mod:`.citations`). Small models refuse too readily and write what the passages don't
 support: when nothing the model wrote holds, :meth:`LLMEngine.fallback` gives the pipeline the
 extractive answer if the selector finds one (``llm.fallback``).
@@ -216,13 +217,21 @@ class LLMEngine:
         self._closer = closer
 
     def messages(self, request: DraftRequest, hits: list[Hit]) -> list[tuple[str, str]]:
-        """The chat messages: the selector's best sentences, or the trimmed passages."""
+        """The chat messages: the best sentences (the selector's, ordered by the answer model when it
+        is on), or the trimmed passages."""
         if self.settings.evidence == Evidence.PASSAGES:
             return build_messages(self.answer_prompt, request.question, hits, self.settings)
         ranked, _ = self.extractive.rank(request.question, hits, request.vector, request.sentence_vectors)
+        if self.extractive.settings.answer_model:  # the answer model's order of the selector's best
+            ranked = self.extractive.reader.read(request.question, ranked, hits)
+
+        def likely(c: Candidate) -> bool:
+            if c.reading is not None:
+                return c.reading.probability >= self.extractive.reader.floor()
+            return c.score >= self.extractive.floor
+
         # the best three always (the model may see what the selector missed), more only when likely to answer
-        floor = self.extractive.floor
-        chosen = [c for i, c in enumerate(ranked[: self.settings.evidence_sentences]) if i < 3 or c.score >= floor]
+        chosen = [c for i, c in enumerate(ranked[: self.settings.evidence_sentences]) if i < 3 or likely(c)]
         return self.answer_prompt.messages(
             not_in_articles=NOT_IN_ARTICLES, passages=sentences_block(hits, chosen), question=request.question
         )
