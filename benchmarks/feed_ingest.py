@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
-from tests.news_site import NewsSite, story_html  # noqa: E402
+from tests.helpers.news_site import NewsSite, story_html  # noqa: E402
 
 
 def main() -> None:

@@ -504,8 +504,8 @@ def issue_33(out: Path) -> list[tuple[str, str]]:
     60,000 entries with one link (the data loss, the record cap, the stores and the UI are in tests:
     test_assistant, test_http_limits, test_conversations, test_ui_layout)."""
     sys.path.insert(0, str(ROOT))
-    from tests.news_site import NewsSite, rss
-    from tests.pdf import write_pdf
+    from tests.helpers.news_site import NewsSite, rss
+    from tests.helpers.pdf import write_pdf
 
     rows = []
     fetch = (

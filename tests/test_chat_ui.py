@@ -5,7 +5,6 @@ while it streams (what is under test is the chat, not a model)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,29 +13,12 @@ import pytest
 
 from assistant import Assistant, ConversationStore, Draft, DraftRequest
 from assistant.answering.extractive import ExtractiveEngine
-from tests.test_e2e import free_port, open_app
+from tests.helpers.browser import ask, chat_text, new_chat, open_app, wait_for
+from tests.helpers.engines import SlowEngine
+from tests.helpers.servers import free_port
 from ui.chat import PageIds
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-
-
-class SlowEngine:
-    """The extractive answer, streamed a few characters every 0.4 s."""
-
-    name, model, prompt = "slow", "slow", "none"
-
-    def __init__(self, extractive: ExtractiveEngine) -> None:
-        self.extractive = extractive
-
-    def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
-        final = None
-        for item in self.extractive.draft(request):
-            final = item if isinstance(item, Draft) else final
-        assert final is not None
-        for i in range(0, len(final.text), 12):
-            time.sleep(0.4)
-            yield final.text[i : i + 12]
-        yield final
 
 
 @pytest.fixture(scope="module")
@@ -56,29 +38,6 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant)
         yield f"http://127.0.0.1:{port}/", chats
     finally:
         server.close()
-
-
-def ask(page: Any, question: str) -> None:
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-
-
-def chat_text(page: Any) -> str:
-    return str(page.locator("#chat").inner_text())
-
-
-def new_chat(page: Any) -> None:
-    """Start a new chat and wait until it is open (the page may have reopened an earlier one)."""
-    page.locator("#new-chat").click()
-    wait_for(page, lambda: "?" not in chat_text(page))
-
-
-def wait_for(page: Any, condition: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, chat_text(page)
-        page.wait_for_timeout(200)
 
 
 def test_a_question_asked_while_streaming_is_queued_then_answered_and_a_reload_keeps_both(

@@ -1,27 +1,13 @@
 """The installed `assistant` command, run as a user would."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from index.embedder import DEFAULT_MODEL
-
-BIN = Path(sys.executable).parent
-
-
-def cli(*args: str, index: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if index is not None:
-        env["ASSISTANT_INDEX"] = str(index)
-    proc = subprocess.run([str(BIN / "assistant"), *args], capture_output=True, text=True, env=env, timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from tests.helpers.cli import cli, cli_in_process
 
 
 @pytest.mark.parametrize("command", ["", "ingest", "remove", "ask", "serve", "info", "eval", "testset generate"])
@@ -82,15 +68,6 @@ def test_eval_generate_and_compare(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\n{"id": 3}\n')
     bad = cli_in_process("eval", str(tmp_path / "bad.jsonl"))
     assert bad.exit_code == 2 and "line 2: question" in bad.stderr
-
-
-def cli_in_process(*args: str) -> Any:
-    """The CLI in this process (no cold start): for checks of its messages and exit codes."""
-    from typer.testing import CliRunner
-
-    from assistant.cli import app
-
-    return CliRunner().invoke(app, list(args))
 
 
 @pytest.mark.slow

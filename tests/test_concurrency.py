@@ -17,7 +17,7 @@ import pytest
 from index import Article, IndexBusyError, IndexChangedError, IndexSettings, Manifest, NewsIndex, PassageStore
 from index.writelock import WriteLock, holder
 from tests.conftest import ROOT
-from tests.processes import kill_when
+from tests.helpers.processes import kill_when
 
 BIN = Path(sys.executable).parent
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from assistant import Article, Assistant
-from tests.test_e2e import free_port, open_app
+from tests.helpers.browser import open_app
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 SECRET = "plum-anchor-4471"

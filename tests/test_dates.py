@@ -85,7 +85,7 @@ def test_the_day_asked_decides_which_story_answers(dated_bot: Assistant) -> None
 
 @pytest.mark.slow
 def test_the_cli_asks_as_of_a_day(dated_bot: Assistant, tmp_path: Path) -> None:
-    from tests.test_cli import cli_in_process
+    from tests.helpers.cli import cli_in_process
 
     index = ["--index", str(dated_bot.index.directory)]
     old = cli_in_process("ask", "By how much did ferry fares rise?", *index, "--as-of", "2026-01-31")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,15 +11,11 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
+from tests.helpers.browser import open_app, open_tab
+from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 CHANNELS = "various channels since mid-February, particularly in New York"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +46,6 @@ def test_server_binds_loopback_and_answers_through_gradio_client(server: str) ->
     assert "Nearest passages" in filtered and "<mark>" not in filtered
     refusal = json.loads(client.predict("Who won the 2022 World Cup?", api_name="/ask"))
     assert not refusal["answered"]
-
-
-def open_app(page: Any, url: str) -> None:
-    """Load the app and wait until the question box is there. (Not "networkidle": the session state
-    keeps a heartbeat connection open for as long as the page is.)"""
-    page.goto(url, wait_until="load")
-    page.locator("#question textarea").wait_for(timeout=30_000)
-
-
-def open_tab(page: Any, name: str) -> None:
-    """Open the tab ``name`` from the one tab strip (Gradio also keeps a copy of each tab's button
-    for its overflow menu, hence the first)."""
-    page.locator("[role=tablist] [role=tab]", has_text=name).first.click()
 
 
 def test_browser_types_the_question_and_sees_the_cited_source(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from index import Article, LoadFailure, load_paths
-from tests.test_cli import BIN, cli_in_process
+from tests.helpers.cli import BIN, cli_in_process
 
 GOOD = "Harbour ferry\n\nThe harbour council approved a new ferry on Monday after a long debate."
 
@@ -214,7 +214,7 @@ def test_damaged_current_lock_and_manifest_are_one_line_errors(tmp_path: Path) -
 
 
 def test_a_pdf_whose_text_all_repeats_as_headers_says_so_not_ocr(tmp_path: Path) -> None:
-    from tests.pdf import write_pdf
+    from tests.helpers.pdf import write_pdf
 
     lines = ["The Valley Gazette | Subscribe now", "Printed for subscribers only, all rights reserved"]
     path = write_pdf(tmp_path / "headers.pdf", lines, pages=3)
@@ -226,7 +226,7 @@ def test_a_pdf_whose_text_all_repeats_as_headers_says_so_not_ocr(tmp_path: Path)
 def test_a_pdf_of_many_pages_or_a_slow_parse_fails_by_name_and_fast(tmp_path: Path) -> None:
     """A 78 KB PDF of 500 pages sharing one content stream took 61 s of CPU inside the writer."""
     from index.safe_read import Limits
-    from tests.pdf import write_pdf
+    from tests.helpers.pdf import write_pdf
 
     words = "The harbour council approved a new ferry for the island route after a long debate"
     lines = [f"{words} number {i}." for i in range(60)]

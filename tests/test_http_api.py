@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant, ConfigurationError
-from tests.test_e2e import free_port
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 KEY = "test-key-123"
@@ -179,7 +179,7 @@ def test_conversations_are_saved_asked_rated_and_deleted_over_http(api: Any) -> 
 
 
 def test_web_sources_over_http_refuse_private_addresses(api: Any) -> None:
-    from tests.news_site import NewsSite
+    from tests.helpers.news_site import NewsSite
 
     url, bot = api
     with NewsSite() as site:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from tests.test_e2e import free_port
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 KEY = "limits-key-9"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from index import Article, IndexSettings, Limits, LoadFailure, NewsIndex, PassageStore, load_paths, sentence_spans
-from tests.test_cli import cli_in_process
+from tests.helpers.cli import cli_in_process
 
 RECORD = {"title": "Harbour ferry", "text": "The harbour council approved a new ferry on Monday."}
 

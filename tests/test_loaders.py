@@ -8,7 +8,7 @@ import pytest
 
 from index import Article, LoadFailure, article_from_record, load_paths
 from index.article_fields import TITLE_CHARS, derived_title
-from tests.pdf import write_pdf
+from tests.helpers.pdf import write_pdf
 
 NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
 <meta name="author" content="Jane Roe">

@@ -148,7 +148,7 @@ def test_browser_sees_tokens_stream_in_before_the_verified_answer(local_bot: Ass
 
 
 def test_cli_answers_with_the_local_engine(seed_bot: Assistant, qwen_path: Path) -> None:
-    from tests.test_cli import cli_in_process
+    from tests.helpers.cli import cli_in_process
 
     engine = ["--engine", "local", "--model", str(qwen_path), "--index", str(seed_bot.index.directory)]
     out = cli_in_process("ask", "What channels did the US use?", *engine, "--json")

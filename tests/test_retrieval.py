@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import shutil
 from pathlib import Path
 
@@ -12,9 +10,7 @@ import pytest
 
 from index import Article, Filters, IndexCorruptError, Mode, NewsIndex, RetrievalSettings
 from index.retrieval import diversify, reciprocal_rank_fusion
-from tests.conftest import SHARED
-
-BBC = SHARED / "datasets" / "bbc-news" / "bbc_news.jsonl.gz"
+from tests.helpers.data import bbc_articles
 
 
 def test_reciprocal_rank_fusion_and_diversity_rules() -> None:
@@ -37,22 +33,6 @@ def test_filters() -> None:
     assert not Filters(since="2005-02-11").allows(a) and not Filters(until="2005-02-09").allows(a)
     assert not Filters(since="2000-01-01").allows(Article(text="undated"))
     assert Filters(article_ids=(a.id,)).allows(a) and not Filters(article_ids=("other",)).allows(a)
-
-
-def bbc_articles() -> list[Article]:
-    if not BBC.is_file():
-        pytest.fail(f"{BBC} is missing; set SHARED_DIR to the shared folder")
-    rows = [json.loads(line) for line in gzip.open(BBC, "rt", encoding="utf-8")][::45][:50]
-    return [
-        Article(
-            text=r["body"],
-            title=r["title"],
-            key=r["id"],
-            source=f"BBC {r['category']}",
-            date=f"2005-01-{1 + i % 28:02d}",
-        )
-        for i, r in enumerate(rows)
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -28,8 +28,8 @@ from index.backend import Where
 from index.embedder import DEFAULT_MODEL
 from index.manifest import Manifest, VectorIndex
 from index.writer import IndexWriter
-from tests.processes import kill_when
-from tests.test_retrieval import bbc_articles
+from tests.helpers.data import bbc_articles
+from tests.helpers.processes import kill_when
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ INGEST = textwrap.dedent("""
     use_offline_environment()
     from pathlib import Path
     from index import NewsIndex, load_embedder
-    from tests.test_retrieval import bbc_articles
+    from tests.helpers.data import bbc_articles
     from index.embedder import DEFAULT_MODEL
     index = NewsIndex.open(Path(sys.argv[2]), load_embedder(DEFAULT_MODEL), create=True)
     index.add(bbc_articles(), batch_passages=8, save_every=8)

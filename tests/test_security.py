@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from assistant import Article, Assistant
-from tests.test_e2e import free_port, open_app, open_tab
+from tests.helpers.browser import open_app, open_tab
+from tests.helpers.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 
 from index import Article, IndexCorruptError, IndexNotFoundError, Manifest, PassageStore
 from index.store import MAX_SEGMENTS
-from tests.processes import kill_when
+from tests.helpers.processes import kill_when
 
 DIM = 8
 

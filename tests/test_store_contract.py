@@ -16,7 +16,7 @@ from index.milvus_backend import MilvusBackend
 from index.milvus_client import milvus_client
 from index.retrieval import Filters, Mode
 from index.settings import RetrievalSettings
-from tests.processes import kill_when
+from tests.helpers.processes import kill_when
 
 STORES = ["faiss", "milvus"]
 

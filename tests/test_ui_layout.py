@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from tests.test_chat_ui import SlowEngine, chat_text, wait_for
-from tests.test_e2e import free_port, open_app
+from tests.helpers.browser import chat_text, open_app, wait_for
+from tests.helpers.engines import SlowEngine
+from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 SHOTS = Path(__file__).resolve().parents[1] / "build" / "ui-screenshots"
@@ -77,7 +78,7 @@ def test_tabs_question_box_and_sources_panel_are_where_people_look(
         assert tabs == ["Chat", "Articles", "Evaluate"]
         assert not page.locator("#article-table").is_visible(), "the Articles tab is closed on load"
         if viewport == "desktop" and theme == "light":  # each tab opens, and the strip stays as it was
-            from tests.test_e2e import open_tab
+            from tests.helpers.browser import open_tab
 
             for name, shown in (("Articles", "#article-table"), ("Evaluate", "#run-eval"), ("Chat", "#question")):
                 open_tab(page, name)
@@ -170,7 +171,7 @@ def test_an_upload_shows_in_the_articles_tab_and_the_header_at_once(
 ) -> None:
     """After an upload the Articles table showed the old rows until a search."""
     from tests.conftest import SAMPLES
-    from tests.test_e2e import open_tab
+    from tests.helpers.browser import open_tab
     from ui.app import launch
 
     bot = Assistant.build([SAMPLES], tmp_path_factory.mktemp("upload-index") / "index")

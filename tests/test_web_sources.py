@@ -13,7 +13,7 @@ import pytest
 from assistant import Article, Assistant, Settings
 from index.feeds import FeedError, canonical_url, clean_url, read_feed
 from index.fetch import Fetcher, FetchError, FetchLimits, refused_address
-from tests.news_site import NewsSite, gzip_bomb, rss, story, story_html
+from tests.helpers.news_site import NewsSite, gzip_bomb, rss, story, story_html
 
 FAST = {"host_delay_s": 0.0, "timeout_s": 2.0, "connect_timeout_s": 2.0}
 
@@ -282,7 +282,8 @@ def test_the_cli_ingests_a_feed_lists_it_and_refreshes_conditionally(site: NewsS
 def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
     site: NewsSite, tmp_path: Path, chromium: Any
 ) -> None:
-    from tests.test_e2e import free_port, open_app, open_tab
+    from tests.helpers.browser import open_app, open_tab
+    from tests.helpers.servers import free_port
     from ui.app import launch
 
     bot = open_bot(tmp_path, allow_private=True)  # an intranet news site: the setting lets the server fetch it
