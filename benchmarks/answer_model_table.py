@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,7 @@ def main() -> None:
             if bot.info().articles == 0:
                 print(bot.add(list(articles), progress=True).summary())
             out = runs / f"answer-model-{'on' if on else 'off'}"
+            shutil.rmtree(out, ignore_errors=True)  # an evaluation resumes a run folder it finds
             evaluate(bot, testset, out)
             bot.close()
             table[f"{name}: {setting}"] = summary(read_results(out))

@@ -517,20 +517,31 @@ def calibrate(out: Path, work: Path, validation: list[dict[str, Any]], threads: 
         "fitted_on": f"{len(validation)} validation rows",
     }
     probability = 1 / (1 + np.exp(-(scale * logits + bias)))
+    with gzip.open(QUESTIONS, "rt", encoding="utf-8") as f:
+        references = {r["question_id"]: list(r.get("answer_text") or []) for r in map(json.loads, f)}
     shown = []
     for ix in by_question(validation).values():
         i = max(ix, key=lambda k: probability[k])
         reading = readings[i]
         q = validation[i]
-        answers = [q["sentence"][q["span"][0] : q["span"][1]]] if q["span"] else []
+        answers = references.get(q["qid"], [])
         found = q["sentence"][reading.span[0] : reading.span[1]] if reading.span else ""
-        shown.append((float(probability[i] * reading.span_probability), bool(answers) and matches(found, answers)))
-    shown.sort(key=lambda x: -x[0])
-    threshold, best_count = 1.0, 0
-    for k in range(1, len(shown) + 1):
-        precision = sum(ok for _, ok in shown[:k]) / k
-        if precision >= 0.8 and k >= best_count:
-            threshold, best_count = shown[k - 1][0], k
+        ok = bool(answers) and matches(found, answers)
+        shown.append((float(probability[i]), float(reading.span_probability), ok))
+
+    def cut(scores: list[tuple[float, bool]]) -> tuple[float, int]:
+        """The lowest score at which the spans above it match a reference >= 80 % of the time."""
+        scores = sorted(scores, key=lambda x: -x[0])
+        threshold, count = 1.0, 0
+        for k in range(1, len(scores) + 1):
+            if sum(ok for _, ok in scores[:k]) / k >= 0.8:
+                threshold, count = scores[k - 1][0], k
+        return threshold, count
+
+    # the score a short answer is judged by: its span's probability, or that times the sentence's
+    by_span = cut([(sp, ok) for _, sp, ok in shown])
+    by_product = cut([(p * sp, ok) for p, sp, ok in shown])
+    score, (threshold, best_count) = ("span", by_span) if by_span[1] >= by_product[1] else ("product", by_product)
     # a question none of whose read sentences answers it: its negatives alone (the selector's way)
     absent = sorted(
         max(float(probability[k]) for k in ix if not validation[k]["label"])
@@ -543,7 +554,9 @@ def calibrate(out: Path, work: Path, validation: list[dict[str, Any]], threads: 
         "answers_chosen_on": f"{len(absent)} validation questions with their answering rows left out: "
         "95 % of them stay under it",
         "short_answer": round(threshold, 6),
-        "short_answer_chosen_on": f"{len(shown)} validation questions: shown for {best_count}, precision >= 0.80",
+        "short_answer_score": score,
+        "short_answer_chosen_on": f"{len(shown)} validation questions: shown for {best_count}, precision >= 0.80 "
+        f"(span probability alone: {by_span[1]}; times the sentence's: {by_product[1]})",
     }
     (out / "model.json").write_text(json.dumps(manifest, indent=2) + "\n")
     size = (out / manifest["model"]["file"]).stat().st_size / 1e6

@@ -126,6 +126,12 @@ class AnswerModel:
         self.bias = float(self.manifest["calibration"]["bias"])
         self.answer_threshold = float(self.manifest["thresholds"]["answers"])
         self.span_threshold = float(self.manifest["thresholds"]["short_answer"])
+        # what the threshold is compared with: the span's probability, or that times the sentence's
+        self.span_score = str(self.manifest["thresholds"].get("short_answer_score", "product"))
+
+    def short_score(self, reading: Reading) -> float:
+        """What decides whether a reading's span is shown as the short answer (see ``span_score``)."""
+        return reading.span_probability * (1.0 if self.span_score == "span" else reading.probability)
 
     def probability(self, logit: float) -> float:
         z = self.scale * logit + self.bias

@@ -22,6 +22,8 @@ and answers with the selector alone, as before.
 from __future__ import annotations
 
 import logging
+import math
+import os
 import threading
 from collections.abc import Callable
 
@@ -33,6 +35,13 @@ from index.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 READ = 16  # candidates read by the model per question (the selector's best)
+MODEL_WEIGHT = float(os.environ.get("ASSISTANT_ANSWER_MODEL_WEIGHT", "0.7"))  # of the model's log-odds in the order
+
+
+def blended(c: Candidate) -> float:
+    """The order of read candidates: the model's log-odds, weighted, plus the selector's."""
+    p = min(max(c.reading.probability, 1e-6), 1 - 1e-6)  # type: ignore[union-attr]
+    return MODEL_WEIGHT * math.log(p / (1 - p)) + (1 - MODEL_WEIGHT) * c.logit
 
 
 class Reader:
@@ -66,7 +75,7 @@ class Reader:
         for c, reading in zip(top, model.read(items), strict=True):
             c.reading = reading
         order = {id(c): i for i, c in enumerate(top)}
-        top = sorted(top, key=lambda c: (-c.reading.probability, order[id(c)]))  # type: ignore[union-attr]
+        top = sorted(top, key=lambda c: (-blended(c), order[id(c)]))
         return top + ranked[READ:]
 
     def floor(self) -> float:
@@ -81,7 +90,7 @@ class Reader:
         if model is None or first is None or first.reading is None or first.reading.span is None:
             return None
         reading: Reading = first.reading
-        if reading.probability * reading.span_probability < model.span_threshold:
+        if model.short_score(reading) < model.span_threshold:
             return None
         begin, end = reading.span
         label = ""
