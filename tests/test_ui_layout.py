@@ -194,3 +194,22 @@ def test_an_upload_shows_in_the_articles_tab_and_the_header_at_once(
     finally:
         page.close()
         server.close()
+
+
+def test_deleting_a_conversation_asks_first(layout_server: str, chromium: Any) -> None:
+    """Delete removed a conversation at once, with no way back."""
+    page = open_page(chromium, layout_server, "desktop", "light")
+    try:
+        page.locator("#question textarea").fill(QUESTION)
+        page.locator("#question textarea").press("Enter")
+        wait_for(page, lambda: "✓" in chat_text(page))
+        page.get_by_text("Rename or delete this conversation").click()
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        page.locator("#delete-chat").click()
+        page.wait_for_timeout(1500)
+        assert "✓" in chat_text(page), "said no: the conversation stays"
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("#delete-chat").click()
+        wait_for(page, lambda: QUESTION not in chat_text(page), timeout=15)
+    finally:
+        page.close()

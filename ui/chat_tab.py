@@ -331,8 +331,8 @@ def chat_tab(gr: Any, demo: gr.Blocks, assistant: Assistant, header: Any) -> Non
         return gr.update(choices=conversation_choices(chats), value=known(conversation_id) or None), ""
 
     def on_delete_chat(conversation_id: str) -> tuple[Any, ...]:
-        if not known(conversation_id):  # nothing saved, or the user said no to the confirmation
-            return shown(chats.view(known(conversation_id)), last=True)
+        if not known(conversation_id):  # nothing saved, or the user said no: the chat stays as it is
+            return gr_noop(), gr_noop(), gr_noop(), gr_noop(), gr_noop()
         chats.store.delete(conversation_id)
         return shown(chats.view(chats.store.new_id()), last=True)
 
