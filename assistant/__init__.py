@@ -79,9 +79,9 @@ from index import (
     UnreadableArticleError,
     article_from_record,
 )
-from index.dates import parse_day, question_window
+from index.language.dates import parse_day, question_window
 from index.news_index import PACKAGE_VERSION as __version__
-from index.sources import RefreshReport, is_url
+from index.web.sources import RefreshReport, is_url
 
 __all__ = [
     "Conversation",

@@ -41,8 +41,8 @@ from index import (
     load_paths,
     missing_paths,
 )
-from index.dates import parse_day
-from index.sources import SOURCES_NAME, is_url
+from index.language.dates import parse_day
+from index.web.sources import SOURCES_NAME, is_url
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class Assistant:
         if progress and isinstance(items, list | tuple) and all(isinstance(i, str | Path) for i in items):
             total = count_articles(items)  # type: ignore[arg-type]
         if ray:
-            from index.ray_ingest import ray_ingest
+            from index.embedding.ray_ingest import ray_ingest
 
             address = None if ray == "local" else ray
             report = ray_ingest(

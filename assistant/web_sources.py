@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index import NewsIndex, SourcesSettings
-from index.sources import RefreshReport, Source, load, refresh, remove
+from index.web.sources import RefreshReport, Source, load, refresh, remove
 
 log = logging.getLogger(__name__)
 

@@ -133,7 +133,7 @@ def main() -> None:
 
     # 4. splitting 1/8/50 MB
     from index import sentence_spans, split_passages
-    from index.embedder import load_embedder
+    from index.embedding.embedder import load_embedder
 
     counter = load_embedder("all-MiniLM-L6-v2").count_tokens
     unit = "The council met on Monday. It approved the plan! Will it last? Officials said so. "
@@ -509,7 +509,7 @@ def issue_33(out: Path) -> list[tuple[str, str]]:
 
     rows = []
     fetch = (
-        "from index.fetch import Fetcher, FetchLimits, FetchError\n"
+        "from index.web.fetch import Fetcher, FetchLimits, FetchError\n"
         "try:\n"
         "    with Fetcher(FetchLimits(host_delay_s=0, obey_robots=False)) as f:\n"
         "        body = f.get(sys.argv[1], trusted_host=sys.argv[2]).body\n"
@@ -549,7 +549,7 @@ def issue_33(out: Path) -> list[tuple[str, str]]:
     many = out / "many-entries.xml"
     many.write_text(feed.replace(item, item * 60_000))
     r = child(
-        "from index.feeds import read_feed\n"
+        "from index.web.feeds import read_feed\n"
         "feed = read_feed(open(sys.argv[1], 'rb').read(), 'http://news.example/rss.xml')\n"
         "result = {'outcome': f'{len(feed.entries)} page(s) to fetch'}",
         str(many),

@@ -30,7 +30,7 @@ from realtimeqa import corpus_articles, corpus_records, haystack_ids, questions 
 
 from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.settings import use_offline_environment  # noqa: E402
-from index.embedder import DEFAULT_MODEL, MINILM, load_embedder  # noqa: E402
+from index.embedding.embedder import DEFAULT_MODEL, MINILM, load_embedder  # noqa: E402
 
 LIMIT = 256  # MiniLM's max_seq_length: word pieces past it are not read
 ROWS: dict[str, dict[str, Any]] = {
@@ -74,7 +74,7 @@ def run_project(label: str, n: int, asks: list[str]) -> dict[str, Any]:
         bot.index.embedder.embed(["warm up"])  # model load is not ingest time
         t = time.perf_counter()
         if ray:  # Ray's start and its actors' model loads count: a user waits for them
-            from index.ray_ingest import ray_ingest
+            from index.embedding.ray_ingest import ray_ingest
 
             report = ray_ingest(bot.index, corpus_articles(first_ids(n)), address=None if ray == "local" else ray)
         else:

@@ -58,7 +58,7 @@ from assistant.answering.judge import FaithfulnessJudge  # noqa: E402
 from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge  # noqa: E402
 from benchmarks.judge_sets import LABELS, SETS  # noqa: E402
 from benchmarks.train_judge import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
-from index.text import STOPWORDS, stem  # noqa: E402
+from index.language.words import STOPWORDS, stem  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
 

@@ -59,8 +59,8 @@ CORPUS = SHARED / "datasets" / "realtimeqa" / "corpus.jsonl.gz"
 WORK = Path.home() / ".cache" / "news-assistant-answer"
 
 from assistant.answering import answer_model as am  # noqa: E402
-from index.files import file_digest  # noqa: E402
-from index.splitter import sentence_spans  # noqa: E402
+from index.disk.files import file_digest  # noqa: E402
+from index.language.splitter import sentence_spans  # noqa: E402
 
 STOP = set(
     "a an the of to in on for and or but is are was were be been by with at from as that this these those it its "

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
 from assistant.answering import claim_model as cm  # noqa: E402
-from index.files import file_digest  # noqa: E402
+from index.disk.files import file_digest  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
 

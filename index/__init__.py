@@ -1,7 +1,7 @@
 """Articles in, searchable passages out: load, split, embed, store and search."""
 
-from index.embed_cache import CachedEmbedder
-from index.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from index.embedding.embed_cache import CachedEmbedder
+from index.embedding.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import (
     ArticlesNotFoundError,
     AssistantError,
@@ -16,7 +16,10 @@ from index.errors import (
     ModelBackendError,
     UnreadableArticleError,
 )
-from index.loaders import (
+from index.language.splitter import sentence_spans, split_passages
+from index.manifest import Manifest
+from index.news_index import IndexInfo, NewsIndex
+from index.reading.loaders import (
     SUPPORTED_SUFFIXES,
     Limits,
     LoadFailure,
@@ -26,12 +29,9 @@ from index.loaders import (
     load_paths,
     missing_paths,
 )
-from index.manifest import Manifest
-from index.news_index import IndexInfo, NewsIndex
 from index.records import Article, Hit, Passage, content_id
 from index.retrieval import Filters, Fusion, Mode
 from index.settings import IndexSettings, RetrievalSettings, SourcesSettings
-from index.splitter import sentence_spans, split_passages
 from index.store import PassageStore
 from index.writer import IngestReport
 

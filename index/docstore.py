@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.files import write_lines
+from index.disk.files import write_lines
 from index.manifest import segment_file
 from index.records import Article, Passage, indexed_text
 from index.retrieval import Filters

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from index.disk.files import fsync_dir, pid_alive, write_synced
 from index.errors import IndexChangedError, IndexCorruptError, IndexNotFoundError, os_reason
-from index.files import fsync_dir, pid_alive, write_synced
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
+from index.disk.files import file_digest
 from index.errors import IndexCorruptError
-from index.files import file_digest
-from index.keyword import SETTINGS as KEYWORD_SETTINGS
 
 FORMAT_VERSION = 3
 READABLE_FORMATS = (2, 3)  # 2: one whole generation (vectors.faiss, bm25s); converted by the next save

@@ -17,19 +17,19 @@ from pathlib import Path
 import numpy as np
 
 import index.generations as generations
-from index.backend import backend_settings
-from index.embed_cache import CachedEmbedder
-from index.embedder import Embedder
+from index.backends.backend import backend_settings
+from index.disk.writelock import WriteLock
+from index.embedding.embed_cache import CachedEmbedder
+from index.embedding.embedder import Embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
+from index.language.recency import date_prior
+from index.language.splitter import SPLITTER_VERSION, split_passages
 from index.manifest import READABLE_FORMATS, Manifest
-from index.recency import date_prior
+from index.reading.safe_read import LoadFailure
 from index.records import Article, Hit, Passage
 from index.retrieval import Filters, Fusion, Mode, diversify, reciprocal_rank_fusion, score_fusion
-from index.safe_read import LoadFailure
 from index.settings import IndexSettings, RetrievalSettings
-from index.splitter import SPLITTER_VERSION, split_passages
 from index.store import PassageStore
-from index.writelock import WriteLock
 from index.writer import IndexWriter, IngestReport
 
 log = logging.getLogger(__name__)

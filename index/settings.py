@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.embedder import DEFAULT_MODEL
-from index.fetch import USER_AGENT, FetchLimits
+from index.embedding.embedder import DEFAULT_MODEL
+from index.reading.safe_read import Limits
 from index.retrieval import Fusion, Mode
-from index.safe_read import Limits
+from index.web.fetch import USER_AGENT, FetchLimits
 
 
 class Section(BaseModel):

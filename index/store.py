@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 
 import index.generations as generations
-from index.backend import SearchBackend, Segment, Where, backend_class, dead_rows, mark_dead
+from index.backends.backend import SearchBackend, Segment, Where, backend_class, dead_rows, mark_dead
+from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
+from index.disk.files import file_digest, write_synced
 from index.docstore import Docstore
 from index.errors import IndexCorruptError, IndexWriteError, os_reason
-from index.files import file_digest, write_synced
-from index.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.manifest import FORMAT_VERSION, Manifest, VectorIndex, segment_file, verify_generation
 from index.records import Article, Passage
 from index.retrieval import Filters
@@ -94,8 +94,8 @@ class PassageStore:
         store.generation = gen.name
         try:
             if manifest.format_version == 2:
-                from index.faiss_backend import FaissBackend
-                from index.format2 import read_whole
+                from index.backends.faiss_backend import FaissBackend
+                from index.backends.format2 import read_whole
 
                 assert isinstance(store.backend, FaissBackend)
                 read_whole(gen, store.docs, store.backend, manifest.dimension)

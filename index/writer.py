@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.copies import find_original
-from index.embedder import Embedder
+from index.embedding.embedder import Embedder
+from index.language.splitter import sentence_spans
 from index.manifest import VectorIndex
+from index.reading.safe_read import LoadFailure
 from index.records import Article, indexed_text
-from index.safe_read import LoadFailure
 from index.settings import IndexSettings
-from index.splitter import sentence_spans
 from index.store import PassageStore
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from index.embedder import DEFAULT_MODEL
+from index.embedding.embedder import DEFAULT_MODEL
 from tests.helpers.cli import cli, cli_in_process
 
 

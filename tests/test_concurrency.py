@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from index import Article, IndexBusyError, IndexChangedError, IndexSettings, Manifest, NewsIndex, PassageStore
-from index.writelock import WriteLock, holder
+from index.disk.writelock import WriteLock, holder
 from tests.conftest import ROOT
 from tests.helpers.processes import kill_when
 
@@ -67,7 +67,7 @@ HOLD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from index.writelock import WriteLock
+    from index.disk.writelock import WriteLock
     with WriteLock(Path(sys.argv[2])):
         Path(sys.argv[3]).write_text("holding")
         time.sleep(120)

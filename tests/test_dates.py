@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Article, Assistant, Filters, InvalidRequestError
-from index.dates import question_window
+from index.language.dates import question_window
 
 AS_OF = date(2026, 3, 18)  # a Wednesday
 

@@ -161,7 +161,7 @@ def _one_line_error(result: object, *needles: str) -> None:
     ("where", "code"),
     [
         ("index.docstore.write_sentences", "ENOSPC"),
-        ("index.faiss_backend.write_matrix", "ENOSPC"),
+        ("index.backends.faiss_backend.write_matrix", "ENOSPC"),
         ("index.store.write_synced", "EROFS"),
     ],
 )
@@ -225,7 +225,7 @@ def test_a_pdf_whose_text_all_repeats_as_headers_says_so_not_ocr(tmp_path: Path)
 
 def test_a_pdf_of_many_pages_or_a_slow_parse_fails_by_name_and_fast(tmp_path: Path) -> None:
     """A 78 KB PDF of 500 pages sharing one content stream took 61 s of CPU inside the writer."""
-    from index.safe_read import Limits
+    from index.reading.safe_read import Limits
     from tests.helpers.pdf import write_pdf
 
     words = "The harbour council approved a new ferry for the island route after a long debate"

@@ -117,7 +117,7 @@ def test_the_api_will_not_listen_beyond_loopback_without_a_key(seed_bot: Assista
 
 def test_a_write_while_another_process_writes_is_a_409(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from api import routes
-    from index.writelock import WriteLock
+    from index.disk.writelock import WriteLock
 
     url, bot = api
     monkeypatch.setattr(routes, "WRITE_WAIT_S", 0.5)

@@ -11,8 +11,8 @@ import pytest
 from assistant.answering import claim_model as cm
 from assistant.answering.judge import FaithfulnessJudge
 from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
+from index.disk.files import file_digest
 from index.errors import ConfigurationError
-from index.files import file_digest
 
 PASSAGE = (
     "The city council voted 7 to 2 on Tuesday to build protected bike lanes along Mill Street. "

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from index.keyword import K1, B, KeywordIndex, KeywordSegment
-from index.text import terms
+from index.backends.keyword import K1, B, KeywordIndex, KeywordSegment
+from index.language.words import terms
 
 TEXTS = [
     "The harbour ferry was cancelled after the storm.",

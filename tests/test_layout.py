@@ -59,7 +59,8 @@ def test_no_import_circles_in_index_or_answering() -> None:
 
 def test_protocol_owners_never_import_their_implementations() -> None:
     known = modules()
-    assert not imports(known["index.backend"], known) & {"index.faiss_backend", "index.milvus_backend", "index.store"}
+    implementations = {"index.backends.faiss_backend", "index.backends.milvus_backend", "index.store"}
+    assert not imports(known["index.backends.backend"], known) & implementations
     engines = {"assistant.answering.extractive", "assistant.answering.generation"}
     assert not imports(known["assistant.answering.engines"], known) & engines
 
@@ -88,3 +89,21 @@ def test_no_product_module_grows_past_400_lines() -> None:
         name = str(path.relative_to(ROOT))
         lines = len(path.read_text(encoding="utf-8").splitlines())
         assert lines <= MAX_LINES, f"{name} has {lines} lines: split it by job"
+
+
+def test_the_index_is_a_few_named_wings() -> None:
+    """``index/`` keeps the store, its docstore, generations and the ingest at its top and groups the
+    rest into sub-packages that name their jobs (36 flat files before)."""
+    top = sorted(p.name for p in (ROOT / "index").glob("*.py"))
+    assert len(top) <= 12, top
+    wings = sorted(p.parent.name for p in (ROOT / "index").glob("*/__init__.py"))
+    assert wings == ["backends", "disk", "embedding", "language", "reading", "web"]
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in ``tests/helpers/`` (and fixtures in ``conftest.py``)."""
+    for path in (ROOT / "tests").glob("test_*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):  # (a subprocess script's text naming its module is a string, not an import)
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests.test_"):
+                raise AssertionError(f"{path.name} imports {node.module}")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index import Article, LoadFailure, article_from_record, load_paths
-from index.article_fields import TITLE_CHARS, derived_title
+from index.reading.article_fields import TITLE_CHARS, derived_title
 from tests.helpers.pdf import write_pdf
 
 NEWS_HTML = """<!doctype html><html><head><title>Storm cuts power | Coast Gazette</title>
@@ -137,7 +137,7 @@ def test_content_ids_are_stable_and_depend_on_content() -> None:
 
 
 def test_record_dates_become_iso_so_date_filters_compare_them() -> None:
-    from index.article_fields import iso_date
+    from index.reading.article_fields import iso_date
 
     assert iso_date("2018/03/15") == "2018-03-15"
     assert iso_date("2018.3.5") == "2018-03-05"
@@ -228,7 +228,7 @@ def test_a_page_with_a_sidebar_of_headlines_loads_as_its_story(tmp_path: Path) -
 
 
 def test_a_story_set_in_two_columns_keeps_both_and_a_side_box_is_dropped() -> None:
-    from index.pdf_text import Line, _main_column
+    from index.reading.pdf_text import Line, _main_column
 
     body = "words of the story " * 6
     left = [Line(0, 700 - 20 * i, 11, body, x=50) for i in range(10)]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from index import Article, IndexMismatchError, NewsIndex, load_embedder
-from index.embedder import MINILM
-from index.onnx_embedder import ALONE
+from index.embedding.embedder import MINILM
+from index.embedding.onnx_embedder import ALONE
 
 TEXTS = [
     "The council voted to build protected bike lanes along Mill Street.",

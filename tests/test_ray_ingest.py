@@ -8,9 +8,9 @@ import pytest
 
 from assistant.core import sample_articles_path
 from index import IndexSettings, NewsIndex, load_embedder
-from index.embedder import DEFAULT_MODEL
-from index.loaders import load_paths
-from index.ray_ingest import ray_ingest
+from index.embedding.embedder import DEFAULT_MODEL
+from index.embedding.ray_ingest import ray_ingest
+from index.reading.loaders import load_paths
 
 
 @pytest.mark.slow

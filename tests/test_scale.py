@@ -24,8 +24,8 @@ from index import (
     RetrievalSettings,
     load_embedder,
 )
-from index.backend import Where
-from index.embedder import DEFAULT_MODEL
+from index.backends.backend import Where
+from index.embedding.embedder import DEFAULT_MODEL
 from index.manifest import Manifest, VectorIndex
 from index.writer import IndexWriter
 from tests.helpers.data import bbc_articles
@@ -63,7 +63,7 @@ INGEST = textwrap.dedent("""
     from pathlib import Path
     from index import NewsIndex, load_embedder
     from tests.helpers.data import bbc_articles
-    from index.embedder import DEFAULT_MODEL
+    from index.embedding.embedder import DEFAULT_MODEL
     index = NewsIndex.open(Path(sys.argv[2]), load_embedder(DEFAULT_MODEL), create=True)
     index.add(bbc_articles(), batch_passages=8, save_every=8)
 """)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from index import Article, ConfigurationError, IndexSettings, NewsIndex, load_embedder
-from index.embedder import DEFAULT_MODEL
-from index.milvus_backend import MilvusBackend
-from index.milvus_client import milvus_client
+from index.backends.milvus_backend import MilvusBackend
+from index.backends.milvus_client import milvus_client
+from index.embedding.embedder import DEFAULT_MODEL
 from index.retrieval import Filters, Mode
 from index.settings import RetrievalSettings
 from tests.helpers.processes import kill_when
@@ -235,7 +235,7 @@ WRITER = textwrap.dedent("""
     sys.path.insert(0, sys.argv[1])
     from tests.test_store_contract import ARTICLES
     from index import Article, ConfigurationError, IndexSettings, NewsIndex, PassageStore, load_embedder
-    from index.embedder import DEFAULT_MODEL
+    from index.embedding.embedder import DEFAULT_MODEL
     directory, store, flag = Path(sys.argv[2]), sys.argv[3] or None, Path(sys.argv[4])
     index = NewsIndex.open(directory, load_embedder(DEFAULT_MODEL), IndexSettings(store=store), create=True)
     if not flag.name.startswith("stall"):
@@ -282,7 +282,7 @@ def test_a_milvus_lite_file_open_in_another_process_is_reported(tmp_path: Path) 
     root = str(Path(__file__).resolve().parents[1])
     code = (
         f"import sys; sys.path.insert(0, {root!r}); "
-        "from index.milvus_client import milvus_client; milvus_client(sys.argv[1])"
+        "from index.backends.milvus_client import milvus_client; milvus_client(sys.argv[1])"
     )
     result = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120)
     assert result.returncode == 1

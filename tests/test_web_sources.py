@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from assistant import Article, Assistant, Settings
-from index.feeds import FeedError, canonical_url, clean_url, read_feed
-from index.fetch import Fetcher, FetchError, FetchLimits, refused_address
+from index.web.feeds import FeedError, canonical_url, clean_url, read_feed
+from index.web.fetch import Fetcher, FetchError, FetchLimits, refused_address
 from tests.helpers.news_site import NewsSite, gzip_bomb, rss, story, story_html
 
 FAST = {"host_delay_s": 0.0, "timeout_s": 2.0, "connect_timeout_s": 2.0}
@@ -340,7 +340,7 @@ def test_refresh_intervals_are_read_and_impolite_ones_refused() -> None:
 def test_an_unexpected_error_on_one_page_is_reported_and_the_others_still_come(
     site: NewsSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import index.sources as sources
+    import index.web.sources as sources
 
     real = sources.html_article
 

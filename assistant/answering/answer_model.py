@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.disk.files import file_digest
 from index.errors import ConfigurationError
-from index.files import file_digest
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -169,7 +169,7 @@ def sentence_tokens(encoding: object, sentence_chars: int) -> np.ndarray:
 
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """The word-piece tokenizer, truncating a pair to ``max_tokens`` (the longer side first)."""
-    from index.minilm import wordpiece_tokenizer
+    from index.embedding.minilm import wordpiece_tokenizer
 
     return wordpiece_tokenizer(path, max_tokens)
 

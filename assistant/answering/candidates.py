@@ -10,7 +10,7 @@ from assistant.answering.answer_types import Asked, Tied
 from assistant.answering.citations import marker
 from assistant.answering.engines import Draft
 from index import Hit
-from index.text import keywords
+from index.language.words import keywords
 
 _VAGUE = re.compile(r"\b(?:several|various|multiple|a number of|a range of|different|numerous|some)\s+(\w+)", re.I)
 

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from index.disk.files import file_digest
 from index.errors import ConfigurationError
-from index.files import file_digest
-from index.splitter import sentence_spans
+from index.language.splitter import sentence_spans
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
@@ -81,7 +81,7 @@ def claim_sentences(claim: str) -> list[str]:
 def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     """The word-piece tokenizer, truncating a (window, claim) pair to ``max_tokens`` (the longer
     side first), unpadded (:func:`padded` pads each batch to its longest)."""
-    from index.minilm import wordpiece_tokenizer
+    from index.embedding.minilm import wordpiece_tokenizer
 
     return wordpiece_tokenizer(path, max_tokens)
 

@@ -46,7 +46,7 @@ from assistant.answering.selector import TYPED_FEATURES, Selector, base_features
 from assistant.answering.speakers import with_speakers
 from assistant.settings import AnswerSettings, Settings
 from index import Hit, Passage, sentence_spans
-from index.text import keywords, stem
+from index.language.words import keywords, stem
 
 TOPIC_SHARE = 0.3
 MODEL_KEEP = 0.6  # further sentences: at least this share of the best one's answer-model probability

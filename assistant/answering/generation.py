@@ -34,7 +34,7 @@ from assistant.answering.engines import Draft, DraftRequest
 from assistant.answering.extractive import ExtractiveEngine
 from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
-from index.text import keywords
+from index.language.words import keywords
 from prompts import Prompt, load_prompt
 
 log = logging.getLogger(__name__)

@@ -46,8 +46,8 @@ from pathlib import Path
 
 from assistant.answering.units import numbers_in_place, units_hold
 from assistant.answering.wordnet import WordNet, wordnet
-from index.splitter import sentence_spans
-from index.text import STOPWORDS, stem
+from index.language.splitter import sentence_spans
+from index.language.words import STOPWORDS, stem
 
 _TOKEN = re.compile(r"(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?|\d+(?:[.,]\d+)*")
 _NEGATIONS = frozenset("not no never none nobody nothing neither nor without cannot n't".split())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from index.text import keywords
+from index.language.words import keywords
 
 _REFERRING = re.compile(r"\b(it|its|they|them|their|he|she|his|her|him|this|that|these|those|there|then)\b", re.I)
 _LEADING = re.compile(r"^\s*(?:and|also|so|but)\b[\s,]*", re.I)

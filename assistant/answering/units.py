@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from index.text import terms
+from index.language.words import terms
 
 # unit words and symbols by what they measure; every spelling maps to one name
 _UNITS = {

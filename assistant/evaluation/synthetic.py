@@ -16,7 +16,7 @@ from collections import Counter
 
 from assistant.evaluation.testset import TestCase
 from index import NewsIndex
-from index.splitter import sentence_spans
+from index.language.splitter import sentence_spans
 
 BLANK = "_____"
 _NUMBER = re.compile(r"\b\d[\d,.]*(?:\s(?:percent|million|billion|thousand|hectares|years|dollars|euros|pounds))?")

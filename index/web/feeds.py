@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from index.article_fields import iso_date
 from index.errors import AssistantError
+from index.reading.article_fields import iso_date
 
 _TRACKING = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|igshid|yclid|_hsenc|_hsmi|cmpid|ref_src)$",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.backends.faiss_backend import FaissBackend
 from index.docstore import Docstore, read_sentences
-from index.faiss_backend import FaissBackend
 
 
 def read_whole(gen: Path, docs: Docstore, backend: FaissBackend, dimension: int) -> None:

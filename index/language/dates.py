@@ -12,7 +12,7 @@ import calendar
 import re
 from datetime import date, timedelta
 
-from index.article_fields import iso_date
+from index.reading.article_fields import iso_date
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from index.errors import ConfigurationError, IndexBusyError
-from index.text import terms
+from index.language.words import terms
 
 JOINED_TERMS = "joined-v2"  # the store entry's "terms" when compound words are joined by "_"
 _COMPOUND = str.maketrans({"-": "_", "'": "_", "\u2019": "_"})

@@ -18,7 +18,10 @@ from index.manifest import Manifest, VectorIndex
 from index.retrieval import Filters
 
 # backend name (a manifest's store "kind") -> "module:Class"
-BACKENDS = {"faiss": "index.faiss_backend:FaissBackend", "milvus": "index.milvus_backend:MilvusBackend"}
+BACKENDS = {
+    "faiss": "index.backends.faiss_backend:FaissBackend",
+    "milvus": "index.backends.milvus_backend:MilvusBackend",
+}
 
 
 @dataclass(frozen=True)

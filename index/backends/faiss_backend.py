@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.backend import Segment, Where
+from index.backends.backend import Segment, Where
+from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
+from index.backends.keyword import KeywordIndex, KeywordSegment
+from index.disk.files import write_matrix
 from index.docstore import Docstore
-from index.files import write_matrix
-from index.keyword import SETTINGS as KEYWORD_SETTINGS
-from index.keyword import KeywordIndex, KeywordSegment
 from index.manifest import Manifest, VectorIndex, segment_file
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from index.errors import UnreadableArticleError
+from index.language.splitter import sentence_spans
 from index.records import Article
-from index.splitter import sentence_spans
 
 _TEXT_FIELDS = ("text", "body", "content", "article")
 _TITLE_FIELDS = ("title", "headline")

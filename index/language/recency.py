@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from index.dates import parse_day, question_window
+from index.language.dates import parse_day, question_window
 from index.settings import RetrievalSettings
 
 

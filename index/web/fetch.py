@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from index.bounded_decode import BoundedDecoder
 from index.errors import FetchError
+from index.web.bounded_decode import BoundedDecoder
 
 USER_AGENT = "news-assistant/0.1 (+offline news question answering; one fetch per article)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")

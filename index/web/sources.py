@@ -36,14 +36,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from index.disk.files import fsync_dir, write_synced
 from index.errors import AssistantError, UnreadableArticleError
-from index.feeds import Entry, canonical_url, clean_url, read_feed
-from index.fetch import Fetcher, FetchError, Response
-from index.files import fsync_dir, write_synced
-from index.loaders import html_article, pdf_article
+from index.reading.loaders import html_article, pdf_article
+from index.reading.safe_read import LoadFailure, decode
 from index.records import Article
-from index.safe_read import LoadFailure, decode
 from index.settings import SourcesSettings
+from index.web.feeds import Entry, canonical_url, clean_url, read_feed
+from index.web.fetch import Fetcher, FetchError, Response
 from index.writer import IngestReport
 
 SOURCES_NAME = "sources.json"

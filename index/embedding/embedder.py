@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from index.embedding.minilm import DEFAULT_MODEL, MINILM, MINILM_SHA256, minilm_path, wordpiece_tokenizer
 from index.errors import ConfigurationError, ModelBackendError
-from index.minilm import DEFAULT_MODEL, MINILM, MINILM_SHA256, minilm_path, wordpiece_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class SentenceTransformerEmbedder:
         weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
         if not weights:
             raise ModelBackendError(f"no model weights (*.safetensors, *.bin) in {self.model_path}")
-        from index.files import file_digest
+        from index.disk.files import file_digest
 
         digest = file_digest(weights[0])
         if self._expected_sha256 and digest != self._expected_sha256:
@@ -112,7 +112,7 @@ def _load_minilm() -> Embedder:
 
 def _load_minilm_onnx(variant: str) -> Callable[[], Embedder]:
     def load() -> Embedder:
-        from index.onnx_embedder import OnnxEmbedder
+        from index.embedding.onnx_embedder import OnnxEmbedder
 
         return OnnxEmbedder(minilm_path(), f"{MINILM}-onnx-{variant}", MINILM_SHA256, variant)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedding.minilm import wordpiece_tokenizer
 from index.errors import ConfigurationError, ModelBackendError
-from index.minilm import wordpiece_tokenizer
 
 MAX_SEQ_LENGTH = 256
 VARIANTS = ("fp32", "int8")

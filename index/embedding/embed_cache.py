@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.embedding.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

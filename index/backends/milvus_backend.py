@@ -43,12 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from index.backend import Segment, Where
+from index.backends.backend import Segment, Where
+from index.backends.keyword import K1, B
+from index.backends.milvus_client import JOINED_TERMS, milvus_client, milvus_settings, milvus_terms, quiet_server_log
 from index.docstore import Docstore
 from index.errors import IndexCorruptError
-from index.keyword import K1, B
 from index.manifest import Manifest, VectorIndex
-from index.milvus_client import JOINED_TERMS, milvus_client, milvus_settings, milvus_terms, quiet_server_log
 from index.records import indexed_text
 from index.retrieval import Filters
 

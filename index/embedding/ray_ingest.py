@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from index.embed_cache import CachedEmbedder
-from index.embedder import Embedder
+from index.embedding.embed_cache import CachedEmbedder
+from index.embedding.embedder import Embedder
 from index.news_index import NewsIndex
+from index.reading.safe_read import LoadFailure
 from index.records import Article
-from index.safe_read import LoadFailure
 from index.writer import IngestReport
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class EmbedActor:
     """A Ray actor: loads the embedder once, then embeds blocks of texts."""
 
     def __init__(self, model: str) -> None:
-        from index.embedder import load_embedder
+        from index.embedding.embedder import load_embedder
 
         self.embedder = load_embedder(model)
 

@@ -20,10 +20,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from index.article_fields import article_from_record, iso_date, plain_text
 from index.errors import UnreadableArticleError
-from index.records import Article
-from index.safe_read import (
+from index.reading.article_fields import article_from_record, iso_date, plain_text
+from index.reading.safe_read import (
     Limits,
     LoadFailure,
     decode,
@@ -35,6 +34,7 @@ from index.safe_read import (
     read_text,
     special_kind,
 )
+from index.records import Article
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def pdf_article(data: bytes, key: str, metadata: dict[str, Any], limits: Limits 
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    from index.pdf_text import ParseTimeout, read_pdf
+    from index.reading.pdf_text import ParseTimeout, read_pdf
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings repeat the failure we report
     try:

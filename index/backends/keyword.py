@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from index.errors import IndexCorruptError
-from index.text import TOKENIZER_VERSION, terms
+from index.language.words import TOKENIZER_VERSION, terms
 
 K1, B = 1.5, 0.75
 SETTINGS = {"method": "bm25-lucene", "k1": K1, "b": B, "tokenizer": TOKENIZER_VERSION, "fields": "title+passage"}

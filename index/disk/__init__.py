@@ -1,0 +1,1 @@
+"""Files on disk: checksummed and synced writes, the index's write lock."""
