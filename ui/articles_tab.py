@@ -1,84 +1,16 @@
-"""The Articles tab (the collection: search, page, delete; feeds and pages to fetch) and adding article
-files from the Chat tab."""
+"""The Articles tab: the collection (search, page, delete) and the feeds and pages to fetch."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from assistant import ArticlePage, Assistant, AssistantError, AssistantInfo, IngestReport, is_url
+from assistant import ArticlePage, Assistant, AssistantError, is_url
 from ui.render import escape_markdown, header_text
+from ui.uploads import holding, report_lines
 
 ARTICLES_PER_PAGE = 20
-
-
-def upload_folder() -> Path:
-    """Where Gradio keeps the files users upload (``GRADIO_TEMP_DIR``, else ``<tmp>/gradio``)."""
-    from gradio.utils import get_upload_folder
-
-    return Path(get_upload_folder()).resolve()
-
-
-def uploaded(file: str) -> bool:
-    """Whether ``file`` is a regular file inside the upload folder (it came through the upload
-    route): a handler never reads a path a client named (``FileData`` carries any path)."""
-    path = Path(file).resolve()
-    return path.is_relative_to(upload_folder()) and path.is_file()
-
-
-def add_files(
-    assistant: Assistant,
-    files: list[str] | None,
-    step: Callable[[int, int, str], None] | None = None,
-    on_wait: Callable[[str], None] | None = None,
-) -> str:
-    """Upload handler: add each file and report its result, one line per file. ``step`` hears
-    (files done, files, name) before each file; ``on_wait`` that another writer holds the index."""
-    limit = assistant.settings.ui.max_upload_mb
-    lines = []
-    files = files or []
-    for i, file in enumerate(files):
-        name = Path(file).name
-        if step is not None:
-            step(i, len(files), name)
-        if not uploaded(file):
-            lines.append(
-                f"- ✗ {escape_markdown(name)}: not an uploaded file (only files sent through the upload are read)"
-            )
-            continue
-        size = Path(file).stat().st_size / 1e6
-        if size > limit:
-            lines.append(f"- ✗ {escape_markdown(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
-            continue
-        try:
-            report = assistant.add_upload(file, name, on_wait=on_wait)
-        except AssistantError as e:
-            lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
-            continue
-        lines += report_lines(name, report, name)
-    lines.append(f"\n{holding(assistant.info())}")
-    return "\n".join(lines)
-
-
-def report_lines(name: str, report: IngestReport, failed_as: str | None = None) -> list[str]:
-    """One ✗ line per failure (named ``failed_as``, else by its location) and one ✓ line for ``name``."""
-    lines = [f"- ✗ {escape_markdown(failed_as or f.location)}: {escape_markdown(f.reason)}" for f in report.failures]
-    if report.added or report.replaced or report.unchanged or report.merged:
-        merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
-        lines.append(
-            f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
-            f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
-        )
-    return lines
-
-
-def holding(info: AssistantInfo) -> str:
-    """What the index holds, in words."""
-    copies = f" (and {info.copies} near-identical copies listed with them)" if info.copies else ""
-    return f"The index holds {info.articles} articles{copies}, {info.passages} passages."
 
 
 def article_rows(page: ArticlePage) -> list[list[Any]]:

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from assistant import Assistant, Filters, parse_day, question_window, sample_testset_path
-from ui.articles_tab import add_files, holding
 from ui.chat import LiveChats, PageIds, View
 from ui.gradio_import import import_gradio
 from ui.render import header_text, render_sources
+from ui.uploads import add_files, holding
 
 if TYPE_CHECKING:
     import gradio as gr

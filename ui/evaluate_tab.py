@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant import Assistant, AssistantError, default_data_dir, evaluate, new_run_dir, sample_testset_path
-from ui.articles_tab import uploaded
+from ui.uploads import uploaded
 
 
 def eval_runs_dir() -> Path:
