@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.disk.files import file_digest
+from index.disk.files import verify_files
 from index.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -105,13 +105,13 @@ class AnswerModel:
         if not manifest_path.is_file():
             raise ConfigurationError(f"answer model not found: {manifest_path} is missing")
         self.manifest = json.loads(manifest_path.read_text())
-        for key in ("model", "tokenizer"):
-            entry = self.manifest[key]
-            path = directory / entry["file"]
-            if not path.is_file() or file_digest(path) != entry["sha256"]:
-                raise ConfigurationError(
-                    f"answer model file {path} is missing or does not match the sha256 in {manifest_path}"
-                )
+        verify_files(
+            directory,
+            {self.manifest[k]["file"]: self.manifest[k]["sha256"] for k in ("model", "tokenizer")},
+            "answer model",
+            f"the sha256 is recorded in {manifest_path}; reinstall the package or run `make train-answer`",
+            ConfigurationError,
+        )
         import onnxruntime
 
         options = onnxruntime.SessionOptions()

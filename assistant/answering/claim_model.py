@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.disk.files import file_digest
+from index.disk.files import verify_files
 from index.errors import ConfigurationError
 from index.language.splitter import sentence_spans
 
@@ -134,13 +134,13 @@ class ClaimModel:
                 "the lexical judge)"
             )
         self.manifest = json.loads(manifest_path.read_text())
-        for key in ("model", "tokenizer"):
-            entry = self.manifest[key]
-            path = directory / entry["file"]
-            if not path.is_file() or file_digest(path) != entry["sha256"]:
-                raise ConfigurationError(
-                    f"claim-support model file {path} is missing or does not match the sha256 in {manifest_path}"
-                )
+        verify_files(
+            directory,
+            {self.manifest[k]["file"]: self.manifest[k]["sha256"] for k in ("model", "tokenizer")},
+            "claim-support model",
+            f"the sha256 is recorded in {manifest_path}; reinstall the package or run `make train-judge`",
+            ConfigurationError,
+        )
         import onnxruntime
 
         options = onnxruntime.SessionOptions()

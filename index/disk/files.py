@@ -1,10 +1,11 @@
-"""Durable writes and checksums: every file of an index goes through these."""
+"""Durable writes and checksums: every file of an index goes through these, and every shipped model
+file is checked with :func:`verify_files`."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,25 @@ def file_digest(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def verify_files(
+    folder: Path, expected: Mapping[str, str], what: str, fix: str, error: type[Exception] = ValueError
+) -> dict[str, str]:
+    """Check each file ``name`` of ``folder`` against its recorded sha256 (``expected``); the first
+    that is missing, unreadable or different raises ``error`` naming ``what`` and the file, and
+    saying how to fix it. Returns the digests."""
+    digests = {}
+    for name, sha256 in expected.items():
+        path = folder / name
+        try:
+            digest = file_digest(path)
+        except OSError as e:
+            raise error(f"{what} file {path} is missing or unreadable ({e.strerror or e}): {fix}") from None
+        if digest != sha256:
+            raise error(f"{what} file {path} has sha256 {digest[:12]}…, expected {sha256[:12]}…: {fix}")
+        digests[name] = digest
+    return digests
 
 
 def fsync_dir(path: Path) -> None:

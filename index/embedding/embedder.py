@@ -54,15 +54,13 @@ class SentenceTransformerEmbedder:
         weights = sorted(self.model_path.glob("*.safetensors")) or sorted(self.model_path.glob("*.bin"))
         if not weights:
             raise ModelBackendError(f"no model weights (*.safetensors, *.bin) in {self.model_path}")
-        from index.disk.files import file_digest
+        from index.disk.files import file_digest, verify_files
 
-        digest = file_digest(weights[0])
-        if self._expected_sha256 and digest != self._expected_sha256:
-            raise ModelBackendError(
-                f"weights {weights[0]} have sha256 {digest}, expected the upstream file "
-                f"{self._expected_sha256}; reinstall the model package"
-            )
-        return digest
+        if self._expected_sha256:
+            fix = "reinstall the model package"
+            expected = {weights[0].name: self._expected_sha256}
+            return verify_files(weights[0].parent, expected, "embedding model", fix, ModelBackendError)[weights[0].name]
+        return file_digest(weights[0])
 
     @cached_property
     def _tokenizer(self):  # type: ignore[no-untyped-def]
