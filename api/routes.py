@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 
-from api.schemas import ChatRequest, SearchRequest, SourcesRequest, filters_of, with_sources
+from api.schemas import ChatRequest, SearchRequest, SourcesRequest, filters_of
 from assistant import (
     Answer,
     Assistant,
@@ -23,6 +23,7 @@ from assistant import (
     article_from_record,
     is_url,
     read_chat,
+    with_sources,
 )
 
 EXTRA_FIELD = "news_assistant"

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant import Answer, Filters
+from assistant import Filters
 
 
 class FilterBody(BaseModel):
@@ -48,12 +48,3 @@ class SourcesRequest(BaseModel):
     ``sources.allow_private``."""
 
     urls: list[str] = Field(default_factory=list, max_length=20)
-
-
-def with_sources(answer: Answer) -> str:
-    """The answer text and a numbered list of its sources, as a chat front end shows it."""
-    lines = [answer.text]
-    if answer.citations:
-        lines.append("\nSources:")
-        lines += [f"[{c.marker}] {' · '.join(x for x in (c.title, c.source, c.date) if x)}" for c in answer.citations]
-    return "\n".join(lines)

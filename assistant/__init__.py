@@ -23,6 +23,7 @@ from assistant.conversations import (
     ConversationStoreError,
     Turn,
     read_chat,
+    with_sources,
 )
 from assistant.core import (
     Assistant,
@@ -101,6 +102,7 @@ __all__ = [
     "MAX_TITLE",
     "article_from_record",
     "read_chat",
+    "with_sources",
     "IndexCheck",
     "check_index",
     "check_paths",

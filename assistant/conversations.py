@@ -79,6 +79,16 @@ class Conversation:
 SOURCES_LINE = "\n\nSources:"  # where a chat front end's copy of an answer starts listing its sources
 
 
+def with_sources(answer: Answer) -> str:
+    """The answer text and a numbered list of its sources, as a chat front end shows it (and as
+    :func:`read_chat` reads it back: the list is cut off at :data:`SOURCES_LINE`)."""
+    lines = [answer.text]
+    if answer.citations:
+        lines.append(SOURCES_LINE.removeprefix("\n"))
+        lines += [f"[{c.marker}] {c.heading}" for c in answer.citations]
+    return "\n".join(lines)
+
+
 def message_text(content: object) -> str:
     """The text of an OpenAI-style message's ``content``: a string, or a list of parts of which the
     ``{"type": "text", "text": ...}`` ones count."""

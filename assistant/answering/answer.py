@@ -7,6 +7,11 @@ from pydantic import BaseModel, Field, computed_field
 from index import Hit
 
 
+def heading(title: str, source: str = "", date: str = "") -> str:
+    """How a cited article is named wherever it is listed: "title · source · date" (the parts it has)."""
+    return " · ".join(x for x in (title, source, date[:10]) if x)
+
+
 class Citation(BaseModel):
     """A passage an answer cites (or, in ``Answer.related``, a nearby passage it did not use)."""
 
@@ -27,6 +32,11 @@ class Citation(BaseModel):
     source: str = ""
     date: str = ""
     url: str = ""
+
+    @property
+    def heading(self) -> str:
+        """ "title · source · date" of the cited article (see :func:`heading`)."""
+        return heading(self.title, self.source, self.date)
 
     @classmethod
     def from_hit(cls, marker: int, hit: Hit, sentences: list[tuple[int, int]] | None = None) -> Citation:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.answer import heading
 from assistant.answering.candidates import Candidate, compose
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines import Draft, DraftRequest
@@ -87,7 +88,7 @@ def passages_block(hits: Sequence[Hit], evidence: dict[int, str]) -> str:
     rows = []
     for h, text in evidence.items():
         a = hits[h].article
-        head = " · ".join(x for x in (a.title, a.source, a.date[:10]) if x)
+        head = heading(a.title, a.source, a.date)
         rows.append(f"[{h + 1}] {head}\n{text}")
     return "\n\n".join(rows)
 
@@ -101,7 +102,7 @@ def sentences_block(hits: Sequence[Hit], chosen: Sequence[Candidate]) -> str:
     rows = []
     for h in sorted(by_hit):
         a = hits[h].article
-        head = " · ".join(x for x in (a.title, a.source, a.date[:10]) if x)
+        head = heading(a.title, a.source, a.date)
         parts: list[str] = []
         last = None
         for c in sorted(by_hit[h], key=lambda c: c.start):

@@ -99,7 +99,7 @@ def ask(
     if shown:
         typer.echo("\nSources:" if answer.citations else "\nNearest passages (they don't answer it):")
     for c in shown:
-        head = " · ".join(x for x in (c.title, c.source, c.date) if x)
+        head = c.heading
         typer.echo(f"[{c.marker}] {head}" if answer.citations else f"- {head}")
         typer.echo(f"    {c.passage[:300].replace(chr(10), ' ')}{'…' if len(c.passage) > 300 else ''}")
 
