@@ -15,10 +15,6 @@ from api.server import Server
 from assistant import (
     Assistant,
     AssistantError,
-    ConfigurationError,
-    ConversationNotFoundError,
-    IndexBusyError,
-    InvalidRequestError,
 )
 
 
@@ -39,11 +35,8 @@ async def _invalid_request(request: Request, e: RequestValidationError) -> JSONR
 
 
 async def _assistant_error(request: Request, e: AssistantError) -> JSONResponse:
-    if isinstance(e, InvalidRequestError | ConfigurationError):
-        return _error(400, str(e))
-    if isinstance(e, ConversationNotFoundError):
-        return _error(404, str(e))
-    return _error(409 if isinstance(e, IndexBusyError) else 503, str(e), "assistant_error")
+    status = e.http_status  # each error class says its status (index/errors.py draws the tree)
+    return _error(status, str(e), "invalid_request_error" if status < 500 and status != 409 else "assistant_error")
 
 
 async def _internal_error(request: Request, e: Exception) -> JSONResponse:

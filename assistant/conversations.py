@@ -43,6 +43,8 @@ REASONS = ("wrong", "incomplete", "should_refuse", "should_answer")
 class ConversationNotFoundError(AssistantError):
     """No conversation (or turn) has the given id."""
 
+    http_status = 404
+
 
 class ConversationStoreError(AssistantError):
     """The conversations file is damaged, unreadable or locked; the message says which, in one line."""
