@@ -107,3 +107,13 @@ def test_no_test_module_imports_another() -> None:
         for node in ast.walk(tree):  # (a subprocess script's text naming its module is a string, not an import)
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests.test_"):
                 raise AssertionError(f"{path.name} imports {node.module}")
+
+
+def test_no_product_function_is_over_100_lines() -> None:
+    """A function longer than this does more than one job (the Chat tab's was 257 lines); ruff's
+    C901 and PLR0915 (pyproject.toml) bound complexity and statements too."""
+    for module, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                assert length <= 100, f"{module}.{node.name} has {length} lines"

@@ -133,7 +133,7 @@ def test_the_conversation_list_shows_when_each_was_updated(tmp_path: Path) -> No
     from types import SimpleNamespace
 
     from assistant import ConversationStore
-    from ui.chat_tab import conversation_choices
+    from ui.chat_handlers import conversation_choices
 
     store = ConversationStore(tmp_path / "c.sqlite3")
     ids = [store.create("Bike lanes").id, store.create("Bike lanes").id]

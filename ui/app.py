@@ -17,7 +17,7 @@ from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, access_key, allowed_hosts, 
 from api.server import Server
 from assistant import Assistant, use_offline_environment
 from ui.articles_tab import ARTICLES_PER_PAGE, list_articles
-from ui.chat_tab import parse_filters
+from ui.chat_handlers import parse_filters
 from ui.evaluate_tab import eval_runs_dir
 from ui.gradio_import import import_gradio
 from ui.render import CHAT_SCRIPT, CSS, header_text
