@@ -56,7 +56,7 @@ train-answer: $(BIN)/.test
 train-selector: $(BIN)/.test
 	test -f $(HOME)/.cache/news-assistant-bench/realtimeqa-3k/CURRENT || $(BIN)/python benchmarks/retrieval_realtimeqa.py
 	$(BIN)/python benchmarks/train_selector.py
-	@echo "now record the printed sha256 as SHA256 in assistant/answering/selector.py"
+	@echo "now record the printed sha256 as SHA256 in assistant/answering/engines/selector.py"
 
 lint: $(BIN)/.test
 	$(BIN)/ruff format $(CODE) && $(BIN)/ruff check $(CODE)

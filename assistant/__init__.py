@@ -8,8 +8,8 @@ print(answer.text, answer.citations[0].title)
 
 from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
 from assistant.answering.citations import NOT_IN_ARTICLES
-from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, engine_names
-from assistant.answering.judge import FaithfulnessJudge, Verdict
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, engine_names
+from assistant.answering.judges.judge import FaithfulnessJudge, Verdict
 from assistant.answering.nlp import load_in_background as load_nlp_in_background
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
 from assistant.article_listing import ArticlePage, ArticleRow

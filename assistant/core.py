@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines import AnswerEngine, Closes, create_engine
-from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.engines.base import AnswerEngine, Closes, create_engine
+from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.article_listing import ArticlePage, article_page

@@ -70,7 +70,7 @@ class JudgeMethod(StrEnum):
 
     LEXICAL = "lexical"  # word rules + WordNet: the default (it measured better, see README)
     MODEL = "model"  # the trained claim-support model shipped with the package (onnxruntime)
-    LLM = "llm"  # the configured openai or local model, RAGAS-style (assistant/answering/llm_judge.py)
+    LLM = "llm"  # the configured openai or local model, RAGAS-style (assistant/answering/judges/llm.py)
 
 
 class AnswerSettings(Section):

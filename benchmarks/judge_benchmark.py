@@ -30,7 +30,7 @@ sentence), batched, on this machine's threads.
 
 ``--fit-lexical`` first refits the lexical judge's weights on claim pairs from
 ``benchmarks/judge_pairs.py`` (never SummEdits) and its threshold on the SummEdits evaluation
-split, and writes ``assistant/answering/lexical_calibration.json``.
+split, and writes ``assistant/answering/judges/lexical_calibration.json``.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
-from assistant.answering import claim_model as cm  # noqa: E402
-from assistant.answering.judge import FaithfulnessJudge  # noqa: E402
-from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge  # noqa: E402
+from assistant.answering.judges import claim_model as cm  # noqa: E402
+from assistant.answering.judges.judge import FaithfulnessJudge  # noqa: E402
+from assistant.answering.judges.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge  # noqa: E402
 from benchmarks.judge_sets import LABELS, SETS  # noqa: E402
 from benchmarks.train_judge import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
 from index.language.words import STOPWORDS, stem  # noqa: E402
@@ -187,7 +187,7 @@ def evaluate(
 ) -> list[dict[str, object]]:
     """Every method on one set, with its ms per pair on this machine; ``tune`` is the set token
     overlap's threshold is chosen on (None: two folds of this set)."""
-    from assistant.answering.entities import novel_entities_many
+    from assistant.answering.judges.entities import novel_entities_many
 
     model_judge, lexical_judge = FaithfulnessJudge("model"), FaithfulnessJudge("lexical")
     lexical_judge.judge_many(items[:2])  # WordNet and the model load outside the timings

@@ -104,7 +104,7 @@ class Senses:
     pieces of MiniLM's vocabulary, are used."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        from assistant.answering.wordnet import WORDNET_DIR
+        from assistant.answering.judges.wordnet import WORDNET_DIR
 
         directory = directory or WORDNET_DIR
         self.common = common_words()
@@ -215,7 +215,7 @@ def sentences(text: str) -> list[str]:
 
 class Perturber:
     def __init__(self, rng: random.Random, pool: list[dict[str, str]]) -> None:
-        from assistant.answering.wordnet import wordnet
+        from assistant.answering.judges.wordnet import wordnet
 
         self.rng = rng
         self.wordnet = wordnet()

@@ -53,7 +53,7 @@ def write(name: str, rows: list[dict[str, str]]) -> None:
 
 
 def summaries(count: int, models: list[Path]) -> None:
-    from assistant.answering.generation import ChatClient, LocalServer
+    from assistant.answering.engines.llm import ChatClient, LocalServer
     from assistant.settings import LLMSettings
 
     rng = random.Random(0)

@@ -38,8 +38,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="a seeded random sample of N pairs")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from assistant.answering.generation import ChatClient, LocalServer
-    from assistant.answering.judge import FaithfulnessJudge
+    from assistant.answering.engines.llm import ChatClient, LocalServer
+    from assistant.answering.judges.judge import FaithfulnessJudge
     from assistant.settings import LLMSettings
 
     if args.set == "written":

@@ -58,7 +58,7 @@ QUESTIONS = SHARED / "datasets" / "realtimeqa" / "questions-dev.jsonl.gz"
 CORPUS = SHARED / "datasets" / "realtimeqa" / "corpus.jsonl.gz"
 WORK = Path.home() / ".cache" / "news-assistant-answer"
 
-from assistant.answering import answer_model as am  # noqa: E402
+from assistant.answering.engines import answer_model as am  # noqa: E402
 from index.disk.files import file_digest  # noqa: E402
 from index.language.splitter import sentence_spans  # noqa: E402
 

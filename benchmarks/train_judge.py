@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
-from assistant.answering import claim_model as cm  # noqa: E402
+from assistant.answering.judges import claim_model as cm  # noqa: E402
 from index.disk.files import file_digest  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
@@ -261,7 +261,7 @@ def calibrate(out: Path, work: Path, threads: int = 2) -> None:
     """Platt scaling and threshold of the shipped model on the SummEdits evaluation split, with the
     lexical vetoes applied first (a number the passage lacks, or a negation flip, makes a claim
     unsupported whatever the model says: it raised the split's ROC AUC from 0.635 to 0.715)."""
-    from assistant.answering.lexical import LexicalJudge
+    from assistant.answering.judges.lexical import LexicalJudge
 
     manifest = json.loads((out / "model.json").read_text())
     manifest["veto"] = list(cm.VETO)

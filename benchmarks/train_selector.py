@@ -1,4 +1,4 @@
-"""Train the extractive engine's sentence selector (``assistant/answering/selector.json``).
+"""Train the extractive engine's sentence selector (``assistant/answering/engines/selector.json``).
 
     .venv/bin/python benchmarks/train_selector.py [--out PATH] [--folds 5] [--limit N]
     make train-selector
@@ -46,9 +46,9 @@ from realtimeqa import haystack_ids, questions  # noqa: E402
 from testsets import realtimeqa_testset  # noqa: E402
 
 from assistant import Assistant, Settings, use_offline_environment  # noqa: E402
-from assistant.answering.answer_types import Asked  # noqa: E402
-from assistant.answering.extractive import TYPED_CANDIDATES, ExtractiveEngine  # noqa: E402
-from assistant.answering.selector import (  # noqa: E402
+from assistant.answering.engines.answer_types import Asked  # noqa: E402
+from assistant.answering.engines.extractive import TYPED_CANDIDATES, ExtractiveEngine  # noqa: E402
+from assistant.answering.engines.selector import (  # noqa: E402
     BASE_FEATURES,
     FEATURES,
     Selector,

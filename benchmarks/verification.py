@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Draft, DraftRequest, Settings, load_testset, sample_testset_path  # noqa: E402
-from assistant.answering import citations, lexical  # noqa: E402
-from assistant.answering.judge import FaithfulnessJudge  # noqa: E402
+from assistant.answering import citations  # noqa: E402
+from assistant.answering.judges import lexical  # noqa: E402
+from assistant.answering.judges.judge import FaithfulnessJudge  # noqa: E402
 from index import Article, Hit, Passage  # noqa: E402
 
 RUNS = ROOT / "runs" / "verification"

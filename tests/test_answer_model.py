@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Article, Assistant, ConfigurationError, Settings
-from assistant.answering import answer_model as am
-from assistant.answering.reading import Reader
+from assistant.answering.engines import answer_model as am
+from assistant.answering.engines.reading import Reader
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow

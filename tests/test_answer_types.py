@@ -14,7 +14,7 @@ import pytest
 
 from assistant import Assistant, ModelBackendError
 from assistant.answering import nlp
-from assistant.answering.answer_types import analyse, answer_spans
+from assistant.answering.engines.answer_types import analyse, answer_spans
 
 
 @pytest.fixture(scope="module")

@@ -27,8 +27,8 @@ from assistant import (
     engine_names,
 )
 from assistant.answering.citations import attach_citations, is_refusal, split_sentences
-from assistant.answering.generation import build_messages, select_evidence
-from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.engines.llm import build_messages, select_evidence
+from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import is_follow_up, rule_rewrite
 from assistant.settings import LLMSettings
 from index import Article, Hit, Passage
@@ -107,7 +107,7 @@ def test_prompt_keeps_its_instructions_and_trims_passages_to_fit() -> None:
 
 def test_bad_engine_settings_fail_fast_with_the_setting_named(tmp_path: Path) -> None:
     assert {"extractive", "local", "openai"} <= set(engine_names())
-    from assistant.answering.engines import create_engine
+    from assistant.answering.engines.base import create_engine
 
     def embed(texts: list[str]) -> None:
         return None
@@ -124,7 +124,7 @@ def test_bad_engine_settings_fail_fast_with_the_setting_named(tmp_path: Path) ->
 
 
 def test_an_endpoint_that_is_down_gives_a_clear_error_within_seconds() -> None:
-    from assistant.answering.engines import create_engine
+    from assistant.answering.engines.base import create_engine
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -224,8 +224,8 @@ def test_a_model_that_refuses_what_the_selector_finds_gets_the_extractive_answer
     articles don't say, or writes nothing the passages support, but the selector finds the answer, the
     answer is the extractive one, marked, with the model's words kept; with the fallback off, or when the
     selector finds nothing, the refusal stands; a supported written answer is kept as written."""
-    from assistant.answering.extractive import ExtractiveEngine
-    from assistant.answering.generation import LLMEngine
+    from assistant.answering.engines.extractive import ExtractiveEngine
+    from assistant.answering.engines.llm import LLMEngine
 
     settings = seed_bot.settings
     refusal = "The articles don't say which channels were used."

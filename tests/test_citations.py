@@ -45,7 +45,7 @@ def test_answer_round_trips_through_json() -> None:
 
 def test_a_sentence_the_judge_scores_under_its_threshold_is_not_verified() -> None:
     from assistant.answering.citations import attach_citations
-    from assistant.answering.judge import FaithfulnessJudge
+    from assistant.answering.judges.judge import FaithfulnessJudge
     from index import Article, Hit, Passage
 
     text = (
@@ -68,7 +68,7 @@ def test_a_sentence_the_judge_scores_under_its_threshold_is_not_verified() -> No
 
 
 def test_a_number_keeps_its_unit_or_currency() -> None:
-    from assistant.answering.units import changed_units, units_hold
+    from assistant.answering.judges.units import changed_units, units_hold
 
     passage = (
         "The project will cost 3.2 million dollars. About 40 percent of riders are new. It cost 790m euros ($1.1bn)."
@@ -80,7 +80,7 @@ def test_a_number_keeps_its_unit_or_currency() -> None:
 
 
 def test_a_number_keeps_its_place() -> None:
-    from assistant.answering.units import numbers_in_place
+    from assistant.answering.judges.units import numbers_in_place
 
     passage = "He is one of the country's 23,000 centenarians, and the oldest member of the club is 114."
     assert not numbers_in_place(passage, "Torao Toshitsune is 114 years old.")  # the oldest member is

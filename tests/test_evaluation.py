@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.evaluation.metrics import (
     Claim,
     citation_scores,

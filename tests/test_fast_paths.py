@@ -96,7 +96,7 @@ def test_a_cold_ask_is_quiet_and_imports_nothing_heavy(built: Path) -> None:
     probe = (
         "import json, sys\n"
         "from assistant import Assistant\n"
-        "from assistant.answering.wordnet import wordnet\n"
+        "from assistant.answering.judges.wordnet import wordnet\n"
         f"bot = Assistant.open({str(built)!r})\n"
         f"assert bot.ask({QUESTION!r}).answered\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules] + "

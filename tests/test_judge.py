@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering import claim_model as cm
-from assistant.answering.judge import FaithfulnessJudge
-from assistant.answering.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
+from assistant.answering.judges import claim_model as cm
+from assistant.answering.judges.judge import FaithfulnessJudge
+from assistant.answering.judges.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
 from index.disk.files import file_digest
 from index.errors import ConfigurationError
 
@@ -71,7 +71,7 @@ def test_units_and_places_of_numbers_are_checks_that_veto() -> None:
 
 
 def test_spacy_entities_the_passage_lacks() -> None:
-    from assistant.answering.entities import novel_entities
+    from assistant.answering.judges.entities import novel_entities
 
     missing = novel_entities(PASSAGE, "Dana Okafor of Marseille proposed the plan on Tuesday for $3.2 million.")
     assert [(e.text, e.is_name) for e in missing] == [("Marseille", True)]

@@ -61,8 +61,8 @@ def test_protocol_owners_never_import_their_implementations() -> None:
     known = modules()
     implementations = {"index.backends.faiss_backend", "index.backends.milvus_backend", "index.store"}
     assert not imports(known["index.backends.backend"], known) & implementations
-    engines = {"assistant.answering.extractive", "assistant.answering.generation"}
-    assert not imports(known["assistant.answering.engines"], known) & engines
+    engines = {"assistant.answering.engines.extractive", "assistant.answering.engines.llm"}
+    assert not imports(known["assistant.answering.engines.base"], known) & engines
 
 
 def test_the_adapters_import_only_the_public_assistant_package() -> None:
@@ -98,6 +98,15 @@ def test_the_index_is_a_few_named_wings() -> None:
     assert len(top) <= 12, top
     wings = sorted(p.parent.name for p in (ROOT / "index").glob("*/__init__.py"))
     assert wings == ["backends", "disk", "embedding", "language", "reading", "web"]
+
+
+def test_answering_is_engines_and_judges() -> None:
+    """``assistant/answering/`` keeps the answer, citations, pipeline, rewrite and the spaCy loader at
+    its top; engines and judges are its two wings (19 flat files before)."""
+    top = sorted(p.name for p in (ROOT / "assistant" / "answering").glob("*.py"))
+    assert len(top) <= 10, top
+    wings = sorted(p.parent.name for p in (ROOT / "assistant" / "answering").glob("*/__init__.py"))
+    assert wings == ["engines", "judges"]
 
 
 def test_no_test_module_imports_another() -> None:

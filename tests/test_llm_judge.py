@@ -1,4 +1,4 @@
-"""The LLM judge's reading of a model's reply (assistant/answering/llm_judge.py): validated JSON, one
+"""The LLM judge's reading of a model's reply (assistant/answering/judges/llm.py): validated JSON, one
 retry, then *unknown*; its wiring into answer.judge. The judge against a real OpenAI-compatible
 server is in tests/test_models.py."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, ConfigurationError, Settings
-from assistant.answering.judge import FaithfulnessJudge
-from assistant.answering.llm_judge import parse_reply
+from assistant.answering.judges.judge import FaithfulnessJudge
+from assistant.answering.judges.llm import parse_reply
 
 GOOD = (
     '{"claims": [{"claim": "The lanes cost 3.2 million dollars", "verdict": "supported"}, '

@@ -218,7 +218,7 @@ def test_the_llm_judge_reads_a_real_openai_compatible_server(
     """answer.judge = llm against llama.cpp's OpenAI-compatible server: replies parse, a contradicted
     claim is refused, a stated one kept; an evaluation with it records the judge and scores faithfulness."""
     from assistant import evaluate
-    from assistant.answering.judge import FaithfulnessJudge
+    from assistant.answering.judges.judge import FaithfulnessJudge
 
     settings = Settings(
         answer={"engine": "openai", "judge": "llm"}, llm={"base_url": openai_server, "model": "qwen-test"}

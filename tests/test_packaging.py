@@ -64,7 +64,7 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
         "import assistant, index, ui.app, prompts; from assistant.core import sample_articles_path; "
         "print(assistant.__file__); print(sample_articles_path().is_file()); "
         "print(prompts.load_prompt('grounded_answer').id); "
-        "from assistant.answering.judge import Calibration; print(Calibration.load().threshold > 0)",
+        "from assistant.answering.judges.judge import Calibration; print(Calibration.load().threshold > 0)",
     )
     module, has_samples, prompt, calibration = out.split()
     assert Path(module).is_relative_to(venv) and has_samples == "True" and prompt == "grounded_answer.v3"

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.answering import selector
-from assistant.answering.extractive import ExtractiveEngine
+from assistant.answering.engines import selector
+from assistant.answering.engines.extractive import ExtractiveEngine
 from index import ModelBackendError
 
 

@@ -25,7 +25,7 @@ QUESTION = "How many homes has the Pine Ridge wildfire destroyed?"
 
 @pytest.fixture(scope="module")
 def layout_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistant) -> Iterator[str]:
-    from assistant.answering.extractive import ExtractiveEngine
+    from assistant.answering.engines.extractive import ExtractiveEngine
     from ui.app import launch
 
     engine = SlowEngine(ExtractiveEngine(sample_bot.settings.answer, sample_bot.index.embedder.embed))

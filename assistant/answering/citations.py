@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
-from assistant.answering.judge import FaithfulnessJudge, Verdict
+from assistant.answering.judges.judge import FaithfulnessJudge, Verdict
 from index import Hit, sentence_spans
 
 # Said whenever the articles don't answer; tests and the UI use this constant too.

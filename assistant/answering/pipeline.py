@@ -17,8 +17,8 @@ from typing import Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
-from assistant.answering.engines import AnswerEngine, Draft, DraftRequest, FallsBack, Rewrites
-from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, FallsBack, Rewrites
+from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
 from assistant.settings import Settings, Unsupported
 from index import Filters, Hit, NewsIndex

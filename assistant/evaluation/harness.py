@@ -24,8 +24,8 @@ from typing import Any
 
 from assistant.answering.answer import Answer
 from assistant.answering.citations import split_claims
-from assistant.answering.engines import HasModel
-from assistant.answering.judge import FaithfulnessJudge
+from assistant.answering.engines.base import HasModel
+from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.core import Assistant, dated
 from assistant.evaluation.metrics import (
     Claim,

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 
 from assistant import Draft, DraftRequest
-from assistant.answering.extractive import ExtractiveEngine
+from assistant.answering.engines.extractive import ExtractiveEngine
 
 
 class SlowEngine:

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.answering.lexical import Verdict
+from assistant.answering.judges.lexical import Verdict
 from prompts import load_prompt
 
 PROMPT = "judge_claims"

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import heading
-from assistant.answering.candidates import Candidate, compose
 from assistant.answering.citations import NOT_IN_ARTICLES
-from assistant.answering.engines import Draft, DraftRequest
-from assistant.answering.extractive import ExtractiveEngine
+from assistant.answering.engines.base import Draft, DraftRequest
+from assistant.answering.engines.candidates import Candidate, compose
+from assistant.answering.engines.extractive import ExtractiveEngine
 from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
 from index.language.words import keywords

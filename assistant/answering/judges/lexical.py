@@ -44,8 +44,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from assistant.answering.units import numbers_in_place, units_hold
-from assistant.answering.wordnet import WordNet, wordnet
+from assistant.answering.judges.units import numbers_in_place, units_hold
+from assistant.answering.judges.wordnet import WordNet, wordnet
 from index.language.splitter import sentence_spans
 from index.language.words import STOPWORDS, stem
 
@@ -80,7 +80,7 @@ class Calibration:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Calibration:
-        path = path or Path(str(resources.files("assistant.answering") / "lexical_calibration.json"))
+        path = path or Path(str(resources.files("assistant.answering.judges") / "lexical_calibration.json"))
         data = json.loads(path.read_text())
         return cls(**{**data, "decisive": tuple(data.get("decisive", ()))})
 
@@ -236,7 +236,7 @@ class LexicalJudge:
             "moved_numbers": float(not numbers_in_place(passage, claim)),
         }
         if "novel_entities" in self.calibration.decisive:
-            from assistant.answering.entities import novel_entities  # spaCy: loaded only when asked
+            from assistant.answering.judges.entities import novel_entities  # spaCy: loaded only when asked
 
             values["novel_entities"] = float(len(novel_entities(passage, claim)))
         return values, " ".join(sentences[i] for i in aligned), spans[order[0]]

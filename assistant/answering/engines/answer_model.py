@@ -37,7 +37,7 @@ MAX_TOKENS = 160  # question + sentence + context, in word pieces
 CONTEXT_WORDS = 24  # of the sentence before and of the one after
 MAX_SPAN_TOKENS = 12  # a short answer is at most this many word pieces
 SEPARATOR = " | "  # between the sentence and its context
-MODEL_DIR = Path(str(resources.files("assistant.answering") / "answer_model"))
+MODEL_DIR = Path(str(resources.files("assistant.answering.engines") / "answer_model"))
 
 
 def _clip(text: str, words: int, tail: bool = False) -> str:
@@ -176,7 +176,7 @@ def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
 
 def padded(encodings: Sequence[object]) -> dict[str, np.ndarray]:
     """A batch of encodings as zero-padded int64 arrays, the model's inputs."""
-    from assistant.answering.claim_model import padded as pad
+    from assistant.answering.judges.claim_model import padded as pad
 
     return pad(encodings)  # type: ignore[arg-type]
 

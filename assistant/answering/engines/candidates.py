@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.answering.answer_model import Reading
-from assistant.answering.answer_types import Asked, Tied
 from assistant.answering.citations import marker
-from assistant.answering.engines import Draft
+from assistant.answering.engines.answer_model import Reading
+from assistant.answering.engines.answer_types import Asked, Tied
+from assistant.answering.engines.base import Draft
 from index import Hit
 from index.language.words import keywords
 

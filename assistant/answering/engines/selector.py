@@ -176,7 +176,7 @@ class Selector:
 
 
 def shipped_path() -> Path:
-    return Path(str(resources.files("assistant.answering") / FILE))
+    return Path(str(resources.files("assistant.answering.engines") / FILE))
 
 
 @lru_cache(maxsize=4)

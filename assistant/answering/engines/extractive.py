@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from assistant.answering import nlp
-from assistant.answering import selector as selector_file
-from assistant.answering.answer_types import Asked, analyse, answer_spans
-from assistant.answering.candidates import (
+from assistant.answering.engines import selector as selector_file
+from assistant.answering.engines.answer_types import Asked, analyse, answer_spans
+from assistant.answering.engines.base import Draft, DraftRequest
+from assistant.answering.engines.candidates import (
     Candidate,
     Extract,
     Scored,
@@ -40,10 +41,9 @@ from assistant.answering.candidates import (
     names_kind_only,
     restates,
 )
-from assistant.answering.engines import Draft, DraftRequest
-from assistant.answering.reading import Reader
-from assistant.answering.selector import TYPED_FEATURES, Selector, base_features, typed_features
-from assistant.answering.speakers import with_speakers
+from assistant.answering.engines.reading import Reader
+from assistant.answering.engines.selector import TYPED_FEATURES, Selector, base_features, typed_features
+from assistant.answering.engines.speakers import with_speakers
 from assistant.settings import AnswerSettings, Settings
 from index import Hit, Passage, sentence_spans
 from index.language.words import keywords, stem

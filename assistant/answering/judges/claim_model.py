@@ -45,7 +45,7 @@ MAX_TOKENS = 192  # window + claim, in word pieces
 # thing): the model misses them too often.
 VETO = ("novel_numbers", "negation", "changed_units", "moved_numbers")
 VETO_PENALTY = 10.0  # subtracted from a vetoed claim's logit before calibration
-MODEL_DIR = Path(str(resources.files("assistant.answering") / "claim_support"))
+MODEL_DIR = Path(str(resources.files("assistant.answering.judges") / "claim_support"))
 
 
 def vetoed(features: dict[str, float]) -> bool:

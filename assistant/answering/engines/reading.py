@@ -27,9 +27,9 @@ import os
 import threading
 from collections.abc import Callable
 
-from assistant.answering.answer_model import AnswerModel, Reading, model_input, shipped_answer_model
-from assistant.answering.answer_types import Asked
-from assistant.answering.candidates import Candidate
+from assistant.answering.engines.answer_model import AnswerModel, Reading, model_input, shipped_answer_model
+from assistant.answering.engines.answer_types import Asked
+from assistant.answering.engines.candidates import Candidate
 from index import Hit, sentence_spans
 from index.errors import ConfigurationError
 

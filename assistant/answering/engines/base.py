@@ -93,9 +93,9 @@ EngineFactory = Callable[["Settings", Callable[[list[str]], object]], AnswerEngi
 
 # answer.engine -> "module:factory"; a module is imported only when its engine is created
 ENGINES = {
-    "extractive": "assistant.answering.extractive:create_extractive",
-    "local": "assistant.answering.generation:create_local",
-    "openai": "assistant.answering.generation:create_openai",
+    "extractive": "assistant.answering.engines.extractive:create_extractive",
+    "local": "assistant.answering.engines.llm:create_local",
+    "openai": "assistant.answering.engines.llm:create_openai",
 }
 
 

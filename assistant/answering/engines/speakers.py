@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from assistant.answering.candidates import Candidate
+from assistant.answering.engines.candidates import Candidate
 from index import Hit, Passage, sentence_spans
 
 # "..." he added / she said: a quote that names its speaker only in the sentence before.

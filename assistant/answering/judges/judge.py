@@ -28,8 +28,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assistant.answering.lexical import MIN_CONTENT_FOR_NEGATION, Calibration, LexicalJudge, Verdict, content_words
-from assistant.answering.llm_judge import Completes, LLMJudge
+from assistant.answering.judges.lexical import (
+    MIN_CONTENT_FOR_NEGATION,
+    Calibration,
+    LexicalJudge,
+    Verdict,
+    content_words,
+)
+from assistant.answering.judges.llm import Completes, LLMJudge
 from assistant.settings import JudgeMethod
 from index import ConfigurationError
 
@@ -62,7 +68,7 @@ class FaithfulnessJudge:
     def model(self):  # type: ignore[no-untyped-def]
         """The claim-support model (loaded, and its files checked, on first use)."""
         if self._model is None:
-            from assistant.answering.claim_model import shipped_model
+            from assistant.answering.judges.claim_model import shipped_model
 
             self._model = shipped_model()
         return self._model
@@ -92,7 +98,7 @@ class FaithfulnessJudge:
             return lexical
         model = self.model
         out = []
-        from assistant.answering.claim_model import VETO_PENALTY, vetoed
+        from assistant.answering.judges.claim_model import VETO_PENALTY, vetoed
 
         for (passage, claim), verdict, scored in zip(items, lexical, model.score_many(items), strict=True):
             if content_words(claim) < MIN_CONTENT_FOR_NEGATION:
