@@ -10,12 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import conversations, routes
-from api.http import RequestGate, access_key, allowed_hosts, harden, openai_error
-from api.server import Server
+from api.http import RequestGate, openai_error
 from assistant import (
     Assistant,
     AssistantError,
 )
+from serving.hardening import access_key, allowed_hosts, harden
+from serving.server import Server
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:

@@ -21,8 +21,8 @@ KEY = "test-key-123"
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, seed_path: Path) -> Iterator[tuple[str, Assistant]]:
     from api import create_api
-    from api.http import allowed_hosts, harden
-    from api.server import Server
+    from serving.hardening import allowed_hosts, harden
+    from serving.server import Server
 
     bot = Assistant.build([seed_path], tmp_path_factory.mktemp("api") / "index")
     app = create_api(bot, api_key=KEY)

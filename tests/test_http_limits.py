@@ -189,7 +189,7 @@ def test_a_body_of_a_million_empty_records_is_refused_cheaply(api: Any) -> None:
 def test_slow_clients_are_cut_off_and_others_still_answered() -> None:
     """Connections that never finished their headers (or their body) were held open as long as the
     client liked: 1,000 kept for 40 s."""
-    from api.server import Server
+    from serving.server import Server
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":

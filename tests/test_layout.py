@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("index", "assistant", "ui", "api")
+PACKAGES = ("index", "assistant", "ui", "api", "serving")
 MAX_LINES = 400  # a product module longer than this does more than one job: split it
 
 
@@ -65,22 +65,34 @@ def test_protocol_owners_never_import_their_implementations() -> None:
     assert not imports(known["assistant.answering.engines.base"], known) & engines
 
 
-def test_the_adapters_import_only_the_public_assistant_package() -> None:
-    """The UI, the CLI and the HTTP API use ``assistant``'s public names (and each other's modules), never the index
-    or the core's inner modules."""
+def test_the_layers_hold() -> None:
+    """The layers, as contracts:
+
+    - the adapters (the web UI, the HTTP API) use ``assistant``'s public names and ``serving`` (what
+      both servers share), never the index or the core's inner modules, and never each other;
+    - the launcher (``assistant.cli``) may import the adapters too: ``assistant serve`` and
+      ``assistant api`` start them;
+    - ``serving`` uses the public ``assistant`` names only (its error for a missing key)."""
     known = modules()
-    adapters = ("ui", "assistant.cli", "api")
+    adapters = ("ui", "api")
     for module, path in known.items():
+        found = imports(path, known)
         if module.startswith(adapters):
-            inner = {m for m in imports(path, known) if m != "assistant" and not m.startswith(adapters)}
+            own = module.split(".")[0]
+            inner = {m for m in found if m != "assistant" and not m.startswith((own, "serving"))}
             assert not inner, (module, inner)
+        elif module.startswith("assistant.cli"):
+            inner = {m for m in found if m != "assistant" and not m.startswith(("assistant.cli", *adapters))}
+            assert not inner, (module, inner)
+        elif module.startswith("serving"):
+            assert not {m for m in found if m != "assistant" and not m.startswith("serving")}, module
 
 
 def test_the_core_never_reaches_an_adapter() -> None:
     known = modules()
     for module, path in known.items():
         if module.startswith(("index", "assistant")) and not module.startswith("assistant.cli"):
-            reached = {m for m in imports(path, known) if m.startswith(("ui", "api", "assistant.cli"))}
+            reached = {m for m in imports(path, known) if m.startswith(("ui", "api", "serving", "assistant.cli"))}
             assert not reached, (module, reached)
 
 

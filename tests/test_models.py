@@ -188,7 +188,7 @@ def test_the_http_api_streams_a_local_models_words_then_the_checked_answer(local
     from openai import OpenAI
 
     from api import create_api
-    from api.server import Server
+    from serving.server import Server
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

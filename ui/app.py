@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from api.http import PAGE_TOKEN_SCRIPT, BrowserGate, access_key, allowed_hosts, harden
-from api.server import Server
 from assistant import Assistant, use_offline_environment
+from serving.hardening import access_key, allowed_hosts, harden
+from serving.server import Server
 from ui.articles_tab import ARTICLES_PER_PAGE, list_articles
+from ui.browser_gate import PAGE_TOKEN_SCRIPT, BrowserGate
 from ui.chat_handlers import parse_filters
 from ui.evaluate_tab import eval_runs_dir
 from ui.gradio_import import import_gradio
