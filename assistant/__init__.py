@@ -25,13 +25,7 @@ from assistant.conversations import (
     read_chat,
     with_sources,
 )
-from assistant.core import (
-    Assistant,
-    AssistantInfo,
-    check_paths,
-    sample_articles_path,
-    sample_testset_path,
-)
+from assistant.core import Assistant, AssistantInfo, check_paths
 from assistant.evaluation import (
     EvaluationError,
     RunResult,
@@ -45,6 +39,7 @@ from assistant.evaluation import (
 )
 from assistant.evaluation.feedback import feedback_testset
 from assistant.evaluation.synthetic import generate_testset
+from assistant.samples_index import sample_articles_path, sample_testset_path
 from assistant.settings import (
     AnswerSettings,
     APISettings,

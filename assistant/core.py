@@ -8,7 +8,6 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.article_listing import ArticlePage, article_page
 from assistant.conversations import ConversationStore
+from assistant.samples_index import sample_articles_path, user_additions
 from assistant.settings import JudgeMethod, Settings
 from assistant.web_sources import WebSources
 from index import (
@@ -30,7 +30,6 @@ from index import (
     Hit,
     IndexInfo,
     IndexMismatchError,
-    IndexSettings,
     IngestReport,
     InvalidRequestError,
     LoadFailure,
@@ -42,7 +41,7 @@ from index import (
     missing_paths,
 )
 from index.language.dates import parse_day
-from index.web.sources import SOURCES_NAME, is_url
+from index.web.sources import is_url
 
 log = logging.getLogger(__name__)
 
@@ -52,26 +51,6 @@ def check_paths(paths: list[str | Path]) -> None:
     missing = missing_paths(paths)
     if missing:
         raise ArticlesNotFoundError(f"no such file or folder: {', '.join(missing)}; nothing was added")
-
-
-def sample_articles_path() -> Path:
-    """The bundled sample articles (a JSONL file inside the installed package)."""
-    return Path(str(resources.files("assistant") / "samples" / "articles.jsonl"))
-
-
-def user_additions(directory: Path) -> str:
-    """What the user added to the default index at ``directory``: articles beyond the bundled
-    samples, or web sources; empty when it holds only the bundled articles (so it may be rebuilt)."""
-    if (directory / SOURCES_NAME).exists():
-        return f"web sources in {SOURCES_NAME}"
-    manifest = PassageStore.read_manifest(directory)
-    samples = {a.id for a in load_paths([sample_articles_path()], IndexSettings().limits()) if isinstance(a, Article)}
-    if manifest.articles > len(samples):
-        return f"{manifest.articles - len(samples)} articles beyond the {len(samples)} bundled ones"
-    ids = set(PassageStore.load(directory).docs.articles)
-    if not ids <= samples:
-        return f"{len(ids - samples)} articles of your own"
-    return ""
 
 
 def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
@@ -84,11 +63,6 @@ def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
         except ValueError as e:
             raise InvalidRequestError(f"as of: {e}") from e
     return dataclasses.replace(filters or Filters(), as_of=day.isoformat())
-
-
-def sample_testset_path() -> Path:
-    """The shipped test set over the bundled sample articles."""
-    return Path(str(resources.files("assistant") / "samples" / "testset.jsonl"))
 
 
 @dataclass(frozen=True)
@@ -260,15 +234,27 @@ class Assistant:
         URLs), never by the upload's temporary path or file name: two different files of one name
         are two articles, and re-uploading the same file changes nothing. ``name`` is the file name
         the user chose, kept in the articles' metadata and used in failure reports."""
-        temporary = str(Path(file).resolve())
+        return self.add_uploads([(file, name)], on_wait)[0]
+
+    def add_uploads(
+        self, files: Iterable[tuple[str | Path, str]], on_wait: Callable[[str], None] | None = None
+    ) -> tuple[IngestReport, dict[str, list[str]]]:
+        """Add uploaded files (``(file, name)`` pairs, see :meth:`add_upload`) in one ingest: one
+        write lock, one published generation for the batch. Returns the report and, per name, the
+        ids of the articles read from that file."""
         items: list[Article | LoadFailure] = []
-        for item in load_paths([file], self.settings.index.limits()):
-            if isinstance(item, Article) and item.key == temporary:
-                item = dataclasses.replace(item, key=item.id, metadata={**item.metadata, "path": name})
-            elif isinstance(item, LoadFailure):
-                item = LoadFailure(item.location.replace(temporary, name), item.reason)
-            items.append(item)
-        return self.add(items, on_wait=on_wait)
+        read: dict[str, list[str]] = {}
+        for file, name in files:
+            temporary = str(Path(file).resolve())
+            for item in load_paths([file], self.settings.index.limits()):
+                if isinstance(item, Article) and item.key == temporary:
+                    item = dataclasses.replace(item, key=item.id, metadata={**item.metadata, "path": name})
+                elif isinstance(item, LoadFailure):
+                    item = LoadFailure(item.location.replace(temporary, name), item.reason)
+                if isinstance(item, Article):
+                    read.setdefault(name, []).append(item.id)
+                items.append(item)
+        return self.add(items, on_wait=on_wait), read
 
     def remove(
         self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None

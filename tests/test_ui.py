@@ -140,3 +140,23 @@ def test_the_conversation_list_shows_when_each_was_updated(tmp_path: Path) -> No
     choices = conversation_choices(SimpleNamespace(store=store))  # type: ignore[arg-type]
     assert sorted(i for _, i in choices) == sorted(ids)
     assert all(re.fullmatch(r"Bike lanes · \d{4}-\d\d-\d\d \d\d:\d\d", label) for label, _ in choices)
+
+
+def test_uploading_several_files_publishes_one_generation(tmp_path: Path) -> None:
+    """20 uploaded files published 20 generations (and took the write lock 20 times)."""
+    from index.generations import current_generation
+    from ui.uploads import upload_folder
+
+    bot = Assistant.open(tmp_path / "idx", create=True)
+    folder = upload_folder() / "batch-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, town in enumerate(["Ashford", "Brampton", "Carlow"]):
+        path = folder / f"town-{n}.txt"
+        path.write_text(f"{town} opens a library\\n\\nThe town of {town} opened a new public library on Monday.")
+        paths.append(str(path))
+    before = current_generation(bot.index.directory)
+    report = add_files(bot, paths)
+    after = current_generation(bot.index.directory)
+    assert report.count("1 added") == 3 and "3 passages indexed" in report, report
+    assert before != after and int(after.split("-")[-1]) == int((before or "gen-000000").split("-")[-1]) + 1

@@ -30,10 +30,12 @@ def add_files(
     step: Callable[[int, int, str], None] | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> str:
-    """Upload handler: add each file and report its result, one line per file. ``step`` hears
-    (files done, files, name) before each file; ``on_wait`` that another writer holds the index."""
+    """Upload handler: check each file, add the good ones in one ingest (one write lock, one new
+    generation for the batch: 20 files published 20), and report each file's result in one line.
+    ``step`` hears (files checked, files, name) before each file; ``on_wait`` that another writer
+    holds the index."""
     limit = assistant.settings.ui.max_upload_mb
-    lines = []
+    lines, accepted = [], []
     files = files or []
     for i, file in enumerate(files):
         name = Path(file).name
@@ -48,14 +50,29 @@ def add_files(
         if size > limit:
             lines.append(f"- ✗ {escape_markdown(name)}: {size:,.1f} MB, over the upload limit of {limit:,.1f} MB")
             continue
+        accepted.append((file, name))
+    if accepted:
         try:
-            report = assistant.add_upload(file, name, on_wait=on_wait)
+            report, read = assistant.add_uploads(accepted, on_wait=on_wait)
         except AssistantError as e:
-            lines.append(f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}")
-            continue
-        lines += report_lines(name, report, name)
+            lines += [f"- ✗ {escape_markdown(name)}: {escape_markdown(str(e))}" for _, name in accepted]
+        else:
+            for _, name in accepted:
+                lines += report_lines(name, of_file(report, name, set(read.get(name, []))), name)
+            lines.append(f"\n{report.passages} passages indexed.")
     lines.append(f"\n{holding(assistant.info())}")
     return "\n".join(lines)
+
+
+def of_file(report: IngestReport, name: str, ids: set[str]) -> IngestReport:
+    """The part of a batch's report about one file: its articles' ids and its failures."""
+    return IngestReport(
+        added=[i for i in report.added if i in ids],
+        replaced=[(old, new) for old, new in report.replaced if new in ids],
+        merged=[(copy, holder) for copy, holder in report.merged if copy in ids],
+        unchanged=[i for i in report.unchanged if i in ids],
+        failures=[f for f in report.failures if f.location == name or f.location.startswith(f"{name}:")],
+    )
 
 
 def report_lines(name: str, report: IngestReport, failed_as: str | None = None) -> list[str]:
@@ -65,7 +82,8 @@ def report_lines(name: str, report: IngestReport, failed_as: str | None = None) 
         merged = f"{len(report.merged)} kept as a copy of an indexed article, " if report.merged else ""
         lines.append(
             f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
-            f"{merged}{len(report.unchanged)} already indexed ({report.passages} passages)"
+            f"{merged}{len(report.unchanged)} already indexed"
+            + (f" ({report.passages} passages)" if report.passages else "")
         )
     return lines
 
