@@ -22,6 +22,7 @@ nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`N
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -50,6 +51,28 @@ from index.language.words import keywords, stem
 
 TOPIC_SHARE = 0.3
 MODEL_KEEP = 0.6  # further sentences: at least this share of the best one's answer-model probability
+# "What did Time Warner report?", "what happened to the bridge?": asks for the story, not a fact
+_OPEN = re.compile(
+    r"^\s*what\s+(?:did|does|has|have|is|was)?\s*.*?\b(?:report|reported|say|said|announce|announced|"
+    r"happen|happened|new|latest|news)\b\W*$|^\s*what(?:'s| is)?\s+happen",
+    re.I,
+)
+
+
+def open_question(question: str) -> bool:
+    """Whether ``question`` asks for a story ("what did X report / say / announce", "what happened
+    to X") rather than one fact: no sentence is typed for it, its article's lede answers it."""
+    return bool(_OPEN.search(question))
+
+
+def lede_of(scored: Scored, hits: list[Hit]) -> list[Candidate]:
+    """The first two sentences of the best retrieved article whose title names what the question is
+    about (none: nothing, and the question is refused)."""
+    about = next((h.article.id for h in hits if scored.wanted & scored.titles.get(h.article.id, set())), None)
+    own = [c for c in scored.candidates if hits[c.hit_index].article.id == about]
+    return sorted(own, key=lambda c: c.start)[:2]
+
+
 TYPED_CANDIDATES = 12  # the best sentences parsed for the kind of fact asked (~5 ms each)
 PARSED_SENTENCES = 5_000  # parses kept (sentences of recent questions' passages)
 
@@ -259,7 +282,7 @@ class ExtractiveEngine:
         ranked = distinct(
             sorted((c for c in scored.candidates if not restates(question, c.text, wanted)), key=lambda c: -c.logit)
         )
-        if self.settings.require_focus:
+        if self.settings.require_focus and not open_question(question):
             titles = scored.titles
             ranked = [c for c in ranked if self._on_focus(c, wanted, titles[hits[c.hit_index].article.id], words)]
         if ranked and asked is not None and asked.typed:  # the best sentences are parsed for what is asked
@@ -290,7 +313,8 @@ class ExtractiveEngine:
         read = ranked[0].reading is not None
         sure = read and ranked[0].reading.probability >= self.reader.floor()  # type: ignore[union-attr]
         if best < self.floor and not sure:
-            return Extract([], best)
+            lede = lede_of(scored, hits) if open_question(question) else []
+            return Extract(lede, best)  # an open question about a reported story: its first sentences
         if read:  # the model's order; further sentences it finds nearly as likely to answer
             top = ranked[0].reading.probability  # type: ignore[union-attr]
             chosen = [
