@@ -70,7 +70,8 @@ def test_the_pine_ridge_deaths_question_is_refused_and_evacuees_get_a_short_answ
     evacuated = sample_bot.ask("How many people were evacuated because of the Pine Ridge wildfire?")
     assert evacuated.answered and evacuated.short is not None
     cited = evacuated.citation(evacuated.short.marker)
-    assert cited is not None and cited.passage[evacuated.short.start : evacuated.short.end] == "About 6,000"
+    shown = cited.passage[evacuated.short.start : evacuated.short.end] if cited is not None else ""
+    assert shown in ("About 6,000", "6,000"), shown  # the answer model's span, or spaCy's entity
     assert evacuated.short.label == "CARDINAL" and '"short"' in evacuated.to_json()
     governor = sample_bot.ask("Who is the governor of the central bank?")
     assert governor.short is not None and governor.short.label == "PERSON"

@@ -51,6 +51,7 @@ from index.language.words import keywords, stem
 
 TOPIC_SHARE = 0.3
 MODEL_KEEP = 0.6  # further sentences: at least this share of the best one's answer-model probability
+MODEL_CONFIDENT = 0.3  # below this the model's probabilities are too low to choose further sentences by
 # "What did Time Warner report?", "what happened to the bridge?": asks for the story, not a fact
 _OPEN = re.compile(
     r"^\s*what\s+(?:did|does|has|have|is|was)?\s*.*?\b(?:report|reported|say|said|announce|announced|"
@@ -315,14 +316,14 @@ class ExtractiveEngine:
         if best < self.floor and not sure:
             lede = lede_of(scored, hits) if open_question(question) else []
             return Extract(lede, best)  # an open question about a reported story: its first sentences
-        if read:  # the model's order; further sentences it finds nearly as likely to answer
-            top = ranked[0].reading.probability  # type: ignore[union-attr]
+        top = ranked[0].reading.probability if read else 0.0  # type: ignore[union-attr]
+        if sure or top >= MODEL_CONFIDENT:  # the model's order; further sentences it finds nearly as likely
             chosen = [
                 c
                 for c in ranked[: self.settings.max_sentences]
                 if c.reading and c.reading.probability >= top * MODEL_KEEP
             ]
-        else:
+        else:  # the model unsure of every sentence: the blended order, the selector's keep rule
             ratio = self.selector.keep_ratio if self.settings.keep_ratio is None else self.settings.keep_ratio
             chosen = [c for c in ranked[: self.settings.max_sentences] if c.score >= best * ratio]
         chosen = self._with_facts(asked, wanted, chosen, scored.candidates)

@@ -5,11 +5,12 @@ answer inside the best one.
 - **Order.** The selector (:mod:`assistant.answering.engines.selector`) ranks every candidate
   cheaply; the best ``READ`` of them are read by the model (one batched run) and ordered by a blend
   of its log-odds and the selector's (``MODEL_WEIGHT``); the rest keep the selector's order behind.
-- **Short answer.** The model's span in the first chosen sentence, shown only when (probability ×
-  span probability) clears the threshold chosen on held-out weeks and, for a question of a typed
-  kind ("how many", "when", "who", "which country"), the span overlaps an entity of that kind
-  spaCy found in the sentence; otherwise no short answer at all (a bold line of the wrong kind
-  under a ✓ reads as verified).
+- **Short answer.** The model's span in the first chosen sentence, shown only when its probability
+  clears the threshold chosen on held-out weeks and, for a question of a typed kind ("how many",
+  "when", "who", "which country"), the span overlaps an entity of that kind spaCy found in the
+  sentence; for a count, an amount or a date, a less sure span that falls on such an entity shows
+  the entity; otherwise no short answer at all (a bold line of the wrong kind under a ✓ reads as
+  verified).
 - **Refusal.** A question is refused only when neither the selector nor the model finds a sentence
   about it (the best selector probability under its floor and the best model probability under
   the model's): a sentence the model is sure of is an answer even when its wording is far from the
@@ -86,22 +87,25 @@ class Reader:
 
     def short(self, asked: Asked | None, chosen: list[Candidate]) -> tuple[int, int, int, str] | None:
         """(hit index, start, end in the article, label) of the short answer, or None: the model's
-        span in the first chosen sentence when it is sure enough and of the kind asked."""
+        span in the first chosen sentence when it is sure enough and of the kind asked; or, for a
+        question asking a count, an amount or a date, the entity of that kind the model's span falls
+        on when the model is less sure (the two agree)."""
         model = self.model
         first = chosen[0] if chosen else None
         if model is None or first is None or first.reading is None or first.reading.span is None:
             return None
         reading: Reading = first.reading
-        if model.short_score(reading) < model.span_threshold:
-            return None
         begin, end = reading.span
-        label = ""
-        if asked is not None and asked.typed:
-            fitting = [t for t in first.answers or [] if t.start < end and begin < t.end]
-            if not fitting:
+        typed = asked is not None and asked.typed
+        fitting = [t for t in first.answers or [] if t.start < end and begin < t.end] if typed else []
+        if model.short_score(reading) >= model.span_threshold:
+            if typed and not fitting:
                 return None  # the span is not of the kind asked (a city for a country, "ET" for a place)
-            label = fitting[0].label
-        return first.hit_index, first.start + begin, first.start + end, label
+            return first.hit_index, first.start + begin, first.start + end, fitting[0].label if fitting else ""
+        if fitting and asked is not None and asked.strict:
+            entity = fitting[0]
+            return first.hit_index, first.start + entity.start, first.start + entity.end, entity.label
+        return None
 
 
 def context(c: Candidate, hits: list[Hit]) -> tuple[str, str, str, str]:
