@@ -13,6 +13,7 @@ def test_public_api_is_exactly_all() -> None:
         "cli",
         "conversations",
         "core",
+        "samples_index",
         "evaluation",
         "settings",
         "web_sources",
