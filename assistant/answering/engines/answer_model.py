@@ -16,7 +16,6 @@ marks lies in the sentence, which comes first in the second segment.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,8 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.disk.files import verify_files
-from index.errors import ConfigurationError
+from assistant.answering.onnx_model import load_shipped, padded
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -101,27 +99,8 @@ class AnswerModel:
     """The shipped answer model, loaded from ``directory`` with its hashes checked."""
 
     def __init__(self, directory: Path = MODEL_DIR, threads: int | None = None) -> None:
-        manifest_path = directory / "model.json"
-        if not manifest_path.is_file():
-            raise ConfigurationError(f"answer model not found: {manifest_path} is missing")
-        self.manifest = json.loads(manifest_path.read_text())
-        verify_files(
-            directory,
-            {self.manifest[k]["file"]: self.manifest[k]["sha256"] for k in ("model", "tokenizer")},
-            "answer model",
-            f"the sha256 is recorded in {manifest_path}; reinstall the package or run `make train-answer`",
-            ConfigurationError,
-        )
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(directory / self.manifest["model"]["file"]), options, providers=["CPUExecutionProvider"]
-        )
-        self.inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = load_tokenizer(directory / self.manifest["tokenizer"]["file"], self.manifest["max_tokens"])
+        shipped = load_shipped(directory, "answer model", "reinstall the package or run `make train-answer`", threads)
+        self.manifest, self.session, self.inputs, self.tokenizer = shipped.parts()
         self.scale = float(self.manifest["calibration"]["scale"])
         self.bias = float(self.manifest["calibration"]["bias"])
         self.answer_threshold = float(self.manifest["thresholds"]["answers"])
@@ -172,13 +151,6 @@ def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     from index.embedding.minilm import wordpiece_tokenizer
 
     return wordpiece_tokenizer(path, max_tokens)
-
-
-def padded(encodings: Sequence[object]) -> dict[str, np.ndarray]:
-    """A batch of encodings as zero-padded int64 arrays, the model's inputs."""
-    from assistant.answering.judges.claim_model import padded as pad
-
-    return pad(encodings)  # type: ignore[arg-type]
 
 
 @cache

@@ -19,7 +19,6 @@ How a (passage, claim) pair is scored, the AlignScore/SummaC way:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,12 +29,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.disk.files import verify_files
-from index.errors import ConfigurationError
+from assistant.answering.onnx_model import load_shipped, padded
 from index.language.splitter import sentence_spans
 
 if TYPE_CHECKING:
-    from tokenizers import Encoding, Tokenizer
+    from tokenizers import Tokenizer
 
 WINDOW_WORDS = 90  # the passage windows the model was trained on (benchmarks/judge_pairs.py)
 MAX_WINDOWS = 24  # per passage; a longer passage keeps the windows that share most words with the claim
@@ -86,17 +84,6 @@ def load_tokenizer(path: Path, max_tokens: int = MAX_TOKENS) -> Tokenizer:
     return wordpiece_tokenizer(path, max_tokens)
 
 
-def padded(encodings: Sequence[Encoding]) -> dict[str, np.ndarray]:
-    """A batch of encodings as zero-padded int64 arrays, the model's inputs."""
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), dtype=np.int64)
-    mask, types = np.zeros_like(ids), np.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-
-
 def batched_logits(
     tokenizer: Tokenizer,
     pairs: Sequence[tuple[str, str]],
@@ -127,30 +114,14 @@ class ClaimModel:
     """The shipped cross-encoder, loaded from ``directory`` with its hashes checked."""
 
     def __init__(self, directory: Path = MODEL_DIR, threads: int | None = None) -> None:
-        manifest_path = directory / "model.json"
-        if not manifest_path.is_file():
-            raise ConfigurationError(
-                f"claim-support model not found: {manifest_path} is missing (set answer.judge=lexical to use "
-                "the lexical judge)"
-            )
-        self.manifest = json.loads(manifest_path.read_text())
-        verify_files(
+        shipped = load_shipped(
             directory,
-            {self.manifest[k]["file"]: self.manifest[k]["sha256"] for k in ("model", "tokenizer")},
             "claim-support model",
-            f"the sha256 is recorded in {manifest_path}; reinstall the package or run `make train-judge`",
-            ConfigurationError,
+            "reinstall the package or run `make train-judge`",
+            threads,
+            " (set answer.judge=lexical to use the lexical judge)",
         )
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(
-            str(directory / self.manifest["model"]["file"]), options, providers=["CPUExecutionProvider"]
-        )
-        self.inputs = {i.name for i in self.session.get_inputs()}
-        self.tokenizer = load_tokenizer(directory / self.manifest["tokenizer"]["file"], self.manifest["max_tokens"])
+        self.manifest, self.session, self.inputs, self.tokenizer = shipped.parts()
         self.scale = float(self.manifest["calibration"]["scale"])
         self.bias = float(self.manifest["calibration"]["bias"])
         self.threshold = float(self.manifest["threshold"])
