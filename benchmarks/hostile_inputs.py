@@ -362,7 +362,7 @@ def issue_21(out: Path, env: dict[str, str]) -> list[tuple[str, str]]:
             "a page on another loopback port posts a FileData naming a local file to the UI's upload handler",
             f"preflight {preflight}, no-cors POST {simple}, same origin without the page token {no_token}; "
             f"a program without browser headers: the path is {outcome} (not in the upload folder); "
-            f"articles {bot.info().articles} (was 1). Real Chromium: tests/test_cross_origin.py",
+            f"articles {bot.info().articles} (was 1). Real Chromium: tests/adapters/test_cross_origin.py",
         )
     )
     server.close()

@@ -42,7 +42,9 @@ def main() -> None:
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     functions.append((node.end_lineno - node.lineno + 1, f"{module_name(path)}.{node.name}"))
     tests = [
-        p.name for p in (ROOT / "tests").glob("test_*.py") if any(m.startswith("tests.test_") for m in imported(p))
+        p.name
+        for p in (ROOT / "tests").rglob("test_*.py")
+        if any(m.startswith("tests.") and any(part.startswith("test_") for part in m.split(".")) for m in imported(p))
     ]
     sideways = sorted(
         {

@@ -123,7 +123,7 @@ def test_answering_is_engines_and_judges() -> None:
 
 def test_no_test_module_imports_another() -> None:
     """What tests share lives in ``tests/helpers/`` (and fixtures in ``conftest.py``)."""
-    for path in (ROOT / "tests").glob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):  # (a subprocess script's text naming its module is a string, not an import)
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests.test_"):

@@ -31,7 +31,7 @@ from index.writer import IndexWriter
 from tests.helpers.data import bbc_articles
 from tests.helpers.processes import kill_when
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_embedding_cache_returns_the_models_vectors_and_survives_a_torn_append(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]

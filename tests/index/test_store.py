@@ -132,7 +132,7 @@ def test_a_writer_killed_mid_save_leaves_the_previous_index_loadable(tmp_path: P
     flag = tmp_path / "flag"
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     proc = subprocess.Popen([sys.executable, str(script), str(directory), str(flag), root, where])
     kill_when(proc, flag.exists, "the save", timeout=60)
     loaded = PassageStore.load(directory)

@@ -1,6 +1,6 @@
 """The LLM judge's reading of a model's reply (assistant/answering/judges/llm.py): validated JSON, one
 retry, then *unknown*; its wiring into answer.judge. The judge against a real OpenAI-compatible
-server is in tests/test_models.py."""
+server is in tests/answering/test_models.py."""
 
 from __future__ import annotations
 

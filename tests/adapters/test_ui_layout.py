@@ -18,7 +18,7 @@ from tests.helpers.engines import SlowEngine
 from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
-SHOTS = Path(__file__).resolve().parents[1] / "build" / "ui-screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "ui-screenshots"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 QUESTION = "How many homes has the Pine Ridge wildfire destroyed?"
 

@@ -109,7 +109,7 @@ def test_a_page_and_its_pdf_print_are_one_article(tmp_path: Path) -> None:
     """tests/data/news-page.html and the same page printed to PDF by Chromium."""
     folder = tmp_path / "news"
     folder.mkdir()
-    page = shutil.copy(Path(__file__).parent / "data" / "news-page.html", folder / "story.html")
+    page = shutil.copy(Path(__file__).parents[1] / "data" / "news-page.html", folder / "story.html")
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={folder / 'story.pdf'}"]
     subprocess.run([*command, Path(page).as_uri()], capture_output=True, timeout=120, check=False)

@@ -183,7 +183,7 @@ def test_a_missing_title_comes_from_the_first_real_line_not_a_dateline(text: str
 
 def printed_page(name: str, folder: Path) -> Article:
     """tests/data/``name`` printed to PDF by Chromium (as a reader would), loaded."""
-    page = Path(__file__).parent / "data" / name
+    page = Path(__file__).parents[1] / "data" / name
     pdf = folder / f"{page.stem}.pdf"
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--print-to-pdf={pdf}", page.as_uri()]

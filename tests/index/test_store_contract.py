@@ -233,7 +233,7 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from tests.test_store_contract import ARTICLES
+    from tests.index.test_store_contract import ARTICLES
     from index import Article, ConfigurationError, IndexSettings, NewsIndex, PassageStore, load_embedder
     from index.embedding.embedder import DEFAULT_MODEL
     directory, store, flag = Path(sys.argv[2]), sys.argv[3] or None, Path(sys.argv[4])
@@ -258,7 +258,7 @@ def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Pa
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     directory, store = tmp_path / "idx", settings(kind, tmp_path).store or ""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     subprocess.run([sys.executable, str(script), root, str(directory), store, str(tmp_path / "build")], check=True)
     flag = tmp_path / "stall"
     proc = subprocess.Popen([sys.executable, str(script), root, str(directory), store, str(flag)])
@@ -279,7 +279,7 @@ def test_a_writer_killed_in_another_process_loses_nothing_published(tmp_path: Pa
 def test_a_milvus_lite_file_open_in_another_process_is_reported(tmp_path: Path) -> None:
     uri = str(tmp_path / "milvus.db")
     milvus_client(uri)  # this process has it open
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     code = (
         f"import sys; sys.path.insert(0, {root!r}); "
         "from index.backends.milvus_client import milvus_client; milvus_client(sys.argv[1])"
