@@ -1,7 +1,7 @@
 """Feeds and web pages as sources of an assistant's articles: add, list, refresh, remove (issue 26).
 
 ``Assistant.add(["https://…"])`` comes here for its URLs; ``Assistant.web`` is a :class:`WebSources`.
-The work is :mod:`index.sources`' (fetching under limits and the address guard, remembering each
+The work is :mod:`index.web.sources`' (fetching under limits and the address guard, remembering each
 source with its validators and articles, refreshing conditionally); this adds the background
 schedule servers use (``serve --refresh-every``, ``api --refresh-every``).
 """

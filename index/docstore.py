@@ -1,6 +1,6 @@
 """The docstore: articles, their passages' spans and their sentences' vectors, in memory and in
 each segment's files (``.articles.jsonl``, ``.passages.jsonl``, ``.sentences.f16`` +
-``.sentences.rows.npy``). The search structures are the backend's (see :mod:`index.backend`)."""
+``.sentences.rows.npy``). The search structures are the backend's (see :mod:`index.backends.backend`)."""
 
 from __future__ import annotations
 

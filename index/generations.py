@@ -3,7 +3,7 @@
 Layout of an index directory::
 
     CURRENT            name of the live generation, replaced atomically (os.replace)
-    LOCK               the write lock (see index.writelock): who writes, since when
+    LOCK               the write lock (see index.disk.writelock): who writes, since when
     gen-000007/        manifest.json and the files of each segment (see index.store)
 
 A save writes a new generation into a temporary folder (named for the writing process), syncs

@@ -1,5 +1,5 @@
 """Evaluation: test sets, the harness that runs them through the assistant, metrics, reports and
-test-set generation. The faithfulness judge is shared with answering (``assistant.answering.judge``)."""
+test-set generation. The faithfulness judge is shared with answering (``assistant.answering.judges.judge``)."""
 
 from assistant.evaluation.harness import EvaluationError, RunResult, compare_runs, evaluate, new_run_dir
 from assistant.evaluation.testset import TestCase, TestSetError, load_testset, write_testset

@@ -1,6 +1,6 @@
 """The default search backend: vectors in FAISS (exact, or IVF for large indexes) and our BM25
 postings, both kept in each segment's files: ``.vectors.npy`` (float32, a row per passage),
-``.keyword.npz`` (BM25 term counts, see :mod:`index.keyword`), ``.lists.npy`` (each passage's IVF
+``.keyword.npz`` (BM25 term counts, see :mod:`index.backends.keyword`), ``.lists.npy`` (each passage's IVF
 list, with an IVF index), and the generation's ``ivf.faiss`` (the trained lists, empty)."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def vector_index_kind(index) -> VectorIndex:  # type: ignore[no-untyped-def]
 
 
 class FaissBackend:
-    """FAISS vectors and BM25 segments (see :class:`index.backend.SearchBackend`)."""
+    """FAISS vectors and BM25 segments (see :class:`index.backends.backend.SearchBackend`)."""
 
     def __init__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> None:
         self.manifest = manifest

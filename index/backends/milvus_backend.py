@@ -58,7 +58,7 @@ BATCH = 1000  # rows per insert
 
 
 class MilvusBackend:
-    """A Milvus collection (see :class:`index.backend.SearchBackend`)."""
+    """A Milvus collection (see :class:`index.backends.backend.SearchBackend`)."""
 
     def __init__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> None:
         self.manifest = manifest

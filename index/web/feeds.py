@@ -2,7 +2,7 @@
 
 :func:`read_feed` turns a feed's bytes into its entries (link, title, date, author, summary); a body
 that is no feed at all, or a broken one with no entry, is a :class:`FeedError`. feedparser resolves
-no external entities and fetches nothing itself (it is handed bytes that :mod:`index.fetch` got
+no external entities and fetches nothing itself (it is handed bytes that :mod:`index.web.fetch` got
 under its limits).
 
 :func:`clean_url` is the key of an article from the web: the final URL (or the page's canonical

@@ -10,7 +10,7 @@ lock once to add the articles and write ``sources.json``:
 
 - a source is fetched conditionally: a 304 costs no parsing and no embedding;
 - a feed's entries already seen are not fetched again; a new entry's page becomes an article keyed
-  by its canonical URL (:func:`index.feeds.canonical_url`), with the entry's title, date, author and
+  by its canonical URL (:func:`index.web.feeds.canonical_url`), with the entry's title, date, author and
   summary filling what the page lacks; a page whose text changed replaces its old version, an
   unchanged one is skipped by content;
 - a failing source (DNS, timeout, HTTP error, not a feed) is reported with its reason and skipped by

@@ -41,6 +41,13 @@ def layout_server(tmp_path_factory: pytest.TempPathFactory, sample_bot: Assistan
         server.close()
 
 
+def ask_and_wait(page: Any) -> None:
+    """Send QUESTION with Enter and wait for its checked answer."""
+    page.locator("#question textarea").fill(QUESTION)
+    page.locator("#question textarea").press("Enter")
+    wait_for(page, lambda: "✓" in chat_text(page))
+
+
 def box(page: Any, selector: str) -> dict[str, float]:
     found = page.locator(selector).first.bounding_box()
     assert found is not None, f"{selector} is not laid out"
@@ -93,9 +100,7 @@ def test_tabs_question_box_and_sources_panel_are_where_people_look(
         assert question["y"] >= chat["y"] + chat["height"] - 1, "the box is under the chat"
         shot(page, f"{viewport}-{theme}-load")
 
-        page.locator("#question textarea").fill(QUESTION)
-        page.locator("#question textarea").press("Enter")
-        wait_for(page, lambda: "✓" in chat_text(page))
+        ask_and_wait(page)
         page.wait_for_timeout(500)
         assert page.evaluate("window.scrollY") == 0, "the page did not scroll: the chat did"
         assert in_view(page, "#question"), f"question box out of view after sending: {box(page, '#question')}"
@@ -149,9 +154,7 @@ def test_a_thumbs_down_asks_what_was_wrong_and_a_reason_is_saved(layout_server: 
     """👎 alone used to turn the question into an unanswerable one in `testset from-feedback`."""
     page = open_page(chromium, layout_server, "desktop", "light")
     try:
-        page.locator("#question textarea").fill(QUESTION)
-        page.locator("#question textarea").press("Enter")
-        wait_for(page, lambda: "✓" in chat_text(page))
+        ask_and_wait(page)
         page.locator('#chat button[aria-label="Dislike"]').last.click()
         status = page.locator("#feedback-status")
         wait_for(page, lambda: "What was wrong?" in status.inner_text(), timeout=15)
@@ -200,9 +203,7 @@ def test_deleting_a_conversation_asks_first(layout_server: str, chromium: Any) -
     """Delete removed a conversation at once, with no way back."""
     page = open_page(chromium, layout_server, "desktop", "light")
     try:
-        page.locator("#question textarea").fill(QUESTION)
-        page.locator("#question textarea").press("Enter")
-        wait_for(page, lambda: "✓" in chat_text(page))
+        ask_and_wait(page)
         page.get_by_text("Rename or delete this conversation").click()
         page.once("dialog", lambda dialog: dialog.dismiss())
         page.locator("#delete-chat").click()

@@ -4,12 +4,12 @@ Every sentence of an extractive answer is copied verbatim from a retrieved passa
 with that passage's [n]; so an answer can never contain text that isn't in a cited passage.
 
 Scoring: each sentence of the retrieved passages is scored by the learned sentence selector
-(:mod:`assistant.answering.selector`): a logistic model over features such as its cosine to the
+(:mod:`assistant.answering.engines.selector`): a logistic model over features such as its cosine to the
 question, the IDF-weighted share of the question's content words it holds (words of the article's
 title count 0.3: they name the topic rather than what is asked), its passage's retrieval rank and
 score, its place in the article, and, for the best ``TYPED_CANDIDATES``, whether spaCy finds in it
 an entity of the kind the question asks for, tied to what it asks
-(:mod:`assistant.answering.answer_types`: "how many people died" wants a count of people that
+(:mod:`assistant.answering.engines.answer_types`: "how many people died" wants a count of people that
 belongs to a clause like "died"). A question that asks for a count, an amount or a date is answered
 only from sentences that hold one, and the best tied entity of the first answering sentence is the
 answer's short answer. Further sentences are kept when their probability is at least
@@ -17,6 +17,11 @@ answer's short answer. Further sentences are kept when their probability is at l
 (both default to the values chosen in training), or no sentence speaks to what is asked (with
 ``require_focus``: none holds a content word of the question that is not in its article's title,
 nor has a cosine of at least ``focus_cosine``), the engine says so with :data:`NOT_IN_ARTICLES`.
+
+With ``answer_model`` (the default) the selector's best sentences are then read by the trained
+answer model (:mod:`assistant.answering.engines.reading`): it reorders them, picks the short answer
+and can answer what the selector would refuse. An open question ("What did X report?") skips the
+focus filter and, when nothing clears the floors, gets the lede of the article its title names.
 """
 
 from __future__ import annotations
@@ -98,7 +103,7 @@ class ExtractiveEngine:
         self._cache_lock = threading.Lock()
         self._parses: OrderedDict[str, object] = OrderedDict()
         self._parse_lock = threading.Lock()
-        self.reader = Reader()  # the answer model (see assistant.answering.reading)
+        self.reader = Reader()  # the answer model (see assistant.answering.engines.reading)
 
     @property
     def selector(self) -> Selector:
@@ -312,11 +317,12 @@ class ExtractiveEngine:
         if self.settings.answer_model:
             ranked = self.reader.read(question, ranked, hits)
         read = ranked[0].reading is not None
-        sure = read and ranked[0].reading.probability >= self.reader.floor()  # type: ignore[union-attr]
+        # the blended order may put a sentence first that the model is less sure of than another
+        top = max((c.reading.probability for c in ranked if c.reading is not None), default=0.0)
+        sure = read and top >= self.reader.floor()
         if best < self.floor and not sure:
             lede = lede_of(scored, hits) if open_question(question) else []
             return Extract(lede, best)  # an open question about a reported story: its first sentences
-        top = ranked[0].reading.probability if read else 0.0  # type: ignore[union-attr]
         if sure or top >= MODEL_CONFIDENT:  # the model's order; further sentences it finds nearly as likely
             chosen = [
                 c

@@ -12,7 +12,7 @@ How a (passage, claim) pair is scored, the AlignScore/SummaC way:
 - the claim is cut into sentences;
 - each claim sentence gets the logit of its best window, and the claim the logit of its worst
   sentence (every sentence must be supported somewhere);
-- the judge (``assistant.answering.judge``) applies the lexical vetoes to that logit, and
+- the judge (``assistant.answering.judges.judge``) applies the lexical vetoes to that logit, and
   ``sigmoid(scale * logit + bias)`` is the calibrated probability of support, ``scale`` and
   ``bias`` fitted with the vetoes on the SummEdits ``evaluation`` split (``benchmarks/train_judge.py``).
 """

@@ -10,7 +10,7 @@ claims are short, so a check costs a few milliseconds once the pipeline is loade
 
 :data:`NAMES` are the types that name something; the others (dates, times, amounts, percentages,
 ordinals, cardinals, quantities) count as quantities. Their units are
-:mod:`assistant.answering.units`' job.
+:mod:`assistant.answering.judges.units`' job.
 """
 
 from __future__ import annotations

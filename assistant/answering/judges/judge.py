@@ -2,12 +2,12 @@
 
 Three methods, one interface (``answer.judge``):
 
-- ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.lexical`), chosen
+- ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.judges.lexical`), chosen
   by the README's rule (the largest smallest margin over the simple baselines across every labelled
   set, SummEdits included; "How faithful is the judge"); answer-time verification reads its
   features in any case.
 - ``model``: the trained claim-support cross-encoder shipped with the package
-  (:mod:`assistant.answering.claim_model`): the claim is judged sentence by sentence against the
+  (:mod:`assistant.answering.judges.claim_model`): the claim is judged sentence by sentence against the
   passage's best window, and the score is a calibrated probability of support. Lexical findings
   veto support whatever the model says: a number the passage lacks, a negation flip, a number with
   another unit or moved to another thing (the model misses them too often). The model loads on
@@ -15,7 +15,7 @@ Three methods, one interface (``answer.judge``):
   ("North.", "Liz Cheney") states no relation for the model to check; it gets the lexical verdict
   (is what it names in the passage?).
 
-- ``llm``: the configured ``openai`` or ``local`` model, RAGAS-style (:mod:`assistant.answering.llm_judge`):
+- ``llm``: the configured ``openai`` or ``local`` model, RAGAS-style (:mod:`assistant.answering.judges.llm`):
   it splits the claim into atomic claims and judges each; for those who have a strong model.
 
 Every verdict of the first two carries the lexical features (``assistant.answering.citations`` reads them).
