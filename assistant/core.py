@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Closes, create_engine
+from assistant.answering.engines.base import AnswerEngine, Closes, HasModel, create_engine
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.article_listing import ArticlePage, article_page
 from assistant.conversations import ConversationStore
 from assistant.samples_index import sample_articles_path, user_additions
-from assistant.settings import JudgeMethod, Settings
+from assistant.settings import Engine, JudgeMethod, Settings
 from assistant.web_sources import WebSources
 from index import (
     DEFAULT_MODEL,
@@ -77,6 +77,26 @@ class AssistantInfo(IndexInfo):
         return dataclasses.asdict(self)
 
 
+def _judge(settings: Settings, engine: AnswerEngine) -> FaithfulnessJudge:
+    """The judge ``answer.judge`` names; ``llm`` judges with the assistant's own chat model."""
+    method = settings.answer.judge
+    client = engine.client if method == JudgeMethod.LLM and isinstance(engine, HasModel) else None
+    return FaithfulnessJudge(method, client=client)
+
+
+def _fallback(settings: Settings, engine: AnswerEngine, index: NewsIndex) -> AnswerEngine | None:
+    """The engine drafted when nothing a writing engine wrote holds: the extractive one, with
+    ``llm.fallback`` on (the engine itself when it is the extractive one)."""
+    if not settings.llm.fallback:
+        return None
+    if engine.name == Engine.EXTRACTIVE.value:
+        return engine
+    extractive = settings.model_copy(
+        update={"answer": settings.answer.model_copy(update={"engine": Engine.EXTRACTIVE})}
+    )
+    return create_engine(extractive, index.embedder.embed)
+
+
 class Assistant:
     """Question answering over an index of news articles.
 
@@ -92,9 +112,8 @@ class Assistant:
         self._conversations: ConversationStore | None = None
         self._warm = False
         # questions read a pinned generation while writers (threads or processes) publish new ones
-        # answer-time verification never waits on a model's judgement: llm judges evaluations only
-        checker = JudgeMethod.LEXICAL if settings.answer.judge == JudgeMethod.LLM else settings.answer.judge
-        self._pipeline = Pipeline(index, self.engine, settings, FaithfulnessJudge(checker))
+        self.judge = _judge(settings, self.engine)  # answers are verified with it, evaluations judged
+        self._pipeline = Pipeline(index, self.engine, self.judge, settings, _fallback(settings, self.engine, index))
         self.web = WebSources(index, settings.sources)  # feeds and pages as sources of articles
 
     # ---- opening -------------------------------------------------------------------------

@@ -33,13 +33,11 @@ _REFUSAL = re.compile(
 )
 
 
-# At answer time a sentence is verified by what the lexical judge can see reliably (its features,
-# milliseconds per sentence; the trained model judges evaluations): no number or name the passage
-# lacks, no negation flip against the passage's closest sentence (a shared word negated in one only),
-# and at most a third of its content words new. The judge's own decision is not used here: its
-# WordNet-antonym rule rejects correct paraphrases ("used … to try" against "tried
-# unsuccessfully"), and a claim where none of its features fires gets the same passing score
-# whatever it says ("The lanes will be painted green" against a passage about bike lanes).
+# At answer time a sentence is verified by the judge ``answer.judge`` names (the lexical one by
+# default, milliseconds per sentence; an llm judge checks evaluations only) together with what the
+# lexical features see reliably: no number or name the passage lacks, no negation flip against the
+# passage's closest sentence (a shared word negated in one only), and at most a third of its content
+# words new.
 MAX_UNCOVERED = 0.34
 
 
@@ -160,14 +158,15 @@ def attach_citations(
     """
     out = []
     for i, (text, markers) in enumerate(sentences):
-        verdicts = {}
-        for h in [m - 1 for m in markers]:
-            verdicts[h] = judge.lexical.judge(hits[h].passage.text, text)
-
+        cited_hits = [m - 1 for m in markers]
+        verdicts = dict(
+            zip(cited_hits, judge.check_many([(hits[h].passage.text, text) for h in cited_hits]), strict=True)
+        )
         good = [h for h in verdicts if verifies(verdicts[h])]
         reattached = False
         if not good:
-            others = {h: judge.lexical.judge(hit.passage.text, text) for h, hit in enumerate(hits) if h not in verdicts}
+            rest = [h for h in range(len(hits)) if h not in verdicts]
+            others = dict(zip(rest, judge.check_many([(hits[h].passage.text, text) for h in rest]), strict=True))
             verdicts.update(others)
             best = max(others, key=lambda h: (verifies(others[h]), others[h].score), default=None)
             if best is not None and verifies(others[best]):

@@ -1,6 +1,12 @@
 """Answering as a pipeline of stages that emits events:
 
     rewrite the question → retrieve → draft (an engine) → attach citations → verify → Answer
+                                         └ nothing holds → draft again with the fallback engine → verify
+
+The pipeline is composed by the facade from three parts: the engine that drafts, the verifier that
+checks each sentence against its passages (the judge ``answer.judge`` names, the same one evaluations
+use), and an optional fallback engine (the extractive one, ``llm.fallback``) drafted when nothing a
+writing engine wrote holds.
 
 :meth:`Pipeline.stream` yields the events as they happen (:class:`Rewritten`, :class:`Retrieved`,
 :class:`Token` …, then :class:`Finished` with the verified :class:`Answer`); ``ask`` runs it to the
@@ -17,7 +23,7 @@ from typing import Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
-from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, FallsBack, Rewrites
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, Rewrites
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
 from assistant.settings import Settings, Unsupported
@@ -56,19 +62,22 @@ Event = Rewritten | Retrieved | Token | Finished
 
 
 class Pipeline:
-    """Runs the answering stages over one index with one engine and one judge."""
+    """Runs the answering stages over one index: ``engine`` drafts, ``verifier`` checks every sentence,
+    ``fallback`` (an engine, optional) drafts again when nothing another engine wrote holds."""
 
     def __init__(
         self,
         index: NewsIndex,
         engine: AnswerEngine,
+        verifier: FaithfulnessJudge,
         settings: Settings,
-        judge: FaithfulnessJudge,
+        fallback: AnswerEngine | None = None,
     ) -> None:
         self.index = index
         self.engine = engine
+        self.verifier = verifier
         self.settings = settings
-        self.judge = judge
+        self.fallback = fallback
 
     def rewrite(self, question: str, history: History | None, engine: AnswerEngine | None = None) -> str:
         """The standalone question: written by the engine when it can (an LLM), else by the rule."""
@@ -117,9 +126,10 @@ class Pipeline:
                 yield Token(item)
         t2 = time.perf_counter()
         answer = self.verify(question, query, draft, engine)
-        if not answer.answered and draft.text and isinstance(engine, FallsBack):
-            # nothing the model wrote holds; the selector's sentences may (llm.fallback)
-            second = engine.fallback(request)
+        fallback = self.fallback
+        if not answer.answered and draft.text and fallback is not None and fallback.name != engine.name:
+            # nothing the engine wrote holds; the fallback's sentences may (llm.fallback)
+            second = _drafted(fallback, request)
             if second is not None:
                 rescued = self.verify(question, query, second, engine)
                 if rescued.answered:
@@ -157,7 +167,7 @@ class Pipeline:
             sentences = [(text, markers) for text, markers in written if not is_refusal(text)]
         if not sentences:
             return build_answer(question, [], draft.hits, **fields)
-        checked = attach_citations(sentences, draft.hits, self.judge, draft.known)
+        checked = attach_citations(sentences, draft.hits, self.verifier, draft.known)
         if not any(c.verified for c in checked):
             # nothing the engine wrote is in the passages (small models answer unanswerable questions
             # anyway): say the articles don't say, and keep the draft for whoever wants to see it
@@ -165,6 +175,14 @@ class Pipeline:
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]
         return build_answer(question, checked, draft.hits, short=draft.short, **fields)
+
+
+def _drafted(engine: AnswerEngine, request: DraftRequest) -> Draft | None:
+    """The engine's final draft for ``request`` (its streamed pieces dropped)."""
+    final = None
+    for item in engine.draft(request):
+        final = item if isinstance(item, Draft) else final
+    return final
 
 
 def _rule_joined(query: str, question: str) -> bool:

@@ -24,7 +24,6 @@ from typing import Any
 
 from assistant.answering.answer import Answer
 from assistant.answering.citations import split_claims
-from assistant.answering.engines.base import HasModel
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.core import Assistant, dated
 from assistant.evaluation.metrics import (
@@ -38,7 +37,6 @@ from assistant.evaluation.metrics import (
     token_f1,
 )
 from assistant.evaluation.testset import TestCase, load_testset
-from assistant.settings import JudgeMethod
 from index import AssistantError
 
 RETRIEVAL_DEPTH = 10  # articles retrieved per question for hit@k, recall@k and MRR
@@ -53,10 +51,8 @@ def _file_digest(path: Path) -> str:
 
 
 def default_judge(bot: Assistant) -> FaithfulnessJudge:
-    """The judge ``answer.judge`` names; ``llm`` judges with the assistant's own chat model."""
-    method = bot.settings.answer.judge
-    client = bot.engine.client if method == JudgeMethod.LLM and isinstance(bot.engine, HasModel) else None
-    return FaithfulnessJudge(method, client=client)
+    """The judge ``answer.judge`` names, the one the assistant verifies its answers with."""
+    return bot.judge
 
 
 def run_config(bot: Assistant, testset: Path, judge: FaithfulnessJudge) -> dict[str, Any]:

@@ -246,7 +246,8 @@ def test_a_model_that_refuses_what_the_selector_finds_gets_the_extractive_answer
     # sentences, not passages: the prompt holds far less than the retrieved passages' text
     assert len(passages) < sum(len(c.passage) for c in answer.citations + answer.related)
 
-    off = Assistant(seed_bot.index, settings, engine(settings.llm.model_copy(update={"fallback": False})))
+    no_fallback = settings.model_copy(update={"llm": settings.llm.model_copy(update={"fallback": False})})
+    off = Assistant(seed_bot.index, no_fallback, engine(no_fallback.llm))
     kept = off.ask("What channels did the US use?")
     assert not kept.answered and not kept.fallback
     nothing = Assistant(seed_bot.index, settings, engine(settings.llm, "The articles don't say."))
@@ -263,3 +264,21 @@ def test_a_model_that_refuses_what_the_selector_finds_gets_the_extractive_answer
     passages_mode = engine(settings.llm.model_copy(update={"evidence": "passages"}), "New York. [1]")
     Assistant(seed_bot.index, settings, passages_mode).ask("What channels did the US use?")
     assert passages_mode.prompt.startswith("grounded_answer.")
+
+
+def test_the_judge_the_settings_name_verifies_answers_and_judges_evaluations(seed_bot: Assistant) -> None:
+    """One judge per assistant: ``answer.judge`` decides answer-time verification (not only
+    evaluations), so the model judge's calibrated probabilities are what an answer's sentences carry."""
+    from assistant.evaluation.harness import default_judge
+
+    answer = seed_bot.settings.answer.model_copy(update={"judge": "model"})
+    modelled = Assistant(seed_bot.index, seed_bot.settings.model_copy(update={"answer": answer}))
+    lexical = seed_bot.ask("What channels did the US use?")
+    judged = modelled.ask("What channels did the US use?")
+    assert default_judge(modelled) is modelled.judge and modelled.judge.method.value == "model"
+    assert lexical.answered and judged.answered
+    assert [s.support for s in judged.sentences] != [s.support for s in lexical.sentences]
+    # the model's score is the calibrated probability it gives the cited passage
+    first = judged.sentences[0]
+    passage = judged.citation(first.markers[0]).passage
+    assert first.support == pytest.approx(modelled.judge.judge(passage, first.text).score, abs=1e-3)

@@ -66,8 +66,6 @@ def test_every_claim_must_hold() -> None:
 def test_the_llm_judge_needs_a_model_and_says_which_setting(tmp_path: Path, seed_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="answer.engine"):
         FaithfulnessJudge("llm")
-    from assistant.evaluation.harness import default_judge
-
-    bot = Assistant.build([seed_path], tmp_path / "idx", Settings(answer={"judge": "llm"}))
+    Assistant.build([seed_path], tmp_path / "idx").close()
     with pytest.raises(ConfigurationError, match="answer.judge=llm needs a model"):
-        default_judge(bot)
+        Assistant.open(tmp_path / "idx", Settings(answer={"judge": "llm"}))  # one judge, named at open

@@ -47,8 +47,7 @@ class Draft:
 
 class AnswerEngine(Protocol):
     """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer. An engine
-    may also offer what the small protocols below declare: :class:`Rewrites`, :class:`FallsBack`,
-    :class:`Closes`."""
+    may also offer what the small protocols below declare: :class:`Rewrites`, :class:`Closes`."""
 
     name: str
     model: str
@@ -64,14 +63,6 @@ class Rewrites(Protocol):
     """An engine that rewrites a follow-up question into a standalone one (an LLM's)."""
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str: ...
-
-
-@runtime_checkable
-class FallsBack(Protocol):
-    """An engine with a second draft the pipeline verifies when nothing of the first holds (the
-    LLM engines' extractive answer)."""
-
-    def fallback(self, request: DraftRequest) -> Draft | None: ...
 
 
 @runtime_checkable

@@ -14,8 +14,8 @@ date (~250 tokens: a fast first token on a CPU, and a small model reads only wha
 with ``passages``, the passages cut to their sentences closest to the question within
 ``llm.evidence_tokens``. Citations are attached and checked
 afterwards (:mod:`.citations`). Small models refuse too readily and write what the passages don't
-support: when nothing the model wrote holds, :meth:`LLMEngine.fallback` gives the pipeline the
-extractive answer if the selector finds one (``llm.fallback``).
+support: when nothing the model wrote holds, the pipeline drafts again with its fallback engine (the
+extractive one, composed by the facade when ``llm.fallback`` is on).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 from assistant.answering.answer import heading
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.engines.base import Draft, DraftRequest
-from assistant.answering.engines.candidates import Candidate, compose
+from assistant.answering.engines.candidates import Candidate
 from assistant.answering.engines.extractive import ExtractiveEngine
 from assistant.settings import Engine, Evidence, LLMSettings, Settings
 from index import ConfigurationError, Hit, ModelBackendError, sentence_spans
@@ -195,8 +195,7 @@ class ChatClient:
 
 class LLMEngine:
     """Drafts a written answer with an LLM behind an OpenAI-compatible chat endpoint; reads the
-    sentences the extractive engine's selector ranks best (or the passages), and falls back to the
-    extractive answer when the model refuses one the selector finds."""
+    sentences the extractive engine's selector ranks best (or the passages)."""
 
     def __init__(
         self,
@@ -248,18 +247,6 @@ class LLMEngine:
             pieces.append(piece)
             yield piece
         yield Draft("".join(pieces).strip(), hits)
-
-    def fallback(self, request: DraftRequest) -> Draft | None:
-        """The extractive answer, when the model's draft answered nothing that holds (it refused, or
-        no sentence of it is supported) and the selector finds one; None otherwise or with
-        ``llm.fallback`` off."""
-        if not self.settings.fallback:
-            return None
-        hits = list(request.hits)
-        extract = self.extractive.select(
-            request.question, hits, request.passages_of, request.vector, request.sentence_vectors
-        )
-        return compose(extract, hits) if extract.answered else None
 
     def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:
         """A standalone form of the follow-up ``question``, written by the model."""

@@ -114,6 +114,15 @@ class FaithfulnessJudge:
     def judge(self, passage: str, claim: str) -> Verdict:
         return self.judge_many([(passage, claim)])[0]
 
+    def check_many(self, items: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """Verdicts for answer-time verification, each carrying the lexical features: the model's
+        (``model``) or the lexical judge's. An ``llm`` judge is a chat call per pair, too slow for
+        every answer sentence against every passage: answers are checked by the lexical judge then,
+        and the llm judges evaluations."""
+        if self.llm is not None:
+            return [self.lexical.judge(passage, claim) for passage, claim in items]
+        return self.judge_many(items)
+
     def supports(self, passage: str, claim: str) -> bool:
         """True when ``passage`` supports ``claim`` (the signature metrics use)."""
         if not passage.strip() or not claim.strip():
