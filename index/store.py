@@ -36,7 +36,15 @@ from pathlib import Path
 import numpy as np
 
 import index.generations as generations
-from index.backends.backend import SearchBackend, Segment, Where, backend_class, dead_rows, mark_dead
+from index.backends.backend import (
+    Segment,
+    SegmentFiles,
+    StoreBackend,
+    Where,
+    backend_class,
+    dead_rows,
+    mark_dead,
+)
 from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
 from index.disk.files import file_digest, write_synced
 from index.docstore import Docstore
@@ -59,7 +67,7 @@ class PassageStore:
         self.manifest = manifest
         self.docs = Docstore()
         self.segments: list[Segment] = []  # published, oldest first (shared with the backend)
-        self.backend: SearchBackend = backend_class(str(manifest.store.get("kind", "faiss")))(
+        self.backend: StoreBackend = backend_class(str(manifest.store.get("kind", "faiss")))(
             manifest, self.docs, self.segments
         )
         self.next_id = manifest.next_id
@@ -118,7 +126,8 @@ class PassageStore:
             pids = self.docs.read_segment(gen, number, self.manifest.dimension)
             segment = Segment(number, pids, np.ones(len(pids), dtype=bool))
             self.segments.append(segment)
-            self.backend.read_segment(gen, segment)
+            if isinstance(self.backend, SegmentFiles):  # a database backend has no files to read
+                self.backend.read_segment(gen, segment)
             for aid in dropped.get(number, ()):
                 mark_dead(self.segments, np.asarray(self.docs.drop(aid), dtype=np.int64))
         self.backend.open(gen)

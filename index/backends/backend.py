@@ -1,6 +1,7 @@
-"""Where a store's vectors and keyword postings are searched: the :class:`SearchBackend` protocol,
-the published segments' rows it shares with the store, and the registry of implementations by
-module path (this module imports none of them)."""
+"""Where a store's vectors and keyword postings are searched: the small :class:`SearchBackend`
+protocol (search), :class:`Publishing` (following the store's generations), :class:`SegmentFiles`
+(only backends with files of their own), the published segments' rows they share with the store,
+and the registry of implementations by module path (this module imports none of them)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,8 +48,8 @@ class Segment:
 
 
 class SearchBackend(Protocol):
-    """Vectors and keyword postings of a store's passages. Rows are added and removed by passage
-    id; the texts and filter fields of a row come from the store's docstore."""
+    """Search over a store's passages: vectors and keyword postings, rows added and removed by
+    passage id; the texts and filter fields of a row come from the store's docstore."""
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
 
@@ -64,17 +65,18 @@ class SearchBackend(Protocol):
 
     def keyword_search(self, query: str, k: int, where: Where | None) -> list[tuple[int, float]]: ...
 
-    def read_segment(self, gen: Path, segment: Segment) -> None:
-        """Check (and keep what it needs of) a published segment's search files, while loading."""
-        ...
+
+class Publishing(Protocol):
+    """How a backend's rows follow the store's generations: opened over the published segments,
+    written with a save, told before and after a generation goes live."""
 
     def open(self, gen: Path) -> None:
         """Make the search structures over every loaded segment's live rows."""
         ...
 
     def write_segment(self, gen: Path, number: int, compact: bool) -> np.ndarray:
-        """Write segment ``number``'s search files: the rows added since the last save, or with
-        ``compact`` every live row; returns their passage ids in row order."""
+        """Write segment ``number``'s search rows (files, or rows in a database): the rows added since
+        the last save, or with ``compact`` every live row; returns their passage ids in row order."""
         ...
 
     def before_publish(self, gen: Path, manifest: Manifest) -> None:
@@ -92,11 +94,25 @@ class SearchBackend(Protocol):
     @property
     def needs_compaction(self) -> bool: ...
 
-    def copy(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> SearchBackend: ...
+
+@runtime_checkable
+class SegmentFiles(Protocol):
+    """A backend that keeps its own files beside each published segment (FAISS: vectors and
+    postings); a backend with a database of its own (Milvus) has none to read."""
+
+    def read_segment(self, gen: Path, segment: Segment) -> None:
+        """Check (and keep what it needs of) a published segment's search files, while loading."""
+        ...
+
+
+class StoreBackend(SearchBackend, Publishing, Protocol):
+    """What a :class:`~index.store.PassageStore` holds: a search backend that follows its generations."""
+
+    def copy(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> StoreBackend: ...
 
 
 class BackendFactory(Protocol):
-    def __call__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> SearchBackend: ...
+    def __call__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> StoreBackend: ...
 
     def settings_for(self, directory: Path, uri: str | None) -> dict[str, object]: ...
 

@@ -54,7 +54,8 @@ def vector_index_kind(index) -> VectorIndex:  # type: ignore[no-untyped-def]
 
 
 class FaissBackend:
-    """FAISS vectors and BM25 segments (see :class:`index.backends.backend.SearchBackend`)."""
+    """FAISS vectors and BM25 segments (a :class:`~index.backends.backend.StoreBackend`
+    with segment files of its own: :class:`~index.backends.backend.SegmentFiles`)."""
 
     def __init__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> None:
         self.manifest = manifest

@@ -58,7 +58,8 @@ BATCH = 1000  # rows per insert
 
 
 class MilvusBackend:
-    """A Milvus collection (see :class:`index.backends.backend.SearchBackend`)."""
+    """A Milvus collection (a :class:`~index.backends.backend.StoreBackend`; the rows live in the
+    collection, no segment files)."""
 
     def __init__(self, manifest: Manifest, docstore: Docstore, segments: list[Segment]) -> None:
         self.manifest = manifest
@@ -279,9 +280,6 @@ class MilvusBackend:
         return self._hits(found[0], k, where, keyword=True)
 
     # ---- files and publishing ------------------------------------------------------------
-    def read_segment(self, gen: Path, segment: Segment) -> None:
-        pass  # the rows are in the collection
-
     def open(self, gen: Path) -> None:
         if not self.docs.spans:
             return
