@@ -24,7 +24,7 @@ def user_additions(directory: Path) -> str:
     samples = {a.id for a in load_paths([sample_articles_path()], IndexSettings().limits()) if isinstance(a, Article)}
     if manifest.articles > len(samples):
         return f"{manifest.articles - len(samples)} articles beyond the {len(samples)} bundled ones"
-    ids = set(PassageStore.load(directory).docs.articles)
+    ids = set(PassageStore.load(directory).docs.article_ids())
     if not ids <= samples:
         return f"{len(ids - samples)} articles of your own"
     return ""

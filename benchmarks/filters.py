@@ -26,7 +26,7 @@ CACHE = Path.home() / ".cache" / "news-assistant-bench" / "realtimeqa-3k"
 
 def scan(store: PassageStore, filters: Filters) -> set[int]:
     docs = store.docs
-    return {pid for aid, a in docs.articles.items() if filters.allows(a) for pid in docs.by_article[aid]}
+    return {pid for a in docs.iter_articles() if filters.allows(a) for pid in docs.passage_ids_of(a.id)}
 
 
 def timed(fn, repeat: int = 20) -> float:  # type: ignore[no-untyped-def]
@@ -43,9 +43,9 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=CACHE)
     args = parser.parse_args()
     store = PassageStore.load(args.index)
-    days = sorted(a.date[:10] for a in store.docs.articles.values() if a.date)
-    sources = Counter(a.source for a in store.docs.articles.values() if a.source).most_common()
-    cases = {"an article id": Filters(article_ids=(next(iter(store.docs.articles)),))}
+    days = sorted(a.date[:10] for a in store.docs.iter_articles() if a.date)
+    sources = Counter(a.source for a in store.docs.iter_articles() if a.source).most_common()
+    cases = {"an article id": Filters(article_ids=(store.docs.article_ids()[0],))}
     if sources:
         cases["one source (the most common)"] = Filters(sources=(sources[0][0],))
     if days:

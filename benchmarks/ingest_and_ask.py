@@ -67,8 +67,8 @@ def main() -> None:
 
     store = bot.index.store
     sample = [  # the same text ingest embeds: title + passage
-        indexed_text(store.docs.articles[store.docs.spans[pid][0]].title, store.passage(pid).text)
-        for pid in itertools.islice(store.docs.spans, 300)
+        indexed_text(store.docs.get(store.docs.article_of(pid)).title, store.passage(pid).text)
+        for pid in itertools.islice(store.docs.passage_ids(), 300)
     ]
     t0 = time.perf_counter()
     bot.index.embedder.embed(sample)

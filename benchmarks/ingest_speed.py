@@ -81,8 +81,8 @@ def run_project(label: str, n: int, asks: list[str]) -> dict[str, Any]:
             report = bot.index.add(corpus_articles(first_ids(n)))
         seconds = time.perf_counter() - t
         store, count = bot.index.store, bot.index.embedder.count_tokens
-        passages = [store.passage(pid) for pid in store.docs.spans]
-        texts = [indexed_text(store.docs.articles[p.article_id].title, p.text) for p in passages]
+        passages = [store.passage(pid) for pid in store.docs.passage_ids()]
+        texts = [indexed_text(store.docs.get(p.article_id).title, p.text) for p in passages]
         embedded, total = read(count(texts))
         share = embedded / total
         if ROWS[label].get("sentence_vectors", True):

@@ -165,12 +165,12 @@ def main() -> None:
     for failure in report.failures[:5]:
         print(f"  skipped {failure}")
 
-    haystack = ids if ids is not None else {a.key for a in bot.index.store.docs.articles.values()}
+    haystack = ids if ids is not None else {a.key for a in bot.index.store.docs.iter_articles()}
     sets = label_sets(questions(), haystack, copies(ids))
     # an article kept as a near-identical copy of another (index/copies.py) is found through that one
     held = {d: a.key for _, rel in sets["gold"] + sets["weak"] for d in rel if (a := bot.index.article(d))}
     sets = {name: [(q, rel | {held.get(d, d) for d in rel}) for q, rel in pairs] for name, pairs in sets.items()}
-    indexed = set(bot.index.store.docs.keys)
+    indexed = set(bot.index.store.docs.keys())
     unreachable = {name: sum(1 for _, rel in pairs if not rel & indexed) for name, pairs in sets.items()}
     sets["gold, article has text"] = [(q, rel) for q, rel in sets["gold"] if rel & indexed]
     scored = {name: pairs for name, pairs in sets.items() if not (args.gold_only and name == "weak")}

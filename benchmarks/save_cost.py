@@ -45,13 +45,14 @@ def inodes(directory: Path) -> set[int]:
 
 def add_copies(store: PassageStore, n: int, tag: str) -> None:
     """``n`` existing articles again under new keys and titles, with their stored vectors."""
-    for aid in list(store.docs.articles)[:n]:
-        article = store.docs.articles[aid]
-        pids = store.docs.by_article[aid]
+    for aid in list(store.docs.article_ids())[:n]:
+        article = store.docs.get(aid)
+        pids = store.docs.passage_ids_of(aid)
         copy = replace(article, key=f"{article.key}-{tag}", title=f"{article.title} ({tag})", id="")
-        spans = [store.docs.spans[p][1:] for p in pids]
+        spans = [store.docs.span(p)[1:] for p in pids]
         vectors = np.vstack([store.vector(p) for p in pids])
-        sentences = [store.docs.sentences[p] for p in pids] if all(p in store.docs.sentences for p in pids) else None
+        stored = [store.docs.sentence_vectors(p) for p in pids]
+        sentences = stored if all(s is not None for s in stored) else None
         store.add(copy, spans, vectors, sentences)
 
 

@@ -56,13 +56,13 @@ def find_original(
     article: Article,
     vectors: np.ndarray,
     search: Search,
-    articles: dict[str, Article],
+    articles: Callable[[str], Article | None],
     threshold: float,
 ) -> tuple[str, float] | None:
     """The indexed article ``article`` is a near-identical copy of, with their resemblance, or None.
 
     ``vectors``: the new article's passage vectors; ``search``: nearest stored passages (by
-    article); ``articles``: the docstore. ``threshold`` 0 turns the check off."""
+    article); ``articles``: finds an indexed article by id. ``threshold`` 0 turns the check off."""
     if threshold <= 0 or not len(vectors):
         return None
     candidates = dict.fromkeys(
@@ -71,7 +71,7 @@ def find_original(
     mine: set[str] | None = None
     best: tuple[str, float] | None = None
     for aid in candidates:
-        other = articles.get(aid)
+        other = articles(aid)
         if other is None or aid == article.id or not same_days(article.date, other.date):
             continue
         short, long = sorted((len(article.text), len(other.text)))

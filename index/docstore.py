@@ -20,62 +20,112 @@ from index.retrieval import Filters
 
 class Docstore:
     """Articles by id (a key or a merged copy's id finds its article), passage spans by passage
-    id, and the float16 vectors of each passage's sentences."""
+    id, and the float16 vectors of each passage's sentences. Its tables are private: read it
+    through the methods below, change it with :meth:`add`, :meth:`register` and :meth:`drop`."""
 
     def __init__(self) -> None:
-        self.articles: dict[str, Article] = {}
-        self.keys: dict[str, str] = {}  # article key -> article id (a merged copy's key -> its holder's id)
-        self.copies: dict[str, str] = {}  # id of a merged copy -> id of the article holding it
-        self.spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
-        self.by_article: dict[str, list[int]] = {}  # lists are replaced, never changed in place
-        self.sentences: dict[int, np.ndarray] = {}  # passage id -> its sentences' vectors (sentence_spans order)
+        self._articles: dict[str, Article] = {}
+        self._keys: dict[str, str] = {}  # article key -> article id (a merged copy's key -> its holder's id)
+        self._copies: dict[str, str] = {}  # id of a merged copy -> id of the article holding it
+        self._spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
+        self._by_article: dict[str, list[int]] = {}  # lists are replaced, never changed in place
+        self._sentences: dict[int, np.ndarray] = {}  # passage id -> its sentences' vectors (sentence_spans order)
         self._postings: tuple[dict[str, list[str]], list[tuple[str, str]], list[str]] | None = None
 
     def copy(self) -> Docstore:
         other = Docstore()
-        other.articles = dict(self.articles)
-        other.keys = dict(self.keys)
-        other.copies = dict(self.copies)
-        other.spans = dict(self.spans)
-        other.by_article = dict(self.by_article)
-        other.sentences = dict(self.sentences)
+        other._articles = dict(self._articles)
+        other._keys = dict(self._keys)
+        other._copies = dict(self._copies)
+        other._spans = dict(self._spans)
+        other._by_article = dict(self._by_article)
+        other._sentences = dict(self._sentences)
         return other
 
     # ---- reading -------------------------------------------------------------------------
     def article(self, ref: str) -> Article | None:
         """An article by its content id, or by its key (record id, URL or file path); a merged
         copy's id or key gives the article holding it."""
-        if ref in self.articles:
-            return self.articles[ref]
-        aid = self.keys.get(ref) or self.copies.get(ref)
-        return self.articles[aid] if aid else None
+        if ref in self._articles:
+            return self._articles[ref]
+        aid = self._keys.get(ref) or self._copies.get(ref)
+        return self._articles[aid] if aid else None
+
+    def get(self, article_id: str) -> Article:
+        """The article with content id ``article_id`` (KeyError when there is none)."""
+        return self._articles[article_id]
+
+    def has_article(self, article_id: str) -> bool:
+        return article_id in self._articles
+
+    def article_ids(self) -> list[str]:
+        """The articles' content ids, in the order they were added."""
+        return list(self._articles)
 
     def iter_articles(self) -> Iterator[Article]:
-        return iter(list(self.articles.values()))
+        return iter(list(self._articles.values()))
+
+    def id_for_key(self, key: str) -> str | None:
+        """The id of the article stored under ``key`` (a merged copy's key gives its holder's)."""
+        return self._keys.get(key)
+
+    def keys(self) -> dict[str, str]:
+        """Every key and the article id it finds (a copy)."""
+        return dict(self._keys)
+
+    def holder_of(self, copy_id: str) -> str | None:
+        """The id of the article holding the merged copy ``copy_id``; None when it is no copy."""
+        return self._copies.get(copy_id)
+
+    def copy_count(self) -> int:
+        return len(self._copies)
+
+    def passage_ids(self) -> list[int]:
+        """Every passage id, in the order they were added."""
+        return list(self._spans)
+
+    def has_passage(self, pid: int) -> bool:
+        return pid in self._spans
+
+    def span(self, pid: int) -> tuple[str, int, int]:
+        """(article id, start, end) of passage ``pid`` in its article's text."""
+        return self._spans[pid]
+
+    def passage_ids_of(self, article_id: str) -> list[int]:
+        """The passage ids of an article, in text order (empty for an unknown id)."""
+        return list(self._by_article.get(article_id, ()))
+
+    def sentence_vectors(self, pid: int) -> np.ndarray | None:
+        """The float16 vectors of passage ``pid``'s sentences, when stored."""
+        return self._sentences.get(pid)
+
+    def sentence_ids(self) -> list[int]:
+        """The passages whose sentence vectors are stored."""
+        return list(self._sentences)
 
     def count(self) -> tuple[int, int]:
         """(articles, passages)."""
-        return len(self.articles), len(self.spans)
+        return len(self._articles), len(self._spans)
 
     def passage(self, pid: int) -> Passage:
-        aid, start, end = self.spans[pid]
-        return Passage(pid, aid, start, end, self.articles[aid].text[start:end])
+        aid, start, end = self._spans[pid]
+        return Passage(pid, aid, start, end, self._articles[aid].text[start:end])
 
     def passages_of(self, article_id: str) -> list[Passage]:
-        return [self.passage(pid) for pid in self.by_article.get(article_id, [])]
+        return [self.passage(pid) for pid in self._by_article.get(article_id, [])]
 
     def article_of(self, pid: int) -> str:
-        return self.spans[pid][0]
+        return self._spans[pid][0]
 
     def texts(self, pids: Iterable[int]) -> Iterator[str]:
         """What is keyword-indexed for each passage: its article's title, then the passage."""
-        return (indexed_text(self.articles[self.spans[p][0]].title, self.passage(p).text) for p in pids)
+        return (indexed_text(self._articles[self._spans[p][0]].title, self.passage(p).text) for p in pids)
 
     def allowed(self, filters: Filters) -> frozenset[int]:
         """The passage ids of the articles ``filters`` allows, from per-source and per-day
         postings (made once per generation), not a scan of every article."""
         by_source, days, undated = self._index()
-        passages = self.by_article
+        passages = self._by_article
         if not (filters.article_ids or filters.sources):  # dates only: the sorted days say it exactly
             low = filters.since[:10] if filters.since else ""
             high = min(d[:10] for d in (filters.until, filters.as_of) if d) if (filters.until or filters.as_of) else ""
@@ -90,13 +140,13 @@ class Docstore:
         else:
             candidates = [aid for s in {s.casefold() for s in filters.sources} for aid in by_source.get(s, ())]
         allows = filters.allows
-        return frozenset(pid for aid in candidates if allows(self.articles[aid]) for pid in passages[aid])
+        return frozenset(pid for aid in candidates if allows(self._articles[aid]) for pid in passages[aid])
 
     def _index(self) -> tuple[dict[str, list[str]], list[tuple[str, str]], list[str]]:
         if self._postings is None:
             by_source: dict[str, list[str]] = {}
             days, undated = [], []
-            for a in self.articles.values():
+            for a in self._articles.values():
                 by_source.setdefault(a.source.casefold(), []).append(a.id)
                 if a.date[:10]:
                     days.append((a.date[:10], a.id))
@@ -107,11 +157,11 @@ class Docstore:
 
     # ---- changing ------------------------------------------------------------------------
     def register(self, article: Article) -> None:
-        self.articles[article.id] = article
+        self._articles[article.id] = article
         for copy_ in article.copies:
-            self.copies[copy_.id] = article.id
-            self.keys.setdefault(copy_.key, article.id)
-        self.keys[article.key] = article.id
+            self._copies[copy_.id] = article.id
+            self._keys.setdefault(copy_.key, article.id)
+        self._keys[article.key] = article.id
         self._postings = None
 
     def add(
@@ -122,27 +172,27 @@ class Docstore:
         sentences: Sequence[np.ndarray] | None = None,
     ) -> None:
         self.register(article)
-        self.by_article[article.id] = [int(i) for i in pids]
+        self._by_article[article.id] = [int(i) for i in pids]
         for pid, (start, end) in zip(pids, spans, strict=True):
-            self.spans[int(pid)] = (article.id, start, end)
+            self._spans[int(pid)] = (article.id, start, end)
         for pid, rows in zip(pids, sentences or (), strict=False):
-            self.sentences[int(pid)] = np.asarray(rows, dtype=np.float16)
+            self._sentences[int(pid)] = np.asarray(rows, dtype=np.float16)
 
     def drop(self, article_id: str) -> list[int]:
         """Forget an article, its merged copies and its passages; the passage ids it had."""
-        article = self.articles.pop(article_id, None)
+        article = self._articles.pop(article_id, None)
         if article is None:
             return []
         for copy_ in article.copies:
-            if self.copies.get(copy_.id) == article_id:
-                del self.copies[copy_.id]
+            if self._copies.get(copy_.id) == article_id:
+                del self._copies[copy_.id]
         for key in (article.key, *(c.key for c in article.copies)):
-            if self.keys.get(key) == article_id:
-                del self.keys[key]
-        pids = self.by_article.pop(article_id)
+            if self._keys.get(key) == article_id:
+                del self._keys[key]
+        pids = self._by_article.pop(article_id)
         for pid in pids:
-            del self.spans[pid]
-            self.sentences.pop(pid, None)
+            del self._spans[pid]
+            self._sentences.pop(pid, None)
         self._postings = None
         return pids
 
@@ -152,15 +202,15 @@ class Docstore:
             for line in f:
                 article = Article.from_dict(json.loads(line))
                 self.register(article)
-                self.by_article[article.id] = []
+                self._by_article[article.id] = []
 
     def read_passages(self, path: Path) -> np.ndarray:
         pids = []
         with path.open(encoding="utf-8") as f:
             for line in f:
                 pid, aid, start, end = json.loads(line)
-                self.spans[pid] = (aid, start, end)
-                self.by_article[aid].append(pid)
+                self._spans[pid] = (aid, start, end)
+                self._by_article[aid].append(pid)
                 pids.append(pid)
         return np.asarray(pids, dtype=np.int64)
 
@@ -171,23 +221,27 @@ class Docstore:
         self.map_sentences(gen, number, dimension)
         return pids
 
+    def use_sentences(self, vectors: dict[int, np.ndarray]) -> None:
+        """Sentence vectors read from a generation's files (they replace those held in memory)."""
+        self._sentences.update(vectors)
+
     def map_sentences(self, gen: Path, number: int, dimension: int) -> None:
         """Sentence vectors of segment ``number`` from its file, memory-mapped (replacing the
         in-memory copies a save wrote, so a long ingest does not hold them all)."""
         rows = gen / segment_file(number, "sentences.rows.npy")
         if rows.is_file():
-            self.sentences.update(read_sentences(gen / segment_file(number, "sentences.f16"), rows, dimension))
+            self._sentences.update(read_sentences(gen / segment_file(number, "sentences.f16"), rows, dimension))
 
     def write_segment(self, gen: Path, number: int, article_ids: Iterable[str], pids: np.ndarray) -> None:
         """Segment ``number``'s docstore files: the articles ``article_ids``, the passages ``pids`` in
         that (row) order and their sentence vectors (files not yet synced)."""
         write_lines(
             gen / segment_file(number, "articles.jsonl"),
-            (json.dumps(self.articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
+            (json.dumps(self._articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
         )
-        write_lines(gen / segment_file(number, "passages.jsonl"), (json.dumps([int(p), *self.spans[p]]) for p in pids))
-        if any(int(p) in self.sentences for p in pids):
-            write_sentences(gen, number, ((int(p), self.sentences[p]) for p in pids if p in self.sentences))
+        write_lines(gen / segment_file(number, "passages.jsonl"), (json.dumps([int(p), *self._spans[p]]) for p in pids))
+        if any(int(p) in self._sentences for p in pids):
+            write_sentences(gen, number, ((int(p), self._sentences[p]) for p in pids if p in self._sentences))
 
 
 def write_sentences(gen: Path, number: int, blocks: Iterable[tuple[int, np.ndarray]]) -> None:

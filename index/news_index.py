@@ -288,7 +288,7 @@ class NewsIndex:
             directory=str(store.directory),
             generation=store.generation,
             articles=articles,
-            copies=len(store.docs.copies),
+            copies=store.docs.copy_count(),
             passages=passages,
             embed_model=m.embed_model,
             dimension=m.dimension,
@@ -346,7 +346,7 @@ class NewsIndex:
             ranked = dense or keyword
         if as_of and (options.date_prior > 0 or options.window_prior > 0):
             dates = store.docs
-            ranked = date_prior(query, ranked, as_of, options, lambda pid: dates.articles[dates.article_of(pid)].date)
+            ranked = date_prior(query, ranked, as_of, options, lambda pid: dates.get(dates.article_of(pid)).date)
         chosen = diversify(
             ranked,
             k,
@@ -358,7 +358,7 @@ class NewsIndex:
         hits = []
         for pid, score in chosen:
             passage = store.passage(pid)
-            hits.append(Hit(passage, score, store.docs.articles[passage.article_id]))
+            hits.append(Hit(passage, score, store.docs.get(passage.article_id)))
         return hits
 
     def _latest_day(self) -> str:

@@ -107,7 +107,7 @@ class PassageStore:
 
                 assert isinstance(store.backend, FaissBackend)
                 read_whole(gen, store.docs, store.backend, manifest.dimension)
-                store._new = dict.fromkeys(store.docs.articles)
+                store._new = dict.fromkeys(store.docs.article_ids())
                 manifest.format_version = FORMAT_VERSION
             else:
                 store._read_segments(gen)
@@ -115,7 +115,7 @@ class PassageStore:
             raise IndexCorruptError(f"index {directory} ({gen.name}) is unreadable: {e}; rebuild it") from e
         if manifest.keyword != KEYWORD_SETTINGS:
             log.info("keyword index of %s was built with %s; rebuilding it", directory, manifest.keyword)
-        store.next_id = max(manifest.next_id, max(store.docs.spans, default=-1) + 1)
+        store.next_id = max(manifest.next_id, max(store.docs.passage_ids(), default=-1) + 1)
         return store
 
     def _read_segments(self, gen: Path) -> None:
@@ -154,7 +154,7 @@ class PassageStore:
 
     def sentence_vectors(self, pid: int) -> np.ndarray | None:
         """The stored vectors of passage ``pid``'s sentences (float16), None when there are none."""
-        return self.docs.sentences.get(pid)
+        return self.docs.sentence_vectors(pid)
 
     def vector(self, pid: int) -> np.ndarray:
         return self.backend.vector(pid)
@@ -193,7 +193,7 @@ class PassageStore:
 
     def remove(self, article_id: str) -> bool:
         """Remove an article, its merged copies and its passages; False if it is not in the store."""
-        if article_id not in self.docs.articles:
+        if not self.docs.has_article(article_id):
             return False
         if article_id in self._new:
             del self._new[article_id]
@@ -245,9 +245,9 @@ class PassageStore:
                 manifest.keyword = dict(KEYWORD_SETTINGS)
                 manifest.tombstones = []
                 segments = []
-                if self.docs.articles:
+                if self.docs.count()[0]:
                     pids = self.backend.write_segment(tmp, number, compact=True)
-                    self.docs.write_segment(tmp, number, list(self.docs.articles), pids)
+                    self.docs.write_segment(tmp, number, self.docs.article_ids(), pids)
                     segments = [Segment(number, pids, np.ones(len(pids), dtype=bool))]
             else:
                 old = self.directory / str(self.generation)

@@ -150,7 +150,7 @@ class IndexWriter:
                 if isinstance(item, LoadFailure):
                     log.debug("skipped %s", item)
                     report.failures.append(item)
-                elif item.id in self.store.docs.articles or item.id in self.store.docs.copies:
+                elif self.store.docs.has_article(item.id) or self.store.docs.holder_of(item.id):
                     self._known(item, report)
                 elif item.id in seen:  # the same text twice in one ingest: once the first is stored
                     if seen[item.id] == item.key:
@@ -202,10 +202,10 @@ class IndexWriter:
         near-identical copy of an indexed article is merged into it instead (see :mod:`index.copies`)."""
         replaced = self._release(article, report)
         original = find_original(
-            article, vectors, self._nearest, self.store.docs.articles, self.settings.copy_similarity
+            article, vectors, self._nearest, self.store.docs.article, self.settings.copy_similarity
         )
         if original is not None:
-            self._merge(self.store.docs.articles[original[0]], article, report, original[1])
+            self._merge(self.store.docs.get(original[0]), article, report, original[1])
             return
         if not replaced:
             report.added.append(article.id)
@@ -216,10 +216,10 @@ class IndexWriter:
         article is replaced only by that file again, and a record's or page's (its id or URL) only
         by a record or page, so a JSON record whose id is a local path never replaces that file's
         article (a feed entry whose id is its link is the same article as that page, and is)."""
-        old = self.store.docs.keys.get(article.key)
-        if old is None or old not in self.store.docs.articles:
+        old = self.store.docs.id_for_key(article.key)
+        if old is None or not self.store.docs.has_article(old):
             return ""
-        if from_file(self.store.docs.articles[old]) == from_file(article):
+        if from_file(self.store.docs.get(old)) == from_file(article):
             return ""
         if from_file(article):
             return "its path is the id of an article added as a record; remove that article first"
@@ -229,7 +229,7 @@ class IndexWriter:
         """Make way for ``article``: remove the older version under its key (an article, whose
         copies are added again later, or a merged copy); True if there was one."""
         named = _copy_named(self.store, article.key)
-        old = self.store.docs.keys.get(article.key)
+        old = self.store.docs.id_for_key(article.key)
         self.unsaved += 1
         if named is not None:
             holder, gone = named
@@ -237,7 +237,7 @@ class IndexWriter:
             report.replaced.append((gone.id, article.id))
             return True
         if old is not None:
-            self._orphans.extend(self.store.docs.articles[old].copies)
+            self._orphans.extend(self.store.docs.get(old).copies)
             self.store.remove(old)
             report.replaced.append((old, article.id))
             return True
@@ -258,23 +258,24 @@ class IndexWriter:
     def _known(self, article: Article, report: IngestReport) -> None:
         """An article whose text is indexed already: unchanged under its own key, else (the same
         text from another file or outlet) a copy of the article holding that text."""
-        holder = self.store.docs.articles[self.store.docs.copies.get(article.id, article.id)]
+        holder = self.store.docs.get(self.store.docs.holder_of(article.id) or article.id)
         if article.key in (holder.key, *(c.key for c in holder.copies)) or not self.settings.copy_similarity:
             report.unchanged.append(article.id)
             return
         self._release(article, report)
-        self._merge(self.store.docs.articles[holder.id], article, report)
+        self._merge(self.store.docs.get(holder.id), article, report)
 
     def _nearest(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         found = self.store.dense_search(vector, k, None)
-        return [(self.store.docs.spans[pid][0], score) for pid, score in found if pid in self.store.docs.spans]
+        docs = self.store.docs
+        return [(docs.article_of(pid), score) for pid, score in found if docs.has_passage(pid)]
 
     def _rewrite(self, article: Article) -> None:
         """Store a changed record of an indexed article (its copies), keeping its passages' vectors."""
-        pids = self.store.docs.by_article[article.id]
-        spans = [self.store.docs.spans[p][1:] for p in pids]
+        pids = self.store.docs.passage_ids_of(article.id)
+        spans = [self.store.docs.span(p)[1:] for p in pids]
         vectors = np.vstack([self.store.vector(p) for p in pids]) if pids else np.zeros((0, 0), np.float32)
-        blocks = [self.store.docs.sentences.get(p) for p in pids]
+        blocks = [self.store.docs.sentence_vectors(p) for p in pids]
         sentences = blocks if pids and all(b is not None for b in blocks) else None
         self.store.remove(article.id)
         self.store.add(article, spans, vectors, sentences)  # type: ignore[arg-type]
@@ -309,7 +310,7 @@ class IndexWriter:
         if settings.vector_index != "auto":
             kind = VectorIndex(settings.vector_index)
         else:
-            kind = VectorIndex.IVF if len(self.store.docs.spans) > settings.approximate_above else VectorIndex.FLAT
+            kind = VectorIndex.IVF if self.store.docs.count()[1] > settings.approximate_above else VectorIndex.FLAT
         self.store.use_vector_index(kind)
         self.store.save(self.version)
         self.unsaved = 0

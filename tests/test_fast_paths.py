@@ -51,8 +51,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sentence_vectors_are_stored_at_ingest_and_a_question_embeds_only_itself(built: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     bot = Assistant.open(built)  # a fresh process's view: vectors read back from disk
     store = bot.index.store
-    assert set(store.docs.sentences) == set(store.docs.spans), "every passage has its sentence vectors"
-    pid = next(iter(store.docs.spans))
+    assert set(store.docs.sentence_ids()) == set(store.docs.passage_ids()), "every passage has its sentence vectors"
+    pid = next(iter(store.docs.passage_ids()))
     rows = store.sentence_vectors(pid)
     assert rows is not None and rows.dtype == np.float16 and rows.shape[1] == store.manifest.dimension
     counting = count_embeddings(bot, monkeypatch)
@@ -63,12 +63,12 @@ def test_sentence_vectors_are_stored_at_ingest_and_a_question_embeds_only_itself
 
 def test_removing_an_article_drops_its_sentence_vectors(tmp_path: Path) -> None:
     bot = Assistant.build([SAMPLES], tmp_path / "index")
-    article = next(iter(bot.index.store.docs.articles.values()))
-    pids = list(bot.index.store.docs.by_article[article.id])
+    article = next(iter(bot.index.store.docs.iter_articles()))
+    pids = list(bot.index.store.docs.passage_ids_of(article.id))
     assert bot.remove([article.id]) == [article.id]
     again = Assistant.open(tmp_path / "index")
-    assert not set(pids) & set(again.index.store.docs.sentences)
-    assert set(again.index.store.docs.sentences) == set(again.index.store.docs.spans)
+    assert not set(pids) & set(again.index.store.docs.sentence_ids())
+    assert set(again.index.store.docs.sentence_ids()) == set(again.index.store.docs.passage_ids())
 
 
 def test_an_evaluation_embeds_each_question_once(built: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -161,7 +161,7 @@ def test_count_articles_gives_the_progress_bar_a_total(tmp_path: Path) -> None:
 def test_without_stored_sentence_vectors_answers_embed_the_sentences(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     settings = Settings(index={"sentence_vectors": False})
     bot = Assistant.build([SAMPLES], tmp_path / "index", settings)
-    assert not bot.index.store.docs.sentences, "the setting turns them off (a faster ingest)"
+    assert not bot.index.store.docs.sentence_ids(), "the setting turns them off (a faster ingest)"
     counting = count_embeddings(bot, monkeypatch)
     answer = bot.ask(QUESTION)
     assert answer.answered and "New York" in answer.text

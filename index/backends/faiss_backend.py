@@ -138,7 +138,8 @@ class FaissBackend:
         one for the passages added since (made from their text when first needed)."""
         if self._keyword is None:
             if self._rebuild_keyword:
-                self._keyword = KeywordIndex.build(list(self.docs.spans), self.docs.texts(self.docs.spans))
+                pids = self.docs.passage_ids()
+                self._keyword = KeywordIndex.build(pids, self.docs.texts(pids))
             else:
                 parts = [(self.keywords[s.number], s.live) for s in self.segments]
                 if self._new:
@@ -157,7 +158,7 @@ class FaissBackend:
     def build_vector_index(self, kind: VectorIndex, chunk: int = STEP):  # type: ignore[no-untyped-def]
         """A new ``kind`` index holding the current vectors, copied over ``chunk`` rows at a time
         (never a whole second copy in numpy); IVF is trained on a seeded sample of them."""
-        ids = np.fromiter(sorted(self.docs.spans), dtype=np.int64, count=len(self.docs.spans))
+        ids = np.asarray(sorted(self.docs.passage_ids()), dtype=np.int64)
         training = None
         if kind == VectorIndex.IVF:
             size = min(len(ids), 64 * ivf_lists(len(ids)))
@@ -174,12 +175,12 @@ class FaissBackend:
         """Rebuild the vectors into a ``kind`` index (IVF is trained on the vectors held now);
         False when it is that kind already, or too small to train an IVF index. The next save
         compacts the segments (each passage's IVF list changes)."""
-        spans = self.docs.spans
-        if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and len(spans) < MIN_IVF_PASSAGES):
+        passages = self.docs.count()[1]
+        if vector_index_kind(self.vectors) == kind or (kind == VectorIndex.IVF and passages < MIN_IVF_PASSAGES):
             return False
         self.vectors = self.build_vector_index(kind)
         self._compact = True
-        log.info("vectors now in a %s index (%d passages)", kind.value, len(spans))
+        log.info("vectors now in a %s index (%d passages)", kind.value, passages)
         return True
 
     @property
@@ -219,14 +220,15 @@ class FaissBackend:
                 else:
                     assign = np.ascontiguousarray(lists[part].ravel(), dtype=np.int64)
                     self.vectors.add_core(len(x), faiss.swig_ptr(x), faiss.swig_ptr(ids), faiss.swig_ptr(assign))
-        if self.vectors.ntotal != len(self.docs.spans):
-            raise ValueError(f"{self.vectors.ntotal} vectors for {len(self.docs.spans)} passages")
+        if self.vectors.ntotal != self.docs.count()[1]:
+            raise ValueError(f"{self.vectors.ntotal} vectors for {self.docs.count()[1]} passages")
 
     def write_segment(self, gen: Path, number: int, compact: bool) -> np.ndarray:
         if not compact:
             keyword = self._pending_keyword()
         elif self._rebuild_keyword:
-            keyword = KeywordSegment.build(list(self.docs.spans), self.docs.texts(self.docs.spans))
+            pids = self.docs.passage_ids()
+            keyword = KeywordSegment.build(pids, self.docs.texts(pids))
         else:
             parts = [(self.keywords[s.number], s.live) for s in self.segments]
             if self._new:

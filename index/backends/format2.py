@@ -19,5 +19,5 @@ def read_whole(gen: Path, docs: Docstore, backend: FaissBackend, dimension: int)
     docs.read_articles(gen / "articles.jsonl")
     pids = docs.read_passages(gen / "passages.jsonl")
     if (gen / "sentences.rows.npy").is_file():
-        docs.sentences = read_sentences(gen / "sentences.f16", gen / "sentences.rows.npy", dimension)
+        docs.use_sentences(read_sentences(gen / "sentences.f16", gen / "sentences.rows.npy", dimension))
     backend.adopt(faiss.read_index(str(gen / "vectors.faiss")), np.asarray(pids, dtype=np.int64))

@@ -188,7 +188,7 @@ class MilvusBackend:
             with quiet_server_log():
                 self.client.create_index(self.collection, self._vector_index_params())
             self.client.load_collection(self.collection)
-        log.info("Milvus collection %s: vector index now HNSW (%d passages)", self.collection, len(self.docs.spans))
+        log.info("Milvus collection %s: vector index now HNSW (%d passages)", self.collection, self.docs.count()[1])
         return False  # the collection's rows stay where they are: no compaction
 
     @property
@@ -203,7 +203,7 @@ class MilvusBackend:
         if filters.sources:
             parts.append(f"source in {json.dumps([s.casefold() for s in filters.sources])}")
         if filters.article_ids:
-            ids = sorted({self.docs.keys.get(ref, ref) for ref in filters.article_ids})
+            ids = sorted({self.docs.id_for_key(ref) or ref for ref in filters.article_ids})
             parts.append(f"article_id in {json.dumps(ids)}")
         if filters.since:
             parts.append(f"day >= {json.dumps(filters.since[:10])}")
@@ -217,7 +217,7 @@ class MilvusBackend:
         out = []
         for hit in found:
             pid = int(hit["pid"] if "pid" in hit else hit["id"])
-            if pid not in self.docs.spans or (where is not None and pid not in where.ids):
+            if not self.docs.has_passage(pid) or (where is not None and pid not in where.ids):
                 continue  # a row of another generation, or one the docstore's filter excludes
             vector = (hit.get("entity") or {}).get("vector")
             if vector is not None:
@@ -235,7 +235,7 @@ class MilvusBackend:
     def dense_search(
         self, vector: np.ndarray, k: int, where: Where | None, nprobe: int = 32
     ) -> list[tuple[int, float]]:
-        if k < 1 or not self.docs.spans or (where is not None and not where.ids):
+        if k < 1 or not self.docs.count()[1] or (where is not None and not where.ids):
             return []
         unsaved = self._unsaved_hits(vector, k) if where is None else []
         if not self._searchable():
@@ -256,7 +256,7 @@ class MilvusBackend:
         """The passages added since the last save (not yet in the collection) nearest to ``vector``,
         so that an unfiltered search sees them as the FAISS backend's does (an ingest finds the
         copies among its own articles, see :mod:`index.copies`)."""
-        pids = [pid for pid in self._rows if pid in self.docs.spans]
+        pids = [pid for pid in self._rows if self.docs.has_passage(pid)]
         if not pids:
             return []
         scores = np.vstack([self._rows[p] for p in pids]) @ np.asarray(vector, dtype=np.float32)
@@ -265,7 +265,7 @@ class MilvusBackend:
 
     def keyword_search(self, query: str, k: int, where: Where | None) -> list[tuple[int, float]]:
         words = milvus_terms(query, self._joined_terms)
-        if k < 1 or not words or not self.docs.spans or (where is not None and not where.ids):
+        if k < 1 or not words or not self.docs.count()[1] or (where is not None and not where.ids):
             return []
         if not self._searchable():
             return []
@@ -281,7 +281,7 @@ class MilvusBackend:
 
     # ---- files and publishing ------------------------------------------------------------
     def open(self, gen: Path) -> None:
-        if not self.docs.spans:
+        if not self.docs.count()[1]:
             return
         if not self.client.has_collection(self.collection):
             raise IndexCorruptError(
@@ -291,13 +291,13 @@ class MilvusBackend:
         self.published = True
 
     def write_segment(self, gen: Path, number: int, compact: bool) -> np.ndarray:
-        new = [pid for pid in self._rows if pid in self.docs.spans]
+        new = [pid for pid in self._rows if self.docs.has_passage(pid)]
         live = [s.ids[s.live] for s in self.segments] if compact else []
         return np.concatenate([*live, np.asarray(new, dtype=np.int64)]).astype(np.int64)
 
     def _row(self, pid: int, vector: np.ndarray) -> dict[str, object]:
-        aid, start, end = self.docs.spans[pid]
-        article = self.docs.articles[aid]
+        aid, start, end = self.docs.span(pid)
+        article = self.docs.get(aid)
         text = indexed_text(article.title, article.text[start:end])
         return {
             "pid": pid,
@@ -314,7 +314,7 @@ class MilvusBackend:
         self._create_collection()
         client = self.client
         client.delete(self.collection, filter=f"pid >= {int(self.manifest.next_id)}")  # a killed writer's rows
-        rows = [(pid, v) for pid, v in self._rows.items() if pid in self.docs.spans]
+        rows = [(pid, v) for pid, v in self._rows.items() if self.docs.has_passage(pid)]
         for start in range(0, len(rows), BATCH):
             client.insert(self.collection, [self._row(pid, v) for pid, v in rows[start : start + BATCH]])
         if rows:

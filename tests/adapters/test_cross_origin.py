@@ -143,7 +143,7 @@ def test_a_page_on_another_loopback_port_cannot_read_a_local_file_through_the_ui
         assert all("token: " not in line or "." not in line.split("token: ")[1] for line in report), report
         assert bot.info().articles == 1, "nothing was ingested"
         assert bot.index.article("victim") is not None, "nothing was deleted"
-        assert not any(SECRET in a.text for a in bot.index.store.docs.articles.values())
+        assert not any(SECRET in a.text for a in bot.index.store.docs.iter_articles())
         attacker.server.shutdown()
         # the UI itself still works in the same browser: asking from its own page
         own = chromium.new_page()
@@ -219,7 +219,7 @@ def test_a_file_data_path_outside_the_upload_folder_is_never_read(ui: Any, tmp_p
     # the real upload route still works: the client sends the file's bytes and gets an upload path
     report, _ = Client(url, verbose=False).predict([handle_file(str(notes))], api_name="/upload")
     assert "1 added" in report and bot.info().articles == before + 1
-    bot.remove([a.id for a in bot.index.store.docs.articles.values() if SECRET in a.text])
+    bot.remove([a.id for a in bot.index.store.docs.iter_articles() if SECRET in a.text])
 
 
 def test_beyond_loopback_the_ui_needs_the_key_to_start_and_to_use(

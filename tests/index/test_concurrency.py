@@ -60,7 +60,7 @@ def test_a_save_onto_a_newer_generation_is_refused(tmp_path: Path) -> None:
     second.add(Article(text="A third story here.", key="c"), [(0, 19)], unit(2))
     with pytest.raises(IndexChangedError, match="nothing was overwritten"):
         second.save()
-    assert set(PassageStore.load(tmp_path / "idx").docs.keys) == {"a", "b"}
+    assert set(PassageStore.load(tmp_path / "idx").docs.keys()) == {"a", "b"}
 
 
 HOLD = textwrap.dedent("""
@@ -132,7 +132,7 @@ def test_concurrent_ingests_and_a_killed_writer_lose_nothing(tmp_path: Path) -> 
     assert [p.returncode for p in procs] == [0, 0, 0], outputs  # (the waiting message: the lock test)
     store = PassageStore.load(directory)
     expected = {f"{name}-{i}" for name in ("harbour", "valley", "market") for i in range(12)}
-    assert expected <= set(store.docs.keys), f"lost: {sorted(expected - set(store.docs.keys))}"
+    assert expected <= set(store.docs.keys()), f"lost: {sorted(expected - set(store.docs.keys()))}"
     assert [p.name for p in directory.iterdir() if p.name.startswith(".tmp-")] == []
 
 

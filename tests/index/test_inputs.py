@@ -105,4 +105,4 @@ def test_ctrl_c_while_a_later_file_splits_keeps_the_earlier_ones(tmp_path: Path,
     index.split = slow_split  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
         index.add([good, huge])
-    assert set(PassageStore.load(tmp_path / "idx").docs.keys) == {"good"}
+    assert set(PassageStore.load(tmp_path / "idx").docs.keys()) == {"good"}

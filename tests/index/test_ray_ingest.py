@@ -38,8 +38,8 @@ def test_ray_ingest_matches_the_plain_ingest_and_resumes(tmp_path: Path) -> None
     assert cached.passage_embedder.misses == 0 and cached.passage_embedder.hits > 0  # type: ignore[attr-defined]
     reopened = NewsIndex.open(tmp_path / "ray", embedder)
     assert reopened.manifest.store["kind"] == "milvus"
-    assert set(reopened.store.docs.articles) == set(plain.store.docs.articles)
-    for aid in plain.store.docs.articles:
+    assert set(reopened.store.docs.article_ids()) == set(plain.store.docs.article_ids())
+    for aid in plain.store.docs.article_ids():
         mine, theirs = reopened.passages_of(aid), plain.passages_of(aid)
         assert [p.text for p in mine] == [p.text for p in theirs]
         for a, b in zip(mine, theirs, strict=True):

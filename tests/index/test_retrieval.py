@@ -93,7 +93,7 @@ def test_add_and_remove_keep_both_indexes_in_sync_after_reload(tmp_path: Path, b
     for mode in Mode:
         assert "sport/443" not in keys(reopened.search("Clijsters", 5, RetrievalSettings(mode=mode)))
     assert keys(reopened.search("Zorblatt", 1, RetrievalSettings(mode=Mode.KEYWORD))) == ["z"]
-    assert reopened.store.backend.keyword_index().live_ids() == set(reopened.store.docs.spans)
+    assert reopened.store.backend.keyword_index().live_ids() == set(reopened.store.docs.passage_ids())
 
 
 @pytest.mark.slow

@@ -88,18 +88,20 @@ def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(t
     articles = bbc_articles()
     unique = {a.id: a for a in articles}  # two of the 50 BBC records carry the same story
     assert 16 <= saved < len(unique)
-    saved_ids = set(PassageStore.load(directory).docs.articles)
+    saved_ids = set(PassageStore.load(directory).docs.article_ids())
 
     index = NewsIndex.open(directory, embedder)
     report = index.add(articles, batch_passages=8)
     assert saved_ids <= set(report.unchanged) and set(report.added) == set(unique) - saved_ids
     reloaded = NewsIndex.open(directory, embedder)
     store = reloaded.store
-    assert set(store.docs.articles) == set(unique)
+    assert set(store.docs.article_ids()) == set(unique)
     expected = {aid: len(reloaded.split(a)) for aid, a in unique.items()}
-    assert {aid: len(pids) for aid, pids in store.docs.by_article.items()} == expected, "no passage lost or doubled"
-    assert store.backend.vectors.ntotal == len(store.docs.spans) == sum(expected.values())
-    assert store.backend.keyword_index().live_ids() == set(store.docs.spans)
+    assert {aid: len(store.docs.passage_ids_of(aid)) for aid in store.docs.article_ids()} == expected, (
+        "no passage lost or doubled"
+    )
+    assert store.backend.vectors.ntotal == store.docs.count()[1] == sum(expected.values())
+    assert store.backend.keyword_index().live_ids() == set(store.docs.passage_ids())
 
 
 def test_ctrl_c_saves_what_was_indexed(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -141,11 +143,12 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     for i in (0, 5_001, 11_999):  # a stored vector finds itself first
         assert loaded.dense_search(vectors[i], 3, None, nprobe=8)[0][0] == i
         assert np.allclose(loaded.vector(i), vectors[i])
-    even = {pid for pid, (aid, _, _) in loaded.docs.spans.items() if loaded.docs.articles[aid].source == "even"}
+    docs = loaded.docs
+    even = {pid for pid in docs.passage_ids() if docs.get(docs.article_of(pid)).source == "even"}
     assert {
         pid for pid, _ in loaded.dense_search(vectors[1], 10, Where(Filters(sources=("even",)), frozenset(even)))
     } <= even
-    loaded.remove(loaded.docs.spans[5_001][0])
+    loaded.remove(loaded.docs.span(5_001)[0])
     assert loaded.dense_search(vectors[5_001], 1, None, nprobe=8)[0][0] != 5_001
     assert loaded.backend.vectors.ntotal == 11_999
     loaded.add(Article(text="One more.", key="late"), [(0, 9)], vectors[5_001:5_002])

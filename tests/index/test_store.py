@@ -10,10 +10,18 @@ import numpy as np
 import pytest
 
 from index import Article, IndexCorruptError, IndexNotFoundError, Manifest, PassageStore
+from index.docstore import Docstore
 from index.store import MAX_SEGMENTS
 from tests.helpers.processes import kill_when
 
 DIM = 8
+
+
+def same_docstore(one: Docstore, other: Docstore) -> bool:
+    """The same articles and passage spans."""
+    articles = [{a.id: a for a in docs.iter_articles()} for docs in (one, other)]
+    spans = [{p: docs.span(p) for p in docs.passage_ids()} for docs in (one, other)]
+    return articles[0] == articles[1] and spans[0] == spans[1]
 
 
 def new_store(directory: Path) -> PassageStore:
@@ -39,7 +47,7 @@ def test_round_trip_keeps_articles_passages_and_vectors(tmp_path: Path) -> None:
     loaded = PassageStore.load(tmp_path / "idx")
     assert loaded.manifest.articles == 3 and loaded.manifest.passages == 6
     assert loaded.manifest.package_version == "9.9"
-    assert loaded.docs.articles == store.docs.articles and loaded.docs.spans == store.docs.spans
+    assert same_docstore(loaded.docs, store.docs)
     [(pid, score)] = loaded.dense_search(unit(101)[0], 1, None)
     assert loaded.passage(pid).text == "It has two sentences." and score == pytest.approx(1.0, abs=1e-5)
     assert loaded.passage(pid).article_id == article(1).id
@@ -52,9 +60,9 @@ def test_remove_drops_vectors_and_new_ids_never_reuse_live_ones(tmp_path: Path) 
     assert store.remove(article(0).id) and not store.remove(article(0).id)
     store.save()
     loaded = PassageStore.load(tmp_path / "idx")
-    assert loaded.backend.vectors.ntotal == 1 and list(loaded.docs.articles) == [article(1).id]
+    assert loaded.backend.vectors.ntotal == 1 and list(loaded.docs.article_ids()) == [article(1).id]
     loaded.add(article(2), [(0, 16)], unit(2))
-    assert len(set(loaded.docs.spans)) == 2
+    assert len(set(loaded.docs.passage_ids())) == 2
     assert {loaded.passage(p).article_id for p, _ in loaded.dense_search(unit(1)[0], 5, None)} == {
         article(1).id,
         article(2).id,
@@ -178,13 +186,13 @@ def test_a_save_appends_one_segment_and_links_the_published_ones(tmp_path: Path)
     assert np.load(gen / "s000002.vectors.npy").shape == (1, DIM), "only the new passage's vector"
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [1, 2] and loaded.manifest.passages == 41
-    assert loaded.docs.articles == store.docs.articles and loaded.docs.spans == store.docs.spans
-    assert set(loaded.docs.sentences) == set(loaded.docs.spans)
-    assert loaded.dense_search(unit(50)[0], 1, None)[0][0] == store.docs.by_article[article(50).id][0]
+    assert same_docstore(loaded.docs, store.docs)
+    assert set(loaded.docs.sentence_ids()) == set(loaded.docs.passage_ids())
+    assert loaded.dense_search(unit(50)[0], 1, None)[0][0] == store.docs.passage_ids_of(article(50).id)[0]
     assert [loaded.passage(p).article_id for p, _ in loaded.backend.keyword_index().search("number 50", 1)] == [
         article(50).id
     ]
-    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.spans)
+    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.passage_ids())
 
 
 def test_an_article_removed_then_added_again_lives_in_the_later_segment(tmp_path: Path) -> None:
@@ -196,18 +204,18 @@ def test_an_article_removed_then_added_again_lives_in_the_later_segment(tmp_path
     assert store.remove(article(0).id)
     store.save()  # only a tombstone: no new segment
     assert PassageStore.load(directory).manifest.segments == [1]
-    assert article(0).id not in PassageStore.load(directory).docs.articles
+    assert not PassageStore.load(directory).docs.has_article(article(0).id)
     store.add(article(0), [(0, 16)], unit(0))
     store.save()
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [1, 2] and loaded.manifest.tombstones == [[article(0).id, 1]]
-    assert set(loaded.docs.articles) == {article(n).id for n in range(6)} and loaded.backend.vectors.ntotal == 6
-    [pid] = loaded.docs.by_article[article(0).id]
+    assert set(loaded.docs.article_ids()) == {article(n).id for n in range(6)} and loaded.backend.vectors.ntotal == 6
+    [pid] = loaded.docs.passage_ids_of(article(0).id)
     assert loaded.dense_search(unit(0)[0], 1, None)[0][0] == pid and pid == 6, (
         "a new passage id; the removed one stays unused"
     )
     assert [p for p, _ in loaded.backend.keyword_index().search("number 0", 6)][0] == pid
-    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.spans)
+    assert loaded.backend.keyword_index().live_ids() == set(loaded.docs.passage_ids())
 
 
 def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -> None:
@@ -221,7 +229,7 @@ def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -
     store.save()
     loaded = PassageStore.load(directory)
     assert loaded.manifest.segments == [MAX_SEGMENTS + 1], "the ninth save compacted all into one segment"
-    assert set(loaded.docs.articles) == {article(n).id for n in range(MAX_SEGMENTS + 1)}
+    assert set(loaded.docs.article_ids()) == {article(n).id for n in range(MAX_SEGMENTS + 1)}
     merged = loaded.backend.keyword_index().search("story number 3", 5)
     assert [p for p, _ in merged] == [p for p, _ in spread] and spread[0][0] == 3
     assert np.allclose([s for _, s in merged], [s for _, s in spread]), "same BM25 scores in one segment or nine"
@@ -230,7 +238,9 @@ def test_many_segments_or_many_removals_are_compacted_into_one(tmp_path: Path) -
     loaded.save()
     again = PassageStore.load(directory)
     assert len(again.manifest.segments) == 1 and not again.manifest.tombstones, "4 of 9 dead: compacted"
-    assert again.backend.vectors.ntotal == 5 and set(again.docs.spans) == again.backend.keyword_index().live_ids()
+    assert (
+        again.backend.vectors.ntotal == 5 and set(again.docs.passage_ids()) == again.backend.keyword_index().live_ids()
+    )
     assert len(files_of(directory)) == 5, "one segment (articles, passages, vectors, keyword) and the manifest"
 
 
@@ -274,13 +284,13 @@ def test_a_save_swaps_the_sentence_vectors_it_wrote_for_the_file(tmp_path: Path)
     store = new_store(tmp_path / "idx")
     sentences = np.random.default_rng(0).normal(size=(2, DIM)).astype(np.float16)
     store.add(article(0), [(0, 37)], unit(0), [sentences])
-    [pid] = store.docs.by_article[article(0).id]
+    [pid] = store.docs.passage_ids_of(article(0).id)
     assert not mapped(store.sentence_vectors(pid))  # type: ignore[arg-type]
     store.save()
     assert mapped(store.sentence_vectors(pid)) and np.array_equal(store.sentence_vectors(pid), sentences)  # type: ignore[arg-type]
     store.add(article(1), [(0, 37)], unit(1), [sentences[:1]])
     store.save()
-    assert all(mapped(store.sentence_vectors(p)) for p in store.docs.spans)  # type: ignore[arg-type]
+    assert all(mapped(store.sentence_vectors(p)) for p in store.docs.passage_ids())  # type: ignore[arg-type]
     assert np.array_equal(PassageStore.load(tmp_path / "idx").sentence_vectors(pid), sentences)  # type: ignore[arg-type]
 
 
@@ -293,7 +303,7 @@ def test_the_filter_postings_allow_exactly_what_a_scan_of_every_article_allows(t
         source = ["Coast Gazette", "coast gazette", "City Herald"][n % 3]
         a = Article(text=f"Story number {n}.", title=f"S{n}", key=f"k{n}", source=source, date=day)
         store.add(a, [(0, 8)], unit(n))
-    some = sorted(store.docs.articles)[:2]
+    some = sorted(store.docs.article_ids())[:2]
     cases = [
         Filters(sources=("COAST GAZETTE",)),
         Filters(since="2026-03-05"),
@@ -305,8 +315,6 @@ def test_the_filter_postings_allow_exactly_what_a_scan_of_every_article_allows(t
         Filters(sources=("City Herald",), as_of="2026-03-05"),
     ]
     for filters in cases:
-        scan = {
-            pid for aid, a in store.docs.articles.items() if filters.allows(a) for pid in store.docs.by_article[aid]
-        }
+        scan = {pid for a in store.docs.iter_articles() if filters.allows(a) for pid in store.docs.passage_ids_of(a.id)}
         where = store.where(filters)
         assert where is not None and set(where.ids) == scan, filters
