@@ -44,18 +44,18 @@ wordnet:
 
 ## train-judge: retrain the faithfulness judge's claim-support model (~75 min on 2 cores; resumes if interrupted)
 train-judge: $(BIN)/.runtime wordnet
-	$(BIN)/python benchmarks/train_judge.py
+	$(BIN)/python -m benchmarks.train_judge
 
 ## train-answer: retrain the answer model (sentence and span) on RealTime QA (~2 h on 2 cores; resumes if
 ## interrupted; its work folder is ~/.cache/news-assistant-answer)
 train-answer: $(BIN)/.test
-	$(BIN)/python benchmarks/train_answer_model.py
+	$(BIN)/python -m benchmarks.train_answer_model
 
 ## train-selector: retrain the extractive engine's sentence selector on RealTime QA (~3 min on 2 cores; needs the
 ## 3k haystack index that benchmarks/retrieval_realtimeqa.py builds, ~25 min the first time)
 train-selector: $(BIN)/.test
-	test -f $(HOME)/.cache/news-assistant-bench/realtimeqa-3k/CURRENT || $(BIN)/python benchmarks/retrieval_realtimeqa.py
-	$(BIN)/python benchmarks/train_selector.py
+	test -f $(HOME)/.cache/news-assistant-bench/realtimeqa-3k/CURRENT || $(BIN)/python -m benchmarks.retrieval_realtimeqa
+	$(BIN)/python -m benchmarks.train_selector
 	@echo "now record the printed sha256 as SHA256 in assistant/answering/engines/selector.py"
 
 lint: $(BIN)/.test

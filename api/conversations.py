@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from api.routes import Served
 from api.schemas import FilterBody, filters_of
-from assistant import MAX_COMMENT, MAX_TITLE, Conversation, Turn
+from assistant import Conversation, Turn
+from assistant.conversations import MAX_COMMENT, MAX_TITLE
 
 
 class TitleBody(BaseModel):

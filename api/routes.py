@@ -22,9 +22,8 @@ from assistant import (
     Token,
     article_from_record,
     is_url,
-    read_chat,
-    with_sources,
 )
+from assistant.conversations import read_chat, with_sources
 
 EXTRA_FIELD = "news_assistant"
 CHECKED_NOTE = "\n\nChecked against the articles:\n"

@@ -1,7 +1,7 @@
 """The answer model's table (issue 34): the extractive engine with the selector alone against the
 selector plus the answer model, on the same index, in one process, per data set.
 
-    .venv/bin/python benchmarks/answer_model_table.py [bbc] [realtimeqa] [shipped] [--count N]
+    .venv/bin/python -m benchmarks.answer_model_table [bbc] [realtimeqa] [shipped] [--count N]
 
 ``bbc`` and ``realtimeqa`` are ``benchmarks/answers.py``'s sets (the BBC 44 + 12 unanswerable over
 100 BBC articles; the RealTime QA 200 sample over its labelled articles and 300 others, asked as of
@@ -18,28 +18,18 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
+from assistant import Assistant, Settings
+from assistant.evaluation import evaluate, load_testset, write_testset
+from assistant.evaluation.harness import read_results
+from assistant.evaluation.metrics import contains_reference, exact_match, percentile, token_f1
+from assistant.samples_index import sample_articles_path, sample_testset_path
+from assistant.settings import use_offline_environment
+from benchmarks.answers import DATA
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from answers import DATA  # noqa: E402
-
-from assistant import (  # noqa: E402
-    Assistant,
-    Settings,
-    evaluate,
-    load_testset,
-    sample_articles_path,
-    sample_testset_path,
-    use_offline_environment,
-    write_testset,
-)
-from assistant.evaluation.harness import read_results  # noqa: E402
-from assistant.evaluation.metrics import contains_reference, exact_match, percentile, token_f1  # noqa: E402
 
 
 def interval(values: list[float], draws: int = 2000) -> str:

@@ -1,7 +1,7 @@
 """Answer quality per engine, on two data sets, through the evaluation harness.
 
-    .venv/bin/python benchmarks/answers.py bbc [--engine extractive|local|openai] [--model PATH_OR_NAME]
-    .venv/bin/python benchmarks/answers.py realtimeqa [--count N] [--engine ...] [--model ...]
+    .venv/bin/python -m benchmarks.answers bbc [--engine extractive|local|openai] [--model PATH_OR_NAME]
+    .venv/bin/python -m benchmarks.answers realtimeqa [--count N] [--engine ...] [--model ...]
 
 LLM engines read the sentence selector's best sentences unless ``--evidence passages``.
 
@@ -23,28 +23,17 @@ import argparse
 import gzip
 import json
 import random
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from assistant import Article, Assistant, LoadFailure, Settings
+from assistant.evaluation import TestCase, evaluate, load_testset, write_testset
+from assistant.settings import use_offline_environment
+from benchmarks.realtimeqa import SHARED, corpus_articles, haystack_ids
+from benchmarks.testsets import realtimeqa_testset
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from realtimeqa import SHARED, corpus_articles, haystack_ids  # noqa: E402
-from testsets import realtimeqa_testset  # noqa: E402
-
-from assistant import (  # noqa: E402
-    Article,
-    Assistant,
-    LoadFailure,
-    Settings,
-    TestCase,
-    evaluate,
-    load_testset,
-    use_offline_environment,
-    write_testset,
-)
 
 BBC = SHARED / "datasets" / "bbc-news" / "bbc_news.jsonl.gz"
 BBC_QUESTIONS = ROOT / "benchmarks" / "data" / "bbc-questions.jsonl"

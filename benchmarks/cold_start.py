@@ -1,7 +1,7 @@
 """Cold starts from the shell: `assistant ask` until its answer is printed, `assistant serve` until the
 UI answers HTTP, each a fresh process over an existing index.
 
-    .venv/bin/python benchmarks/cold_start.py --index DIR [--runs 3]
+    .venv/bin/python -m benchmarks.cold_start --index DIR [--runs 3]
 
 Baselines measured in the same run (the machine is noisy): a bare Python start, and importing
 gradio alone (the floor of any Gradio UI's start). Prints each run's wall time and the medians.

@@ -1,6 +1,6 @@
 """Ingesting a feed of 200 entries served on 127.0.0.1, beside ingesting the same pages as files.
 
-    .venv/bin/python benchmarks/feed_ingest.py [--entries 200] [--delays 0 0.5]
+    .venv/bin/python -m benchmarks.feed_ingest [--entries 200] [--delays 0 0.5]
 
 Rows (one process, one run each, the embedder loaded and warmed before the first):
 - ``files``: the same 200 HTML pages written to a folder and ingested from it (the baseline);
@@ -14,16 +14,14 @@ Rows (one process, one run each, the embedder loaded and warmed before the first
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant import Assistant, Settings
+from tests.helpers.news_site import NewsSite, story_html
 
-from assistant import Assistant, Settings  # noqa: E402
-from tests.helpers.news_site import NewsSite, story_html  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

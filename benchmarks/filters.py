@@ -2,7 +2,7 @@
 postings (index/docstore.py) against a scan of every article (how it was done before), on the same
 index in one process; and a whole filtered search with each.
 
-    .venv/bin/python benchmarks/filters.py [--index DIR]    # default: the 3k RealTime QA index
+    .venv/bin/python -m benchmarks.filters [--index DIR]    # default: the 3k RealTime QA index
 
 The index is the one ``benchmarks/retrieval_realtimeqa.py`` builds (under ~/.cache).
 """
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index import Filters  # noqa: E402
-from index.store import PassageStore  # noqa: E402
+from index import Filters
+from index.store import PassageStore
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench" / "realtimeqa-3k"
 

@@ -1,6 +1,6 @@
 """The hostile-input tables of issues 9 and 21, rerun: each row's result on this machine.
 
-    python benchmarks/hostile_inputs.py [--out runs/hostile]
+    python -m benchmarks.hostile_inputs [--out runs/hostile]
 
 Writes its own made-up articles (and, for the corruption row, uses a tiny index of them); nothing
 from ../shared is needed. Prints a Markdown table: what was tried, what happened.
@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.memory import peak_rss_mb
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
 
 
 def stories(prefix: str, n: int) -> list[dict[str, str]]:
@@ -239,13 +240,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def wait_for(url: str, headers: dict[str, str], proc: subprocess.Popen) -> None:
@@ -503,7 +497,6 @@ def issue_33(out: Path) -> list[tuple[str, str]]:
     """The rows of issue 33: compression bombs through the fetcher, a PDF of 500 pages, a feed of
     60,000 entries with one link (the data loss, the record cap, the stores and the UI are in tests:
     test_assistant, test_http_limits, test_conversations, test_ui_layout)."""
-    sys.path.insert(0, str(ROOT))
     from tests.helpers.news_site import NewsSite, rss
     from tests.helpers.pdf import write_pdf
 

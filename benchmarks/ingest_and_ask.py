@@ -1,6 +1,6 @@
 """Ingest speed and `ask` latency over a real corpus (default: the 2,225 BBC News articles).
 
-    .venv/bin/python benchmarks/ingest_and_ask.py [--corpus PATH] [--limit N] [--index DIR]
+    .venv/bin/python -m benchmarks.ingest_and_ask [--corpus PATH] [--limit N] [--index DIR]
 
 Prints articles/s and passages/s for a full ingest, the embedding-only throughput over the same
 passages as an in-process baseline (so the ratio shows what splitting and storing add), and

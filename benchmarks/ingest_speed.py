@@ -1,7 +1,7 @@
 """Ingest speed side by side, in one command: this project with each embedder variant, and
 llama-index's default pipeline with the same MiniLM model, on the same RealTime QA articles.
 
-    .venv/bin/python benchmarks/ingest_speed.py [--articles N] [--questions Q] [--only LABEL ...]
+    .venv/bin/python -m benchmarks.ingest_speed [--articles N] [--questions Q] [--only LABEL ...]
 
 Each row runs in a fresh process (so its peak RSS is its own) over the first N articles (sorted
 doc_ids) of RealTime QA's 3k haystack, building a fresh index without the embedding cache. It
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -25,12 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realtimeqa import corpus_articles, corpus_records, haystack_ids, questions  # noqa: E402
-
-from assistant.evaluation.metrics import percentile  # noqa: E402
-from assistant.settings import use_offline_environment  # noqa: E402
-from index.embedding.embedder import DEFAULT_MODEL, MINILM, load_embedder  # noqa: E402
+from assistant.evaluation.metrics import percentile
+from assistant.settings import use_offline_environment
+from benchmarks.memory import peak_rss_mb
+from benchmarks.realtimeqa import corpus_articles, corpus_records, haystack_ids, questions
+from index.embedding.embedder import DEFAULT_MODEL, MINILM, load_embedder
 
 LIMIT = 256  # MiniLM's max_seq_length: word pieces past it are not read
 ROWS: dict[str, dict[str, Any]] = {
@@ -47,12 +45,6 @@ ROWS: dict[str, dict[str, Any]] = {
 
 def first_ids(n: int) -> set[str]:
     return set(sorted(haystack_ids() or ())[:n])
-
-
-def peak_rss_mb() -> float:
-    status = Path("/proc/self/status").read_text()
-    match = re.search(r"VmHWM:\s+(\d+)", status)
-    return int(match.group(1)) / 1024 if match else float("nan")
 
 
 def read(counts: list[int]) -> tuple[int, int]:

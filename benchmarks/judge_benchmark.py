@@ -1,6 +1,6 @@
 """How faithful is the faithfulness judge? The table in the README, reproduced.
 
-    .venv/bin/python benchmarks/judge_benchmark.py [--fit-lexical] [--bootstrap 2000]
+    .venv/bin/python -m benchmarks.judge_benchmark [--fit-lexical] [--bootstrap 2000]
 
 Data (human labels only):
 - SummEdits news (../shared/datasets/summedits-news): 686 ``test`` pairs, reported; the 133
@@ -48,17 +48,16 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answering.judges import claim_model as cm
+from assistant.answering.judges.judge import FaithfulnessJudge
+from assistant.answering.judges.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge
+from benchmarks.judge_sets import LABELS, SETS
+from benchmarks.train_judge import balanced_accuracy, best_threshold, roc_auc
+from index.language.words import STOPWORDS, stem
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
-from assistant.answering.judges import claim_model as cm  # noqa: E402
-from assistant.answering.judges.judge import FaithfulnessJudge  # noqa: E402
-from assistant.answering.judges.lexical import FEATURES, MIN_WEIGHT, Calibration, LexicalJudge  # noqa: E402
-from benchmarks.judge_sets import LABELS, SETS  # noqa: E402
-from benchmarks.train_judge import balanced_accuracy, best_threshold, roc_auc  # noqa: E402
-from index.language.words import STOPWORDS, stem  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
 

@@ -1,6 +1,6 @@
 """Training pairs for a claim-support model (issue 10): (passage, claim, label) from news articles.
 
-    python benchmarks/judge_pairs.py OUT.jsonl [--articles 2000] [--seed 0]
+    python -m benchmarks.judge_pairs OUT.jsonl [--articles 2000] [--seed 0]
 
 Reads BBC News and a sample of RealTime QA from ../shared at run time (their text is never
 committed). Each article gives a passage window of consecutive sentences and claims about it:
@@ -49,17 +49,16 @@ import json
 import os
 import random
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from index import sentence_spans
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
-from index import sentence_spans  # noqa: E402
 
 _NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*)\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")

@@ -1,8 +1,8 @@
 """The two hand-labelled sets the faithfulness judge is measured on besides SummEdits (issue 10).
 
-    python benchmarks/judge_sets.py summaries [--articles 40] [--model PATH]   # ~15 min on 2 cores
-    python benchmarks/judge_sets.py answers                                     # seconds
-    python benchmarks/judge_sets.py show SET                                    # pairs to label
+    python -m benchmarks.judge_sets summaries [--articles 40] [--model PATH]   # ~15 min on 2 cores
+    python -m benchmarks.judge_sets answers                                     # seconds
+    python -m benchmarks.judge_sets show SET                                    # pairs to label
 
 ``summaries``: BBC News articles (seeded choice, 150–450 words, every category), each summarised
 in three sentences by a small local model (Qwen2.5 0.5B and 1.5B from ``../shared/tools/test-models``,
@@ -27,17 +27,15 @@ import json
 import os
 import random
 import re
-import sys
 from pathlib import Path
 
+from index import sentence_spans
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 SETS = ROOT / "runs" / "judge-sets"
 LABELS = ROOT / "benchmarks" / "data" / "judge-labels.jsonl"
 MODELS = Path.home() / ".cache" / "test-models"
-
-from index import sentence_spans  # noqa: E402
 
 
 def key(passage: str, claim: str) -> str:

@@ -3,7 +3,7 @@ the longest product function, test modules importing other test modules, and imp
 sideways between the adapters (``ui``, ``api``; the launcher ``assistant.cli`` starts both, so it
 may import them).
 
-    .venv/bin/python benchmarks/layout_numbers.py
+    .venv/bin/python -m benchmarks.layout_numbers
 """
 
 from __future__ import annotations
@@ -61,6 +61,11 @@ def main() -> None:
     print(f"longest product function: {longest[1]}, {longest[0]} lines")
     print(f"test modules importing other test modules: {len(tests)} {tests}")
     print(f"imports between adapters: {len(sideways)} {sideways}")
+    edits = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if "sys.path" + ".insert" in p.read_text())
+    print(f"benchmark scripts editing sys.path: {len(edits)} {edits}")
+    import assistant
+
+    print(f"names in assistant.__all__: {len(assistant.__all__)}")
 
 
 if __name__ == "__main__":

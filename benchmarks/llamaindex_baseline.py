@@ -1,6 +1,6 @@
 """The comparison point for the retrieval benchmark: llama-index's default pipeline, same model.
 
-    .venv/bin/python benchmarks/llamaindex_baseline.py [--full] [--cache DIR]
+    .venv/bin/python -m benchmarks.llamaindex_baseline [--full] [--cache DIR]
 
 llama-index ``VectorStoreIndex.from_documents`` with its defaults (SentenceSplitter, 1024-token
 chunks with 200 overlap, the title as document metadata, in-memory vector store) over the same
@@ -12,17 +12,14 @@ Reports article-level Recall@1/5/10 and MRR@10 on the gold and weak label sets, 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realtimeqa import copies, corpus_records, haystack_ids, label_sets, questions, rank_metrics  # noqa: E402
-
-from assistant.evaluation.metrics import percentile  # noqa: E402
-from assistant.settings import use_offline_environment  # noqa: E402
-from index import CachedEmbedder, Embedder, load_embedder  # noqa: E402
+from assistant.evaluation.metrics import percentile
+from assistant.settings import use_offline_environment
+from benchmarks.realtimeqa import copies, corpus_records, haystack_ids, label_sets, questions, rank_metrics
+from index import CachedEmbedder, Embedder, load_embedder
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 

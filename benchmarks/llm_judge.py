@@ -1,7 +1,7 @@
 """The LLM judge (``answer.judge = "llm"``) measured on the sets the other judges are measured on
 (``benchmarks/judge_benchmark.py``), with a local GGUF model.
 
-    .venv/bin/python benchmarks/llm_judge.py [--set written|summedits|summaries] [--model PATH] [--limit N]
+    .venv/bin/python -m benchmarks.llm_judge [--set written|summedits|summaries] [--model PATH] [--limit N]
 
 ``--limit N`` judges a seeded random sample of N pairs (the whole set without it): SummEdits' and the
 summaries' claims are judged against whole articles, which takes the small model seconds each.
@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.judge_benchmark import bootstrap, labelled, summedits, written
+from benchmarks.train_judge import balanced_accuracy, roc_auc
 
-from benchmarks.judge_benchmark import bootstrap, labelled, summedits, written  # noqa: E402
-from benchmarks.train_judge import balanced_accuracy, roc_auc  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 MODEL = Path.home() / ".cache" / "test-models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 

@@ -2,7 +2,7 @@
 (OpenAI-style chat), first on a quiet server, then while `assistant ingest` adds BBC articles to
 the same index from another process. Extractive engine.
 
-    python benchmarks/load.py [--users 20] [--seconds 120] [--base 300] [--ingest 1000] [--think 1.0]
+    python -m benchmarks.load [--users 20] [--seconds 120] [--base 300] [--ingest 1000] [--think 1.0]
 
 Half the users use the UI, half the API; each asks a question from benchmarks/data/bbc-questions.jsonl,
 waits for the whole answer, thinks ``--think`` seconds, and asks again. Prints errors, p50/p95/max

@@ -1,6 +1,6 @@
 """Retrieval benchmark on RealTime QA: find the right article among thousands of real news articles.
 
-    .venv/bin/python benchmarks/retrieval_realtimeqa.py [--full] [--index DIR] [--cache DIR]
+    .venv/bin/python -m benchmarks.retrieval_realtimeqa [--full] [--index DIR] [--cache DIR]
 
 Ingests the haystack (default: the 3,235 articles of ``haystack-3k.ids``; ``--full``: all 26,701)
 into an index, embedding through an on-disk cache keyed by model and passage text, so a rerun
@@ -17,21 +17,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import subprocess
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import numpy as np  # noqa: E402
-from realtimeqa import copies, corpus_articles, haystack_ids, label_sets, questions, rank_metrics  # noqa: E402
+import numpy as np
 
-from assistant import Assistant, Settings  # noqa: E402
-from assistant.evaluation.metrics import percentile  # noqa: E402
-from index import Filters, Mode  # noqa: E402
-from index.manifest import VectorIndex  # noqa: E402
+from assistant import Assistant, Settings
+from assistant.evaluation.metrics import percentile
+from benchmarks.memory import peak_rss_mb
+from benchmarks.realtimeqa import copies, corpus_articles, haystack_ids, label_sets, questions, rank_metrics
+from index import Filters, Mode
+from index.manifest import VectorIndex
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 MODES = (Mode.DENSE, Mode.KEYWORD, Mode.HYBRID)
@@ -202,7 +201,7 @@ def main() -> None:
         t = time.perf_counter()
         bot.index.search(question, top_k, options, vector=bot.index.embedder.embed([question])[0])
         retrieval_ms.append(1000 * (time.perf_counter() - t))
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss = peak_rss_mb()
     live = index_dir / (index_dir / "CURRENT").read_text().strip()
     lite = bool(args.store) and Path(args.store).exists()
     approximate = approximate_search(bot, sets["gold"] + sets["weak"]) if not (args.no_ivf or args.store) else {}

@@ -13,7 +13,7 @@ builds), then, in one process on the same store, times:
 
 Prints seconds per step and bytes written, and the ratio of each to ``rewrite``.
 
-    python benchmarks/save_cost.py [--index DIR] [--add 20] [--segments 8]
+    python -m benchmarks.save_cost [--index DIR] [--add 20] [--segments 8]
 """
 
 from __future__ import annotations

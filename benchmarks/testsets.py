@@ -1,7 +1,7 @@
 """Turn public question sets in ``../shared/datasets`` into the assistant's test-set format.
 
-    .venv/bin/python benchmarks/testsets.py realtimeqa OUT.jsonl [--count 200] [--seed 0] [--full]
-    .venv/bin/python benchmarks/testsets.py multihop OUT.jsonl --corpus ARTICLES.jsonl
+    .venv/bin/python -m benchmarks.testsets realtimeqa OUT.jsonl [--count 200] [--seed 0] [--full]
+    .venv/bin/python -m benchmarks.testsets multihop OUT.jsonl --corpus ARTICLES.jsonl
 
 RealTime QA: questions whose labelled articles are in the haystack (``haystack-3k.ids``, or the
 whole corpus with ``--full``), a seeded sample; reference articles are the gold ``doc_id`` when
@@ -19,13 +19,10 @@ import argparse
 import ast
 import json
 import random
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from realtimeqa import SHARED, haystack_ids, questions  # noqa: E402
-
-from assistant.evaluation.testset import TestCase, write_testset  # noqa: E402
+from assistant.evaluation.testset import TestCase, write_testset
+from benchmarks.realtimeqa import SHARED, haystack_ids, questions
 
 MULTIHOP = SHARED / "datasets" / "multihop-rag-500"
 

@@ -1,6 +1,6 @@
 """Train the answer model the extractive engine ships with (issue 34). One command:
 
-    make train-answer           # = .venv/bin/python benchmarks/train_answer_model.py
+    make train-answer           # = .venv/bin/python -m benchmarks.train_answer_model
 
 1. rows (made once into WORK/rows.jsonl, with a data card): from RealTime QA's dev questions in
    ../shared, except the 200-question sample the README reports on (``testsets.py realtimeqa``,
@@ -41,7 +41,6 @@ import os
 import random
 import re
 import shutil
-import sys
 import time
 from collections import defaultdict
 from datetime import date, timedelta
@@ -50,17 +49,16 @@ from typing import Any
 
 import numpy as np
 
+from assistant.answering.engines import answer_model as am
+from index.disk.files import file_digest
+from index.language.splitter import sentence_spans
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 QUESTIONS = SHARED / "datasets" / "realtimeqa" / "questions-dev.jsonl.gz"
 CORPUS = SHARED / "datasets" / "realtimeqa" / "corpus.jsonl.gz"
 WORK = Path.home() / ".cache" / "news-assistant-answer"
 
-from assistant.answering.engines import answer_model as am  # noqa: E402
-from index.disk.files import file_digest  # noqa: E402
-from index.language.splitter import sentence_spans  # noqa: E402
 
 STOP = set(
     "a an the of to in on for and or but is are was were be been by with at from as that this these those it its "

@@ -1,6 +1,6 @@
 """Train the claim-support model the faithfulness judge ships with (issue 10). One command:
 
-    make train-judge            # = .venv/bin/python benchmarks/train_judge.py
+    make train-judge            # = .venv/bin/python -m benchmarks.train_judge
 
 1. pairs: ``benchmarks/judge_pairs.py`` writes (passage window, claim, label) pairs from BBC News
    and RealTime QA articles in ../shared (made once into WORK/pairs.jsonl, with its data card);
@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answering.judges import claim_model as cm
+from index.disk.files import file_digest
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 
-from assistant.answering.judges import claim_model as cm  # noqa: E402
-from index.disk.files import file_digest  # noqa: E402
 
 SUMMEDITS = SHARED / "datasets" / "summedits-news" / "summedits_news.json"
 

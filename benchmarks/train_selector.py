@@ -1,6 +1,6 @@
 """Train the extractive engine's sentence selector (``assistant/answering/engines/selector.json``).
 
-    .venv/bin/python benchmarks/train_selector.py [--out PATH] [--folds 5] [--limit N]
+    .venv/bin/python -m benchmarks.train_selector [--out PATH] [--folds 5] [--limit N]
     make train-selector
 
 Data, generated here from ``../shared/datasets/realtimeqa``: every RealTime QA question whose
@@ -37,26 +37,26 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-from realtimeqa import haystack_ids, questions  # noqa: E402
-from testsets import realtimeqa_testset  # noqa: E402
-
-from assistant import Assistant, Settings, use_offline_environment  # noqa: E402
-from assistant.answering.engines.answer_types import Asked  # noqa: E402
-from assistant.answering.engines.extractive import TYPED_CANDIDATES, ExtractiveEngine  # noqa: E402
-from assistant.answering.engines.selector import (  # noqa: E402
+from assistant import Assistant, Settings
+from assistant.answering.engines.answer_types import Asked
+from assistant.answering.engines.extractive import TYPED_CANDIDATES, ExtractiveEngine
+from assistant.answering.engines.selector import (
     BASE_FEATURES,
     FEATURES,
     Selector,
     shipped_path,
     typed_features,
 )
-from assistant.evaluation.metrics import contains_reference  # noqa: E402
-from index import Filters  # noqa: E402
+from assistant.evaluation.metrics import contains_reference
+from assistant.settings import use_offline_environment
+from benchmarks.realtimeqa import haystack_ids, questions
+from benchmarks.testsets import realtimeqa_testset
+from index import Filters
+
+ROOT = Path(__file__).resolve().parents[1]
+
 
 CACHE = Path.home() / ".cache" / "news-assistant-bench"
 SEED = 0
@@ -125,7 +125,7 @@ def collect(bot: Assistant, engine: ExtractiveEngine, limit: int | None) -> list
 
 def collect_bbc(index: Path) -> list[dict]:
     """The project's BBC questions (answerable ones) on the BBC benchmark index: reported, never trained on."""
-    from assistant import load_testset
+    from assistant.evaluation import load_testset
 
     bot = Assistant.open(index, Settings())
     engine = ExtractiveEngine(bot.settings.answer, bot.index.embedder.embed, hand_set())
@@ -227,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     use_offline_environment()
     if not (args.index / "CURRENT").exists():
-        sys.exit(f"no index at {args.index}: build it with `.venv/bin/python benchmarks/retrieval_realtimeqa.py`")
+        sys.exit(f"no index at {args.index}: build it with `.venv/bin/python -m benchmarks.retrieval_realtimeqa`")
     t0 = time.perf_counter()
     bot = Assistant.open(args.index, Settings())
     engine = ExtractiveEngine(bot.settings.answer, bot.index.embedder.embed, hand_set())

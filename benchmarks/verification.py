@@ -1,9 +1,9 @@
 """Answer-time verification as a classifier: how often a ✓ sits on a sentence the passage doesn't
 state (false accept), and how often a true sentence loses it (false reject).
 
-    .venv/bin/python benchmarks/verification.py drafts     # the local models write answers (~25 min)
-    .venv/bin/python benchmarks/verification.py show       # sentences still to label, with their passage
-    .venv/bin/python benchmarks/verification.py score      # the table
+    .venv/bin/python -m benchmarks.verification drafts     # the local models write answers (~25 min)
+    .venv/bin/python -m benchmarks.verification show       # sentences still to label, with their passage
+    .venv/bin/python -m benchmarks.verification score      # the table
 
 ``drafts``: the local engine with Qwen2.5-Coder 1.5B and 0.5B (``../shared/tools/test-models``) writes an
 answer to every question of the shipped test set (over the bundled samples) and of the project's BBC
@@ -23,17 +23,19 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant import Assistant, Settings
+from assistant.answering import citations
+from assistant.answering.engines.base import Draft, DraftRequest
+from assistant.answering.judges import lexical
+from assistant.answering.judges.judge import FaithfulnessJudge
+from assistant.evaluation import load_testset
+from assistant.samples_index import sample_testset_path
+from index import Article, Hit, Passage
 
-from assistant import Assistant, Draft, DraftRequest, Settings, load_testset, sample_testset_path  # noqa: E402
-from assistant.answering import citations  # noqa: E402
-from assistant.answering.judges import lexical  # noqa: E402
-from assistant.answering.judges.judge import FaithfulnessJudge  # noqa: E402
-from index import Article, Hit, Passage  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 RUNS = ROOT / "runs" / "verification"
 LABELS = ROOT / "benchmarks" / "data" / "verification-labels.jsonl"

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, ConversationNotFoundError, ConversationStore
+from assistant import Assistant, ConversationNotFoundError
+from assistant.conversations import ConversationStore
 from assistant.evaluation.feedback import feedback_testset
 from assistant.settings import ChatSettings
 

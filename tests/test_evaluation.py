@@ -130,7 +130,7 @@ def test_generated_test_sets_are_never_silently_empty(sample_bot) -> None:  # ty
 # ---- end to end ----------------------------------------------------------------------------
 @pytest.mark.slow
 def test_eval_over_the_shipped_test_set_writes_a_resumable_run_folder(sample_bot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from assistant import compare_runs, evaluate
+    from assistant.evaluation import compare_runs, evaluate
 
     run = tmp_path / "run"
     result = evaluate(sample_bot, SAMPLE_TESTSET, run)

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import Assistant, Settings, TestCase, evaluate, write_testset
+from assistant import Assistant, Settings
+from assistant.evaluation import TestCase, evaluate, write_testset
 from index import count_articles
 
 SAMPLES = Path(__file__).resolve().parents[1] / "assistant" / "samples" / "articles.jsonl"

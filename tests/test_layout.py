@@ -65,27 +65,48 @@ def test_protocol_owners_never_import_their_implementations() -> None:
     assert not imports(known["assistant.answering.engines.base"], known) & engines
 
 
+# what adapters may import besides the facade (``assistant``): the public module of each wing
+PUBLIC = (
+    "assistant.settings",
+    "assistant.conversations",
+    "assistant.evaluation",
+    "assistant.samples_index",
+    "assistant.checks",
+    "assistant.web_sources",
+)
+
+
 def test_the_layers_hold() -> None:
     """The layers, as contracts:
 
-    - the adapters (the web UI, the HTTP API) use ``assistant``'s public names and ``serving`` (what
-      both servers share), never the index or the core's inner modules, and never each other;
+    - the adapters (the web UI, the HTTP API) use the facade's names (``assistant``, the vocabulary
+      of :class:`~assistant.Assistant`: its answers, events, settings, errors), the public module of
+      each wing (:data:`PUBLIC`) and ``serving`` (what both servers share); never the index, the
+      answering internals, nor each other;
     - the launcher (``assistant.cli``) may import the adapters too: ``assistant serve`` and
       ``assistant api`` start them;
-    - ``serving`` uses the public ``assistant`` names only (its error for a missing key)."""
+    - ``serving`` uses the facade's names only (its error for a missing key)."""
     known = modules()
     adapters = ("ui", "api")
     for module, path in known.items():
-        found = imports(path, known)
+        found = {m for m in imports(path, known) if m != "assistant" and not m.startswith(PUBLIC)}
         if module.startswith(adapters):
             own = module.split(".")[0]
-            inner = {m for m in found if m != "assistant" and not m.startswith((own, "serving"))}
+            inner = {m for m in found if not m.startswith((own, "serving"))}
             assert not inner, (module, inner)
         elif module.startswith("assistant.cli"):
-            inner = {m for m in found if m != "assistant" and not m.startswith(("assistant.cli", *adapters))}
+            inner = {m for m in found if not m.startswith(("assistant.cli", *adapters))}
             assert not inner, (module, inner)
         elif module.startswith("serving"):
-            assert not {m for m in found if m != "assistant" and not m.startswith("serving")}, module
+            assert not {m for m in imports(path, known) if m != "assistant" and not m.startswith("serving")}, module
+
+
+def test_the_facade_names_its_vocabulary_only() -> None:
+    """``assistant.__all__`` is the facade's vocabulary (82 names before: everything adapters used)."""
+    import assistant
+
+    assert len(assistant.__all__) <= 50, len(assistant.__all__)
+    assert "evaluate" not in assistant.__all__ and "IndexSettings" not in assistant.__all__
 
 
 def test_the_core_never_reaches_an_adapter() -> None:
@@ -138,3 +159,10 @@ def test_no_product_function_is_over_100_lines() -> None:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
                 assert length <= 100, f"{module}.{node.name} has {length} lines"
+
+
+def test_benchmarks_are_a_package_without_path_edits() -> None:
+    """``python -m benchmarks.<name>`` from the repository root; no script edits ``sys.path`` (15 did)."""
+    assert (ROOT / "benchmarks" / "__init__.py").is_file()
+    edits = [p.name for p in (ROOT / "benchmarks").glob("*.py") if "sys.path.insert" in p.read_text(encoding="utf-8")]
+    assert not edits, edits

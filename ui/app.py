@@ -13,7 +13,8 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from assistant import Assistant, use_offline_environment
+from assistant import Assistant
+from assistant.settings import use_offline_environment
 from serving.hardening import access_key, allowed_hosts, harden
 from serving.server import Server
 from ui.articles_tab import ARTICLES_PER_PAGE, list_articles

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant import Assistant, Filters, parse_day, question_window, sample_testset_path
+from assistant import Assistant, Filters, parse_day, question_window
+from assistant.samples_index import sample_testset_path
 from ui.chat import LiveChats, PageIds, View
 from ui.gradio_import import import_gradio
 
@@ -81,7 +82,7 @@ def example_questions(assistant: Assistant, count: int = 3) -> list[dict[str, st
     articles would be refused)."""
     if assistant.settings.index.directory is not None:
         return []
-    from assistant import load_testset
+    from assistant.evaluation import load_testset
 
     cases = [c for c in load_testset(sample_testset_path()) if c.answerable]
     return [{"text": c.question} for c in cases[:count]]

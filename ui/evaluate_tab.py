@@ -6,7 +6,10 @@ import html
 from pathlib import Path
 from typing import Any
 
-from assistant import Assistant, AssistantError, default_data_dir, evaluate, new_run_dir, sample_testset_path
+from assistant import Assistant, AssistantError
+from assistant.evaluation import evaluate, new_run_dir
+from assistant.samples_index import sample_testset_path
+from assistant.settings import default_data_dir
 from ui.uploads import uploaded
 
 

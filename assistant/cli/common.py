@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant import Assistant, AssistantError, Settings, use_offline_environment
+from assistant import Assistant, AssistantError, Settings
+from assistant.settings import use_offline_environment
 
 
 def _conventional_help() -> None:
@@ -168,7 +169,7 @@ def schedule(bot: Assistant, every: str | None) -> None:
     """Start refreshing ``bot``'s web sources every ``every`` (nothing when None)."""
     if every is None:
         return
-    from assistant import parse_every
+    from assistant.web_sources import parse_every
 
     try:
         seconds = parse_every(every)

@@ -52,7 +52,9 @@ def eval_command(
 ) -> None:
     """Evaluate the assistant on a test set: a run folder with results, summary and report."""
 
-    from assistant import AssistantError, compare_runs, evaluate, new_run_dir, sample_testset_path
+    from assistant import AssistantError
+    from assistant.evaluation import compare_runs, evaluate, new_run_dir
+    from assistant.samples_index import sample_testset_path
 
     if compare:
         try:
@@ -91,7 +93,8 @@ def testset_generate(
     seed: Annotated[int, typer.Option(metavar="N", help="Random seed (the same seed gives the same test set).")] = 0,
 ) -> None:
     """Make cloze questions with reference passages from the indexed articles."""
-    from assistant import generate_testset, write_testset
+    from assistant.evaluation import write_testset
+    from assistant.evaluation.synthetic import generate_testset
 
     bot = open_assistant(index)
     cases, skipped = generate_testset(bot.index, count, seed)
@@ -109,7 +112,10 @@ def testset_from_feedback(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the test set (.jsonl).")],
 ) -> None:
     """Make a test set from the chat's rated answers (👍/👎; the rules are in the README)."""
-    from assistant import AssistantError, ConversationStore, Settings, feedback_testset, write_testset
+    from assistant import AssistantError, Settings
+    from assistant.conversations import ConversationStore
+    from assistant.evaluation import write_testset
+    from assistant.evaluation.feedback import feedback_testset
 
     quiet_environment()
     store = ConversationStore(Settings.from_env().chat.history_file())

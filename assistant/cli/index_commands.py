@@ -116,7 +116,8 @@ def remove(
 @app.command()
 def check(index: IndexOption = None) -> None:
     """Verify the index: every file against its recorded checksum, passages against vectors (exit 1: damaged)."""
-    from assistant import AssistantError, Settings, check_index
+    from assistant import AssistantError, Settings
+    from assistant.checks import check_index
 
     quiet_environment()
     directory = index or Settings.from_env().index_dir()

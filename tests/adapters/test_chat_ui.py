@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
-from assistant import Assistant, ConversationStore, Draft, DraftRequest
+from assistant import Assistant
+from assistant.answering.engines.base import Draft, DraftRequest
 from assistant.answering.engines.extractive import ExtractiveEngine
+from assistant.conversations import ConversationStore
 from tests.helpers.browser import ask, chat_text, new_chat, open_app, wait_for
 from tests.helpers.engines import SlowEngine
 from tests.helpers.servers import free_port

@@ -118,7 +118,7 @@ def test_the_evaluate_api_serves_its_report_from_the_user_data_folder(
 
     from gradio_client import Client, handle_file
 
-    from assistant import sample_testset_path
+    from assistant.samples_index import sample_testset_path
     from ui.app import launch
 
     outside = Path(tempfile.mkdtemp(prefix="assistant-data-", dir="/var/tmp"))

@@ -101,7 +101,8 @@ def test_answer_text_is_inert_in_the_chat_and_markers_link_to_their_turns_cards(
 def test_a_failing_model_is_reported_in_the_chat(seed_bot: Assistant) -> None:
     from collections.abc import Iterator
 
-    from assistant import Draft, DraftRequest, ModelBackendError
+    from assistant import ModelBackendError
+    from assistant.answering.engines.base import Draft, DraftRequest
 
     class Down:
         name, model, prompt = "down", "none", "none"
@@ -132,7 +133,7 @@ def test_the_conversation_list_shows_when_each_was_updated(tmp_path: Path) -> No
     import re
     from types import SimpleNamespace
 
-    from assistant import ConversationStore
+    from assistant.conversations import ConversationStore
     from ui.chat_handlers import conversation_choices
 
     store = ConversationStore(tmp_path / "c.sqlite3")

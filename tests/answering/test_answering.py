@@ -16,17 +16,15 @@ from assistant import (
     NOT_IN_ARTICLES,
     Assistant,
     ConfigurationError,
-    Draft,
-    DraftRequest,
     Finished,
     ModelBackendError,
     Retrieved,
     Rewritten,
     Settings,
     Token,
-    engine_names,
 )
 from assistant.answering.citations import attach_citations, is_refusal, split_sentences
+from assistant.answering.engines.base import Draft, DraftRequest, engine_names
 from assistant.answering.engines.llm import build_messages, select_evidence
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import is_follow_up, rule_rewrite

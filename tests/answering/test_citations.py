@@ -2,8 +2,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from assistant import Answer, Assistant, Citation, Draft, DraftRequest
+from assistant import Answer, Assistant, Citation
 from assistant.answering.citations import parse_markers, split_claims
+from assistant.answering.engines.base import Draft, DraftRequest
 from index import sentence_spans
 
 

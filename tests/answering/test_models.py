@@ -217,8 +217,8 @@ def test_the_llm_judge_reads_a_real_openai_compatible_server(
 ) -> None:
     """answer.judge = llm against llama.cpp's OpenAI-compatible server: replies parse, a contradicted
     claim is refused, a stated one kept; an evaluation with it records the judge and scores faithfulness."""
-    from assistant import evaluate
     from assistant.answering.judges.judge import FaithfulnessJudge
+    from assistant.evaluation import evaluate
 
     settings = Settings(
         answer={"engine": "openai", "judge": "llm"}, llm={"base_url": openai_server, "model": "qwen-test"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from assistant import Draft, DraftRequest
+from assistant.answering.engines.base import Draft, DraftRequest
 from assistant.answering.engines.extractive import ExtractiveEngine
 
 

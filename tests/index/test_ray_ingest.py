@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import sample_articles_path
+from assistant.samples_index import sample_articles_path
 from index import IndexSettings, NewsIndex, load_embedder
 from index.embedding.embedder import DEFAULT_MODEL
 from index.embedding.ray_ingest import ray_ingest

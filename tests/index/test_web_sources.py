@@ -329,7 +329,7 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
 
 
 def test_refresh_intervals_are_read_and_impolite_ones_refused() -> None:
-    from assistant import parse_every
+    from assistant.web_sources import parse_every
 
     assert [parse_every(x) for x in ("30m", "2h", "1d", "90s", "45")] == [1800, 7200, 86400, 90, 2700]
     for bad in ("10s", "soon", "-5m"):
