@@ -137,11 +137,12 @@ class Assistant:
         # an index opens with the model it was built with unless the settings name one; the sample
         # index is rebuilt (cheap) when the default model changed, but only while it holds nothing
         # but the bundled articles: the default index is the user's once they add to it
-        recorded = PassageStore.read_manifest(path).embed_model if PassageStore.exists(path) else None
+        stored = PassageStore.load(path) if PassageStore.exists(path) else None  # its manifest read once
+        recorded = stored.manifest.embed_model if stored is not None else None
         embedder = load_embedder(settings.index.embed_model or (None if is_sample else recorded) or DEFAULT_MODEL)
 
-        def open_index() -> NewsIndex:
-            return NewsIndex.open(path, embedder, settings.index, create=create or is_sample)
+        def open_index(store: PassageStore | None = stored) -> NewsIndex:
+            return NewsIndex.open(path, embedder, settings.index, create=create or is_sample, store=store)
 
         try:
             index = open_index()
@@ -162,7 +163,7 @@ class Assistant:
             else:
                 log.info("the sample index in %s was built with other settings; rebuilding it", path)
                 shutil.rmtree(path)  # it held only the bundled articles, so nothing is lost
-                index = open_index()
+                index = open_index(None)
         bot = cls(index, settings)
         if is_sample and index.manifest.articles == 0:
             log.info("building the sample index in %s", path)
@@ -234,7 +235,9 @@ class Assistant:
         total = None
         if progress and isinstance(items, list | tuple) and all(isinstance(i, str | Path) for i in items):
             total = count_articles(items)  # type: ignore[arg-type]
-        if ray:
+        if urls and not ray:  # files and URLs: one write lock, one published generation
+            report = self.web.add(urls, trusted, also=expand()).ingest
+        elif ray:
             from index.embedding.ray_ingest import ray_ingest
 
             address = None if ray == "local" else ray
@@ -243,7 +246,7 @@ class Assistant:
             )
         else:
             report = self.index.add(expand(), progress=progress, total=total, wait=wait, on_wait=on_wait)
-        if urls:
+        if urls and ray:  # Ray embeds the files; the pages are fetched and added after
             report.extend(self.web.add(urls, trusted).ingest)
         log.info("ingest: %s", report.summary())
         return report

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from index import NewsIndex, SourcesSettings
+from index import Article, LoadFailure, NewsIndex, SourcesSettings
 from index.web.sources import RefreshReport, Source, load, refresh, remove
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,15 @@ class WebSources:
         self._thread: threading.Thread | None = None
         self.last: RefreshReport | None = None  # the background schedule's last refresh
 
-    def add(self, urls: Iterable[str], trusted: bool = False) -> RefreshReport:
+    def add(
+        self, urls: Iterable[str], trusted: bool = False, also: Iterable[Article | LoadFailure] = ()
+    ) -> RefreshReport:
         """Remember ``urls`` as sources and fetch them now. ``trusted``: typed by this machine's user
-        (the CLI): their own hosts may be private addresses."""
-        return refresh(self.index, self.index.directory, self.settings, urls=[], add=list(urls), trusted=trusted)
+        (the CLI): their own hosts may be private addresses. ``also``: articles from files to add in
+        the same ingest (one write lock, one generation)."""
+        return refresh(
+            self.index, self.index.directory, self.settings, urls=[], add=list(urls), trusted=trusted, also=also
+        )
 
     def refresh(self, urls: Iterable[str] | None = None) -> RefreshReport:
         """Fetch the remembered sources again (``urls``: only these), conditionally."""

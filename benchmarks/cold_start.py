@@ -1,7 +1,10 @@
 """Cold starts from the shell: `assistant ask` until its answer is printed, `assistant serve` until the
 UI answers HTTP, each a fresh process over an existing index.
 
-    .venv/bin/python -m benchmarks.cold_start --index DIR [--runs 3]
+    .venv/bin/python -m benchmarks.cold_start --index DIR [--runs 3] [--before CHECKOUT]
+
+``--before CHECKOUT``: also time ``assistant ask`` from another checkout of the project (a ``git
+worktree`` of an earlier commit) in the same run, with this environment's packages.
 
 Baselines measured in the same run (the machine is noisy): a bare Python start, and importing
 gradio alone (the floor of any Gradio UI's start). Prints each run's wall time and the medians.
@@ -30,10 +33,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], checkout: Path | None = None) -> float:
+    env = os.environ | {"OMP_WAIT_POLICY": "PASSIVE"}
+    if checkout is not None:  # that checkout's code first on the path
+        env["PYTHONPATH"] = str(checkout)
     t = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=os.environ | {"OMP_WAIT_POLICY": "PASSIVE"})
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=checkout)
     return time.perf_counter() - t
+
+
+CLI = "import sys; from assistant.cli import app; sys.argv[0] = 'assistant'; app()"
 
 
 def serve_until_up(index: Path) -> float:
@@ -64,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, required=True, help="an existing index folder")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="another checkout whose `assistant ask` to time too")
     args = parser.parse_args()
 
     rows: dict[str, list[float]] = {
@@ -79,6 +89,12 @@ def main() -> None:
             timed([str(BIN / "assistant"), "ask", "--index", str(args.index), QUESTION])
         )
         rows["assistant serve (UI answers HTTP)"].append(serve_until_up(args.index))
+        if args.before:
+            command = [sys.executable, "-c", CLI, "ask", "--index", str(args.index.resolve()), QUESTION]
+            rows.setdefault(f"assistant ask, {args.before.name} (before)", []).append(timed(command, args.before))
+            rows.setdefault("assistant ask, this checkout (same way)", []).append(
+                timed(command, Path(__file__).resolve().parents[1])
+            )
     gradio = statistics.median(rows["import gradio (baseline)"])
     print("| start | runs (s) | median (s) | × import gradio |")
     print("|---|---|---|---|")

@@ -122,8 +122,10 @@ class NewsIndex:
         embedder: Embedder,
         settings: IndexSettings | None = None,
         create: bool = False,
+        store: PassageStore | None = None,
     ) -> NewsIndex:
         """Open the index at ``directory``; with ``create``, start an empty one if none is there.
+        ``store``: the index already loaded from ``directory`` (its manifest is then read once).
         ``settings`` gives the chunking, the vector index type (``flat``, ``ivf`` or ``auto``: exact up
         to ``approximate_above`` passages, IVF above, switched when the index is saved) and the
         embedding cache folder (see :class:`CachedEmbedder`).
@@ -132,9 +134,10 @@ class NewsIndex:
         or chunking than the one given.
         """
         settings = settings or IndexSettings()
-        if generations.exists(directory):
-            cls._check_compatible(directory, Manifest.read(generations.live_generation(directory)), embedder, settings)
+        if store is None and generations.exists(directory):
             store = PassageStore.load(directory)
+        if store is not None:
+            cls._check_compatible(directory, store.manifest, embedder, settings)
         elif not create:
             raise IndexNotFoundError(
                 f"no index at {directory}: build one with `assistant ingest --index {directory} PATH...`"

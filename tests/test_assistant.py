@@ -8,6 +8,7 @@ import pytest
 
 from assistant import NOT_IN_ARTICLES, Assistant, IndexMismatchError, Settings
 from assistant.answering.citations import split_claims
+from assistant.samples_index import sample_articles_path
 from index import Article
 
 pytestmark = pytest.mark.slow
@@ -227,3 +228,16 @@ def test_a_record_whose_id_is_a_files_path_never_replaces_that_files_article(tmp
     assert bot.index.article(key).id == kept
     note.write_text("Ferry fares rise\n\nThe island ferry fare rises to 5 dollars in June, the port said.")
     assert len(bot.add([note]).replaced) == 1, "the file itself still replaces its article"
+
+
+def test_opening_an_index_reads_its_manifest_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One read of the live manifest per open (three before: the model check, the settings check, the load)."""
+    from index.manifest import Manifest
+
+    Assistant.build([sample_articles_path()], tmp_path / "idx").close()
+    reads = []
+    original = Manifest.read.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(Manifest, "read", classmethod(lambda cls, gen: reads.append(gen) or original(cls, gen)))
+    bot = Assistant.open(tmp_path / "idx")
+    assert len(reads) == 1, reads
+    assert bot.ask("Where will the new stadium be built?").answered

@@ -25,6 +25,7 @@ their own host is fetched even when ``sources.allow_private`` is off; links to o
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import threading
@@ -248,10 +249,12 @@ def refresh(
     add: Iterable[str] = (),
     trusted: bool = False,
     fetcher: Fetcher | None = None,
+    also: Iterable[Article | LoadFailure] = (),
 ) -> RefreshReport:
     """Refresh the remembered sources (``urls``: only these; None: all of them), after adding the
     new sources ``add`` (``trusted``: typed by the machine's user). ``index`` is the
-    :class:`~index.news_index.NewsIndex` the articles go into (under its write lock)."""
+    :class:`~index.news_index.NewsIndex` the articles go into (under its write lock), with ``also``
+    (articles read from files beside the URLs: one lock, one generation for both)."""
     started = time.monotonic()
     report = RefreshReport()
     book = load(directory)
@@ -296,7 +299,7 @@ def refresh(
             own.close()
     report.stopped = budget.stopped
     with index.writing() as writer:  # type: ignore[attr-defined]
-        report.ingest = writer.add(items, label="Fetched")
+        report.ingest = writer.add(itertools.chain(also, items), label="Fetched")
         latest = load(directory)  # another refresh may have written meanwhile: merge into the newest
         for url in wanted:
             latest.setdefault(url, book[url])

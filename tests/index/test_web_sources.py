@@ -63,6 +63,17 @@ def test_a_feed_brings_its_articles_with_dates_urls_and_authors_and_a_second_run
     assert bot.ask("How many apple trees will the school in Kestrel Point plant?").citations
 
 
+def test_files_and_urls_in_one_call_take_one_lock_and_publish_one_generation(site: NewsSite, tmp_path: Path) -> None:
+    from assistant.samples_index import sample_articles_path
+
+    bot = open_bot(tmp_path)
+    assert bot.index.store.generation is None  # nothing published yet
+    report = bot.add([sample_articles_path(), f"{site.base}/rss.xml"], trusted=True)
+    assert len(report.added) == 8 + 5 and not report.failures, report.summary()
+    bot.index.refresh()
+    assert bot.index.store.generation == "gen-000001", "one publish for the files and the feed (two before)"
+
+
 def test_an_atom_feed_of_the_same_stories_adds_nothing_twice(site: NewsSite, tmp_path: Path) -> None:
     bot = open_bot(tmp_path)
     bot.add([f"{site.base}/rss.xml"], trusted=True)
