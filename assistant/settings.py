@@ -86,6 +86,18 @@ class AnswerSettings(Section):
         "answer.engine openai or local).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    timeline_lines: int = Field(
+        6,
+        ge=2,
+        le=30,
+        description="Most lines in a timeline answer (the first report and the newest; the rest "
+        "are counted as 'and N more reports').",
+    )
+    compare_reports: bool = Field(
+        True,
+        description="Check whether a story's reports give different values (a count, amount, date, name) for "
+        "what was asked, and show each with its source, latest first.",
+    )
     answer_model: bool = Field(
         True,
         description="Read the selector's best sentences with the trained answer model (it orders them, marks the "

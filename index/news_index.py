@@ -306,6 +306,10 @@ class NewsIndex:
     def passages_of(self, article_id: str) -> list[Passage]:
         return self._store.passages_of(article_id)
 
+    def passage_vector(self, pid: int) -> np.ndarray:
+        """The stored (unit) vector of passage ``pid``."""
+        return self._store.vector(pid)
+
     def sentence_vectors(self, pid: int) -> np.ndarray | None:
         """Vectors of passage ``pid``'s sentences stored at ingest (float16, rows in
         ``sentence_spans`` order), or None when there are none (an index built before them)."""

@@ -135,11 +135,12 @@ def test_the_index_is_a_few_named_wings() -> None:
 
 def test_answering_is_engines_and_judges() -> None:
     """``assistant/answering/`` keeps the answer, citations, pipeline, rewrite and the spaCy loader at
-    its top; engines and judges are its two wings (19 flat files before)."""
+    its top; engines, judges and stories (what a question asks about time) are its wings (19 flat
+    files before)."""
     top = sorted(p.name for p in (ROOT / "assistant" / "answering").glob("*.py"))
     assert len(top) <= 10, top
     wings = sorted(p.parent.name for p in (ROOT / "assistant" / "answering").glob("*/__init__.py"))
-    assert wings == ["engines", "judges"]
+    assert wings == ["engines", "judges", "stories"]
 
 
 def test_no_test_module_imports_another() -> None:

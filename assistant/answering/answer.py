@@ -91,6 +91,24 @@ class ShortAnswer(BaseModel):
     label: str = Field("", description="What kind of thing it is (spaCy's entity label: PERSON, DATE, MONEY, …).")
 
 
+class TimelineLine(BaseModel):
+    """One line of a timeline answer: a report's day and the sentence of it the line quotes."""
+
+    day: str = Field(description="The report's date (YYYY-MM-DD).")
+    marker: int = Field(description="The [n] of the report's cited passage.")
+    text: str = Field(description="The sentence, as the report says it.")
+
+
+class Disagreement(BaseModel):
+    """One of the values reports give when they differ (a revised count, another amount)."""
+
+    value: str = Field(description="The value as this report gives it.")
+    marker: int = Field(description="The [n] of the report's cited passage.")
+    source: str = ""
+    date: str = ""
+    latest: bool = Field(False, description="True for the newest report's value (the one the answer leads with).")
+
+
 class Answer(BaseModel):
     """A short answer whose every sentence carries [n] markers pointing into ``citations``."""
 
@@ -123,6 +141,21 @@ class Answer(BaseModel):
     prompt: str = Field("", description="Prompt template id and version, e.g. grounded_answer.v2.")
     query: str = Field("", description="What was searched: the question, rewritten as a standalone one for follow-ups.")
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per stage.")
+    time: str = Field(
+        "plain",
+        description="What the question asks about time: plain, latest, since DAY, before DAY or development.",
+    )
+    timeline: list[TimelineLine] = Field(
+        default_factory=list, description="For a development question: one dated line per report, oldest first."
+    )
+    disagreements: list[Disagreement] = Field(
+        default_factory=list, description="When reports give different values for what was asked: each, latest first."
+    )
+    note: str = Field(
+        "",
+        description="What the answer's time policy did: reports left out by a date filter, the latest report "
+        "answered from, reports that differ.",
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)

@@ -17,7 +17,7 @@ hold up questions and a question never sees half of a change.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from assistant.answering.citations import attach_citations, build_answer, is_ref
 from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, Rewrites
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
+from assistant.answering.stories.intent import TimeIntent, TimeKind, time_intent
+from assistant.answering.stories.policy import StoryPolicy, as_of_day, plan, window
 from assistant.settings import Settings, Unsupported
 from index import Filters, Hit, NewsIndex
 
@@ -106,9 +108,11 @@ class Pipeline:
         index = self.index.snapshot()  # and this question reads one generation throughout
         query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
+        intent = time_intent(query, as_of_day(filters)) if question else TimeIntent(TimeKind.PLAIN)
+        scoped = window(filters, intent)  # since/before a day: a hard filter
         # embedded once: for retrieval, and for the engine when it answers the searched question
         vector = index.query_vector(query) if question else None
-        hits = self.retrieve(query, filters, vector, index) if question else []
+        hits = self.retrieve(query, scoped, vector, index) if question else []
         t1 = time.perf_counter()
         yield Retrieved(numbered(hits))
         # the engine answers the standalone question; a rule-joined query only widens retrieval
@@ -116,24 +120,24 @@ class Pipeline:
         request = DraftRequest(
             question if joined else query, hits, index.passages_of, None if joined else vector, index.sentence_vectors
         )
-        draft = Draft("", hits)
+        policy = StoryPolicy(index, self.settings, self._reader(engine), self, None if joined else vector)
+        how = plan(query, intent)
+        answer = None
+        if how in ("timeline", "window-timeline"):  # a window may hold a single report
+            answer = policy.timeline(question, query, intent, scoped, least=2 if how == "timeline" else 1)
+        elif how == "latest":
+            answer = policy.latest(question, query, intent, scoped, engine)
         first_token = None
-        for item in engine.draft(request):
-            if isinstance(item, Draft):
-                draft = item
-            elif item:
-                first_token = first_token or time.perf_counter()
-                yield Token(item)
+        if answer is not None:
+            first_token = time.perf_counter()
+            yield Token(answer.text)
+        else:
+            answer, first_token = yield from self._engine_answer(question, query, request, engine)
+            if how == "plain" and self.settings.answer.compare_reports:
+                answer = policy.compare(question, query, answer, hits)
         t2 = time.perf_counter()
-        answer = self.verify(question, query, draft, engine)
-        fallback = self.fallback
-        if not answer.answered and draft.text and fallback is not None and fallback.name != engine.name:
-            # nothing the engine wrote holds; the fallback's sentences may (llm.fallback)
-            second = _drafted(fallback, request)
-            if second is not None:
-                rescued = self.verify(question, query, second, engine)
-                if rescued.answered:
-                    answer = rescued.model_copy(update={"fallback": True, "draft": draft.text})
+        answer = policy.windowed(answer, intent, filters)
+        answer.time = intent.label()
         t3 = time.perf_counter()
         answer.timings = {
             "retrieve_ms": _ms(t1 - t0),
@@ -143,6 +147,36 @@ class Pipeline:
             "total_ms": _ms(t3 - t0),
         }
         yield Finished(answer)
+
+    def _engine_answer(
+        self, question: str, query: str, request: DraftRequest, engine: AnswerEngine
+    ) -> Generator[Event, None, tuple[Answer, float | None]]:
+        """The engine's draft, streamed as tokens, verified; the fallback engine's when nothing of a
+        writing engine's draft holds. Returns the answer and when the first token came."""
+        draft = Draft("", request.hits)
+        first_token = None
+        for item in engine.draft(request):
+            if isinstance(item, Draft):
+                draft = item
+            elif item:
+                first_token = first_token or time.perf_counter()
+                yield Token(item)
+        answer = self.verify(question, query, draft, engine)
+        fallback = self.fallback
+        if not answer.answered and draft.text and fallback is not None and fallback.name != engine.name:
+            # nothing the engine wrote holds; the fallback's sentences may (llm.fallback)
+            second = _drafted(fallback, request)
+            if second is not None:
+                rescued = self.verify(question, query, second, engine)
+                if rescued.answered:
+                    answer = rescued.model_copy(update={"fallback": True, "draft": draft.text})
+        return answer, first_token
+
+    def _reader(self, engine: AnswerEngine) -> AnswerEngine | None:
+        """The extractive engine that reads one report at a time (comparing reports), if there is one."""
+        if engine.name == "extractive":
+            return engine
+        return self.fallback
 
     def ask(
         self,
