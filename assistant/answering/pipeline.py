@@ -134,7 +134,7 @@ class Pipeline:
         else:
             answer, first_token = yield from self._engine_answer(question, query, request, engine)
             if how == "plain" and self.settings.answer.compare_reports:
-                answer = policy.compare(question, query, answer, hits)
+                answer = policy.compare(question, query, answer, hits, scoped)
         t2 = time.perf_counter()
         answer = policy.windowed(answer, intent, filters)
         answer.time = intent.label()

@@ -28,9 +28,10 @@ from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest
 from assistant.answering.stories.gather import Report, lede, on_topic
 from assistant.answering.stories.intent import TimeIntent, TimeKind, asks_what_happened, topic_of
 from assistant.answering.stories.timeline import as_timeline, day_label, timeline_draft
-from assistant.answering.stories.values import same_value
+from assistant.answering.stories.values import COUNT, NOT_COUNTED, asked_unit, counts, same_value, unit_after
 from assistant.settings import Settings
-from index import Filters, Hit, NewsIndex
+from index import Filters, Hit, NewsIndex, sentence_spans
+from index.language.words import keywords
 
 WIDE = 30  # passages searched to find a story's reports
 LATEST_TRIES = 3  # newest reports read for a specific "latest" question
@@ -106,12 +107,13 @@ class StoryPolicy:
     pipeline: Verifies
     vector: Any = None
 
-    def reports(self, topic: str, filters: Filters | None) -> list[Report]:
-        """The reports of the story ``topic`` names (oldest first), from a wide search."""
+    def reports(self, topic: str, filters: Filters | None, names: str = "") -> list[Report]:
+        """The reports of the story ``topic`` names (oldest first), from a wide search; with ``names``
+        (the question's names), a report must hold those rather than the topic's words."""
         if not topic.strip():
             return []
         hits = self.index.search(topic, WIDE, self.settings.retrieval, filters)
-        return on_topic(hits, topic, self.cosine(topic))
+        return on_topic(hits, names or topic, self.cosine(topic))
 
     def cosine(self, text: str) -> Callable[[int], float]:
         """A passage's cosine with ``text`` (the stored vectors are unit length)."""
@@ -210,51 +212,154 @@ class StoryPolicy:
         return answer.model_copy(update={"note": note}) if note else answer
 
     # ---- reports that differ ----------------------------------------------------------------
-    def compare(self, question: str, query: str, answer: Answer, hits: list[Hit]) -> Answer:
+    def compare(self, question: str, query: str, answer: Answer, hits: list[Hit], filters: Filters | None) -> Answer:
         """When the story's reports give different values for what was asked, the answer leads with
-        the newest report's and cites one sentence per other value (the first report that gave it)."""
-        if self.reader is None or not answer.answered or answer.short is None or answer.short.label not in TYPED:
+        the newest report's and cites one sentence per other value (the first report that gave it).
+        Counts ("how many nurses") are read from every report of the story; other kinds (a date, a
+        name) from what the extractive engine answers report by report."""
+        if self.reader is None:
             return answer
-        topic = topic_of(question)
-        reports = on_topic(hits, topic, self.cosine(topic))
-        if len(reports) < 2:
+        unit = asked_unit(question) or answer_unit(answer)
+        if unit:
+            return self._compare_counts(question, query, answer, filters, unit)
+        if not answer.answered or answer.short is None or answer.short.label not in TYPED:
             return answer
-        found: list[tuple[Report, Draft, str, str]] = []
-        for report in sorted(reports, key=lambda r: r.day, reverse=True)[:COMPARED]:
+        topic, names = topic_of(question), names_of(question)
+        reports = sorted(on_topic(hits, names or topic, self.cosine(topic)), key=lambda r: r.day, reverse=True)
+        found: list[Found] = []
+        for report in reports[:COMPARED]:
             draft = drafted(self.reader, self.request(question, report))
-            if draft is None or draft.short is None or not draft.sentences:
+            if (
+                draft is not None
+                and draft.short is not None
+                and draft.sentences
+                and draft.short[3] == answer.short.label
+            ):
+                h, s, e, _ = draft.short
+                found.append(Found(report, draft, draft.hits[h].article.text[s:e]))
+        return self._differing(question, query, answer, found, answer.short.label)
+
+    def _compare_counts(self, question: str, query: str, answer: Answer, filters: Filters | None, unit: str) -> Answer:
+        topic, names = topic_of(question), names_of(question)
+        relation = words_of(question) - words_of(f"{unit} {names} how many") - _VAGUE
+        found: list[Found] = []
+        for report in sorted(self.reports(topic, filters, names), key=lambda r: r.day, reverse=True)[:COMPARED]:
+            sentence = counted_sentence(report.article.text, unit, relation)
+            if sentence is None:
                 continue
-            h, s, e, label = draft.short
-            found.append((report, draft, draft.hits[h].article.text[s:e], label))
-        groups: list[list[tuple[Report, Draft, str, str]]] = []
+            start, end, value = sentence
+            holder = next((p for p in self.index.passages_of(report.article.id) if p.start <= start < p.end), None)
+            if holder is None:
+                continue
+            hit = Hit(holder, 1.0, report.article)
+            text = report.article.text[start:end]
+            found.append(Found(report, Draft(text, [hit], [(text, [1])], {0: {0: (start, end)}}), value))
+        return self._differing(question, query, answer, found, "CARDINAL", rescue=True)
+
+    def _differing(
+        self, question: str, query: str, answer: Answer, found: list[Found], label: str, rescue: bool = False
+    ) -> Answer:
+        """The answer with the differing values shown, or ``answer`` when the reports agree. With
+        ``rescue`` a refused answer is answered from the newest report that gives a value."""
+        groups: list[list[Found]] = []
         for item in found:  # newest first, so each group's first item is its newest report
-            group = next((g for g in groups if same_value(g[0][2], item[2], item[3])), None)
+            group = next((g for g in groups if same_value(g[0].value, item.value, label)), None)
             if group is None:
                 groups.append([item])
             else:
                 group.append(item)
-        if len(groups) < 2:
+        if not groups or (len(groups) < 2 and (answer.answered or not rescue)):
             return answer
         # the newest report's value leads; each other value is cited from the first report that gave it
-        chosen = [groups[0][0]] + [min(g, key=lambda x: x[0].day) for g in groups[1:]]
-        checked = self.pipeline.verify(question, query, merged([d for _, d, _, _ in chosen]))
+        chosen = [groups[0][0]] + [min(g, key=lambda x: x.report.day) for g in groups[1:]]
+        checked = self.pipeline.verify(question, query, merged([f.draft for f in chosen]))
         if not checked.answered or len(checked.sentences) < len(chosen):
             return answer
         rows = []
-        for (report, _, value, _), sentence in zip(chosen, checked.sentences, strict=False):
+        for item, sentence in zip(chosen, checked.sentences, strict=False):
             if not sentence.verified or not sentence.markers:
                 return answer  # a value no passage supports is no difference to show
+            article = item.report.article
             rows.append(
                 Disagreement(
-                    value=value, marker=sentence.markers[0], source=report.article.source,
-                    date=report.day, latest=report is chosen[0][0],
+                    value=item.value, marker=sentence.markers[0], source=article.source,
+                    date=item.report.day, latest=item is chosen[0],
                 )
             )  # fmt: skip
+        if len(rows) < 2:
+            return checked
         shown = "; ".join(
             f"{r.value} ({', '.join(filter(None, [r.source, day_label(r.date)]))}{', latest' if r.latest else ''})"
             for r in rows
         )
         return checked.model_copy(update={"disagreements": rows, "note": f"Reports differ: {shown}."})
+
+
+@dataclasses.dataclass
+class Found:
+    """A value one report gives for the question, with the draft that cites it."""
+
+    report: Report
+    draft: Draft
+    value: str
+
+
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+
+
+def names_of(question: str) -> str:
+    """The names a question mentions ("Elm River", "Clara Voss"), not its first word."""
+    return " ".join(re.sub(r"['’]s$", "", n) for n in _NAME.findall(question.strip()))
+
+
+def answer_unit(answer: Answer) -> str:
+    """What the answer counts: the word after its short answer when that is a count ("17 people"), or
+    for a question about a margin, toll or tally the first count its first sentence gives."""
+    if not answer.answered:
+        return ""
+    unit = ""
+    if answer.short is not None and answer.short.label in {"CARDINAL", "QUANTITY"}:
+        cited = answer.citation(answer.short.marker)
+        unit = unit_after(cited.passage, answer.short.end) if cited is not None else ""
+    elif _TALLY.search(answer.question) and answer.sentences:
+        m = COUNT.search(answer.sentences[0].text)
+        unit = m.group("unit") if m else ""
+    return "" if unit.lower() in NOT_COUNTED else unit
+
+
+_TALLY = re.compile(r"\b(?:margin|toll|tally|total|number\s+of|how\s+much)\b", re.I)
+_IRREGULAR = {
+    "won": "win",
+    "lost": "lose",
+    "rose": "rise",
+    "fell": "fall",
+    "began": "begin",
+    "went": "go",
+    "left": "leave",
+}
+
+
+def words_of(text: str) -> set[str]:
+    """Content words, a hyphenated compound as its parts ("boil-water": boil, water), a few irregular
+    verbs as their present ("won": win)."""
+    text = text.replace("-", " ")
+    return keywords(re.sub(r"[A-Za-z]+", lambda m: _IRREGULAR.get(m.group(0).lower(), m.group(0)), text))
+
+
+_VAGUE = words_of("people many much number total report said say")
+
+
+def counted_sentence(text: str, unit: str, relation: set[str]) -> tuple[int, int, str] | None:
+    """The first sentence of ``text`` that counts ``unit`` and says what the question asks
+    (one of the ``relation`` words in it or the sentence before it): (start, end, value)."""
+    before = ""
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        found = counts(sentence, unit)
+        if found and (not relation or relation & words_of(f"{before} {sentence}")):
+            return start, end, found[0][2]
+        before = sentence
+    return None
 
 
 def plan(question: str, intent: TimeIntent) -> str:

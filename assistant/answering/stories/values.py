@@ -52,3 +52,45 @@ def same_value(one: str, other: str, label: str = "") -> bool:
     if not words[0] or not words[1]:
         return one.strip().casefold() == other.strip().casefold()
     return words[0] <= words[1] or words[1] <= words[0]  # "Voss" and "Clara Voss"
+
+
+_NUMBER_WORDS = "|".join(sorted((w for w in _UNITS if " " not in w), key=len, reverse=True))
+COUNT = re.compile(
+    rf"(?<![\w,.])(?P<value>\d[\d,]*(?:\.\d+)?|(?:{_NUMBER_WORDS})(?:[ -](?:{_NUMBER_WORDS}))*)"
+    r"(?:\s+(?P<scale>hundred|thousand|million|billion))?"
+    r"\s+(?P<unit>[A-Za-z][a-z]+)",
+    re.I,
+)
+_HOW_MANY = re.compile(r"\bhow\s+many\s+(?P<words>(?:[A-Za-z'’-]+\s+){0,3})", re.I)
+_FILLER = {"more", "than", "of", "the", "about", "around", "some", "nearly", "almost", "over", "up", "to"}
+_VERBS = {"were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "will", "would", "can", "could"}
+NOT_COUNTED = {"percent", "per", "cent", "pounds", "dollars", "euros", "years", "times"}  # amounts, not things
+
+
+def asked_unit(question: str) -> str:
+    """What a "how many X" question counts ("nurses" in "How many Kellford nurses walked out?"), or ""."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return ""
+    word = next((w for w in m.group("words").split() if w[:1].islower() and w not in _FILLER), "")
+    return "" if word in _VERBS or word in NOT_COUNTED else word
+
+
+def unit_after(text: str, end: int) -> str:
+    """The word that follows a value ending at ``end`` ("homes" in "8,000 homes in Ashby")."""
+    words = [w for w in re.findall(r"[A-Za-z]+", text[end : end + 40]) if w.lower() not in _FILLER]
+    return words[0] if words else ""
+
+
+def counts(text: str, unit: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` counts ``unit`` ("17 people", "Seventeen people", "about 8,500 homes"): the value's
+    (start, end, words), in text order."""
+    from index.language.words import stem
+
+    want = stem(unit.lower())
+    out = []
+    for m in COUNT.finditer(text):
+        if stem(m.group("unit").lower()) == want:
+            end = m.end("scale") if m.group("scale") else m.end("value")
+            out.append((m.start("value"), end, text[m.start("value") : end]))
+    return out
