@@ -93,6 +93,12 @@ class AnswerSettings(Section):
         description="Most lines in a timeline answer (the first report and the newest; the rest "
         "are counted as 'and N more reports').",
     )
+    time_policy: bool = Field(
+        True,
+        description="Read what a question asks about time (the latest, since or before a day, how a story "
+        "developed) and answer it so: the newest report, a hard date window, a timeline. Off: every question "
+        "is a plain one.",
+    )
     compare_reports: bool = Field(
         True,
         description="Check whether a story's reports give different values (a count, amount, date, name) for "

@@ -1,7 +1,10 @@
 """The answer model's table (issue 34): the extractive engine with the selector alone against the
 selector plus the answer model, on the same index, in one process, per data set.
 
-    .venv/bin/python -m benchmarks.answer_model_table [bbc] [realtimeqa] [shipped] [--count N]
+    .venv/bin/python -m benchmarks.answer_model_table [bbc] [realtimeqa] [shipped] [--count N] [--toggle SETTING]
+
+``--toggle``: the ``answer.*`` setting compared off against on (default ``answer_model``; issue 36
+compares ``time_policy``, the time intents with reports compared).
 
 ``bbc`` and ``realtimeqa`` are ``benchmarks/answers.py``'s sets (the BBC 44 + 12 unanswerable over
 100 BBC articles; the RealTime QA 200 sample over its labelled articles and 300 others, asked as of
@@ -75,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", default=["shipped", "bbc", "realtimeqa"])
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--toggle", default="answer_model", help="the answer.* setting compared off against on")
     args = parser.parse_args()
     use_offline_environment()
     sources = {**DATA, "shipped": shipped}
@@ -85,11 +89,12 @@ def main() -> None:
         cases, articles = sources[name](args.count)
         testset = runs / f"{name}-first{len(cases)}.jsonl"
         write_testset(cases, testset)
-        for setting, on in (("selector", False), ("answer model", True)):
-            bot = Assistant.open(runs / "index", Settings(answer={"answer_model": on}), create=True)
+        for on in (False, True):
+            setting = f"{args.toggle} {'on' if on else 'off'}"
+            bot = Assistant.open(runs / "index", Settings(answer={args.toggle: on}), create=True)
             if bot.info().articles == 0:
                 print(bot.add(list(articles), progress=True).summary())
-            out = runs / f"answer-model-{'on' if on else 'off'}"
+            out = runs / f"{args.toggle}-{'on' if on else 'off'}"
             shutil.rmtree(out, ignore_errors=True)  # an evaluation resumes a run folder it finds
             evaluate(bot, testset, out)
             bot.close()

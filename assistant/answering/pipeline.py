@@ -108,7 +108,8 @@ class Pipeline:
         index = self.index.snapshot()  # and this question reads one generation throughout
         query = self.rewrite(question, history, engine) if question else question
         yield Rewritten(query)
-        intent = time_intent(query, as_of_day(filters)) if question else TimeIntent(TimeKind.PLAIN)
+        timely = question and self.settings.answer.time_policy
+        intent = time_intent(query, as_of_day(filters)) if timely else TimeIntent(TimeKind.PLAIN)
         scoped = window(filters, intent)  # since/before a day: a hard filter
         # embedded once: for retrieval, and for the engine when it answers the searched question
         vector = index.query_vector(query) if question else None
@@ -133,7 +134,7 @@ class Pipeline:
             yield Token(answer.text)
         else:
             answer, first_token = yield from self._engine_answer(question, query, request, engine)
-            if how == "plain" and self.settings.answer.compare_reports:
+            if how == "plain" and timely and self.settings.answer.compare_reports:
                 answer = policy.compare(question, query, answer, hits, scoped)
         t2 = time.perf_counter()
         answer = policy.windowed(answer, intent, filters)
