@@ -6,14 +6,16 @@ answer = bot.ask("What channels did the US use?")
 print(answer.text, answer.citations[0].title)
 """
 
-from assistant.answering.answer import Answer, Citation, SentenceCheck, ShortAnswer
+from assistant.answering.answer import Answer, Citation, Disagreement, SentenceCheck, ShortAnswer, TimelineLine
 from assistant.answering.citations import NOT_IN_ARTICLES
 from assistant.answering.nlp import load_in_background as load_nlp_in_background
 from assistant.answering.pipeline import Event, Finished, Retrieved, Rewritten, Token
+from assistant.answering.stories.digest import Digest, DigestStory
 from assistant.article_listing import ArticlePage, ArticleRow
 from assistant.checks import IndexCheck
+from assistant.composition import check_paths
 from assistant.conversations import Conversation, ConversationNotFoundError, ConversationStoreError, Turn
-from assistant.core import Assistant, AssistantInfo, check_paths
+from assistant.core import Assistant, AssistantInfo
 from assistant.evaluation import EvaluationError, TestSetError
 from assistant.settings import Settings
 from assistant.web_sources import SourceRow
@@ -54,6 +56,9 @@ __all__ = [
     "AssistantInfo",
     "check_paths",
     "Citation",
+    "Digest",
+    "Disagreement",
+    "DigestStory",
     "ConfigurationError",
     "Conversation",
     "ConversationNotFoundError",
@@ -87,6 +92,7 @@ __all__ = [
     "ShortAnswer",
     "SourceRow",
     "TestSetError",
+    "TimelineLine",
     "Token",
     "Turn",
     "UnreadableArticleError",

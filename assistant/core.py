@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Closes, HasModel, create_engine
-from assistant.answering.judges.judge import FaithfulnessJudge
+from assistant.answering.engines.base import AnswerEngine, Closes, create_engine
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
+from assistant.answering.stories.digest import Digest
 from assistant.article_listing import ArticlePage, article_page
+from assistant.composition import check_paths, dated, digest_since, fallback_for, judge_for
 from assistant.conversations import ConversationStore
 from assistant.samples_index import sample_articles_path, user_additions
-from assistant.settings import Engine, JudgeMethod, Settings
+from assistant.settings import Settings
 from assistant.web_sources import WebSources
 from index import (
     DEFAULT_MODEL,
@@ -38,31 +39,10 @@ from index import (
     count_articles,
     load_embedder,
     load_paths,
-    missing_paths,
 )
-from index.language.dates import parse_day
 from index.web.sources import is_url
 
 log = logging.getLogger(__name__)
-
-
-def check_paths(paths: list[str | Path]) -> None:
-    """Raise :class:`ArticlesNotFoundError` naming every path that does not exist."""
-    missing = missing_paths(paths)
-    if missing:
-        raise ArticlesNotFoundError(f"no such file or folder: {', '.join(missing)}; nothing was added")
-
-
-def dated(filters: Filters | None, as_of: str | date | None = None) -> Filters:
-    """``filters`` with the day the question is asked: ``as_of``, else the one ``filters`` has,
-    else today. A day that is not YYYY-MM-DD is an InvalidRequestError naming it."""
-    day = as_of or (filters.as_of if filters else None) or date.today()
-    if isinstance(day, str):
-        try:
-            day = parse_day(day)
-        except ValueError as e:
-            raise InvalidRequestError(f"as of: {e}") from e
-    return dataclasses.replace(filters or Filters(), as_of=day.isoformat())
 
 
 @dataclass(frozen=True)
@@ -75,26 +55,6 @@ class AssistantInfo(IndexInfo):
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def _judge(settings: Settings, engine: AnswerEngine) -> FaithfulnessJudge:
-    """The judge ``answer.judge`` names; ``llm`` judges with the assistant's own chat model."""
-    method = settings.answer.judge
-    client = engine.client if method == JudgeMethod.LLM and isinstance(engine, HasModel) else None
-    return FaithfulnessJudge(method, client=client)
-
-
-def _fallback(settings: Settings, engine: AnswerEngine, index: NewsIndex) -> AnswerEngine | None:
-    """The engine drafted when nothing a writing engine wrote holds: the extractive one, with
-    ``llm.fallback`` on (the engine itself when it is the extractive one)."""
-    if not settings.llm.fallback:
-        return None
-    if engine.name == Engine.EXTRACTIVE.value:
-        return engine
-    extractive = settings.model_copy(
-        update={"answer": settings.answer.model_copy(update={"engine": Engine.EXTRACTIVE})}
-    )
-    return create_engine(extractive, index.embedder.embed)
 
 
 class Assistant:
@@ -112,8 +72,8 @@ class Assistant:
         self._conversations: ConversationStore | None = None
         self._warm = False
         # questions read a pinned generation while writers (threads or processes) publish new ones
-        self.judge = _judge(settings, self.engine)  # answers are verified with it, evaluations judged
-        self._pipeline = Pipeline(index, self.engine, self.judge, settings, _fallback(settings, self.engine, index))
+        self.judge = judge_for(settings, self.engine)  # answers are verified with it, evaluations judged
+        self._pipeline = Pipeline(index, self.engine, self.judge, settings, fallback_for(settings, self.engine, index))
         self.web = WebSources(index, settings.sources)  # feeds and pages as sources of articles
 
     # ---- opening -------------------------------------------------------------------------
@@ -359,6 +319,19 @@ class Assistant:
         (the verified ``Answer``)."""
         self._check_length(question)
         return self._pipeline.stream(question, history, dated(filters, as_of), self._engine(engine))
+
+    def story(self, article_id: str, as_of: str | date | None = None) -> Answer:
+        """The timeline of the story an article belongs to (its reports up to ``as_of``, one verified,
+        dated line each): "this story" from any citation."""
+        return self._pipeline.story(article_id, dated(None, as_of))
+
+    def digest(self, since: str | date | None = None, as_of: str | date | None = None) -> Digest:
+        """What's new: the stories with reports dated from ``since`` ("yesterday" by default, a day,
+        "N days", "last refresh") to ``as_of`` (today by default), each with its newest report's
+        first sentence, cited, and how many reports it has."""
+        day = date.fromisoformat(str(dated(None, as_of).as_of))
+        fetched = max((row.fetched_at for row in self.web.list()), default="")
+        return self._pipeline.digest(digest_since(since, day, fetched), day)
 
     def _check_length(self, question: str) -> None:
         limit = self.settings.answer.max_question_chars

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from assistant.answering.answer import Answer, Citation
@@ -26,10 +27,11 @@ from assistant.answering.citations import attach_citations, build_answer, is_ref
 from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, Rewrites
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
+from assistant.answering.stories.digest import Digest, make_digest
 from assistant.answering.stories.intent import TimeIntent, TimeKind, time_intent
 from assistant.answering.stories.policy import StoryPolicy, as_of_day, plan, window
 from assistant.settings import Settings, Unsupported
-from index import Filters, Hit, NewsIndex
+from index import ArticlesNotFoundError, Filters, Hit, NewsIndex
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,22 @@ class Pipeline:
                 if rescued.answered:
                     answer = rescued.model_copy(update={"fallback": True, "draft": draft.text})
         return answer, first_token
+
+    def story(self, article_id: str, filters: Filters | None = None) -> Answer:
+        """The timeline of the story the article ``article_id`` belongs to, as of ``filters.as_of``."""
+        self.index.refresh()
+        index = self.index.snapshot()
+        article = index.article(article_id)
+        if article is None:
+            raise ArticlesNotFoundError(f"no article {article_id!r} in the index")
+        return StoryPolicy(index, self.settings, self._reader(self.engine), self).story(article, filters)
+
+    def digest(self, since: date, as_of: date) -> Digest:
+        """The stories with reports dated from ``since`` to ``as_of`` (see :mod:`.stories.digest`)."""
+        self.index.refresh()
+        index = self.index.snapshot()
+        policy = StoryPolicy(index, self.settings, self._reader(self.engine), self)
+        return make_digest(index, policy.reports, since, as_of)
 
     def _reader(self, engine: AnswerEngine) -> AnswerEngine | None:
         """The extractive engine that reads one report at a time (comparing reports), if there is one."""

@@ -30,7 +30,7 @@ from assistant.answering.stories.intent import TimeIntent, TimeKind, asks_what_h
 from assistant.answering.stories.timeline import as_timeline, day_label, timeline_draft
 from assistant.answering.stories.values import COUNT, NOT_COUNTED, asked_unit, counts, same_value, unit_after
 from assistant.settings import Settings
-from index import Filters, Hit, NewsIndex, sentence_spans
+from index import Article, Filters, Hit, NewsIndex, sentence_spans
 from index.language.words import keywords
 
 WIDE = 30  # passages searched to find a story's reports
@@ -141,6 +141,20 @@ class StoryPolicy:
         if left:
             notes.append(f"and {left} more report{'s' if left != 1 else ''}")
         return answer.model_copy(update={"note": "; ".join(notes) + "."})
+
+    def story(self, article: Article, filters: Filters | None) -> Answer:
+        """The timeline of the story ``article`` belongs to ("this story" from a citation)."""
+        names = names_of(article.title, article.text)  # its names find the story better than the title's words
+        topic = names or topic_of(article.title) or article.title
+        found = self.reports(topic, filters, names)
+        if all(r.article.id != article.id for r in found):
+            found = sorted([*found, Report(article)], key=lambda r: (not r.day, r.day, r.article.id))
+        draft, left = timeline_draft(found, self.index.passages_of, self.settings.answer.timeline_lines, topic)
+        answer = as_timeline(self.pipeline.verify(f"The story of: {article.title}", topic, draft))
+        notes = [f"{len(found)} report{'s' if len(found) != 1 else ''} on this story"]
+        if left:
+            notes.append(f"{left} more not shown")
+        return answer.model_copy(update={"time": "development", "note": "; ".join(notes) + "."})
 
     # ---- latest -----------------------------------------------------------------------------
     def latest(
@@ -307,9 +321,16 @@ class Found:
 _NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
 
 
-def names_of(question: str) -> str:
-    """The names a question mentions ("Elm River", "Clara Voss"), not its first word."""
-    return " ".join(re.sub(r"['’]s$", "", n) for n in _NAME.findall(question.strip()))
+def names_of(question: str, body: str = "") -> str:
+    """The names a question or title mentions ("Elm River", "Clara Voss"). Its first word counts only
+    when ``body`` (the article under a title) writes it capitalised inside a sentence ("Norcastle
+    factory fire put out …"), never "What" or "Hospital"."""
+    text = question.strip()
+    names = [re.sub(r"['’]s$", "", n) for n in _NAME.findall(text)]
+    first = re.match(r"([A-Z][a-z]+)\b", text)
+    if first and body and re.search(rf"[a-z,;] {re.escape(first.group(1))}\b", body):
+        names.insert(0, first.group(1))
+    return " ".join(names)
 
 
 def answer_unit(answer: Answer) -> str:
