@@ -137,7 +137,7 @@ class Pipeline:
         else:
             answer, first_token = yield from self._engine_answer(question, query, request, engine)
             if how == "plain" and timely and self.settings.answer.compare_reports:
-                answer = policy.compare(question, query, answer, hits, scoped)
+                answer = policy.compare(question, query, answer, scoped)
         t2 = time.perf_counter()
         answer = policy.windowed(answer, intent, filters)
         answer.time = intent.label()

@@ -226,7 +226,7 @@ class StoryPolicy:
         return answer.model_copy(update={"note": note}) if note else answer
 
     # ---- reports that differ ----------------------------------------------------------------
-    def compare(self, question: str, query: str, answer: Answer, hits: list[Hit], filters: Filters | None) -> Answer:
+    def compare(self, question: str, query: str, answer: Answer, filters: Filters | None) -> Answer:
         """When the story's reports give different values for what was asked, the answer leads with
         the newest report's and cites one sentence per other value (the first report that gave it).
         Counts ("how many nurses") are read from every report of the story; other kinds (a date, a
@@ -238,8 +238,8 @@ class StoryPolicy:
             return self._compare_counts(question, query, answer, filters, unit)
         if not answer.answered or answer.short is None or answer.short.label not in TYPED:
             return answer
-        topic, names = topic_of(question), names_of(question)
-        reports = sorted(on_topic(hits, names or topic, self.cosine(topic)), key=lambda r: r.day, reverse=True)
+        topic, names = topic_of(question), self.story_names(question, answer)
+        reports = sorted(self.reports(names or topic, filters, names), key=lambda r: r.day, reverse=True)
         found: list[Found] = []
         for report in reports[:COMPARED]:
             draft = drafted(self.reader, self.request(question, report))
@@ -253,11 +253,21 @@ class StoryPolicy:
                 found.append(Found(report, draft, draft.hits[h].article.text[s:e]))
         return self._differing(question, query, answer, found, answer.short.label)
 
+    def story_names(self, question: str, answer: Answer) -> str:
+        """The names that find the story a question is about: the question's own, else those of the
+        title of the report the answer cites first ("the collapse" is the Elm River bridge's)."""
+        names = names_of(question)
+        if names or not answer.answered or not answer.citations:
+            return names
+        lead = self.index.article(answer.citations[0].article_id)
+        return names_of(lead.title, lead.text) if lead is not None else ""
+
     def _compare_counts(self, question: str, query: str, answer: Answer, filters: Filters | None, unit: str) -> Answer:
-        topic, names = topic_of(question), names_of(question)
+        topic, names = topic_of(question), self.story_names(question, answer)
         relation = words_of(question) - words_of(f"{unit} {names} how many") - _VAGUE
         found: list[Found] = []
-        for report in sorted(self.reports(topic, filters, names), key=lambda r: r.day, reverse=True)[:COMPARED]:
+        reports = self.reports(names or topic, filters, names)
+        for report in sorted(reports, key=lambda r: r.day, reverse=True)[:COMPARED]:
             sentence = counted_sentence(report.article.text, unit, relation)
             if sentence is None:
                 continue
