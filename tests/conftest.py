@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 SEED = SHARED / "seed" / "us-north-korea-contact.txt"
 SAMPLES = ROOT / "assistant" / "samples" / "articles.jsonl"
+STORIES = ROOT / "tests" / "data" / "stories" / "articles.jsonl"  # dated reports written for the time questions
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -53,6 +54,15 @@ def sample_bot(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
     from assistant import Assistant
 
     return Assistant.build([SAMPLES], tmp_path_factory.mktemp("samples") / "index")
+
+
+@pytest.fixture(scope="session")
+def stories_bot(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Six dated stories (24 reports, one revised figure each in five of them) and an unrelated
+    newer article from the bridge's town, beside the sample articles."""
+    from assistant import Assistant
+
+    return Assistant.build([STORIES, SAMPLES], tmp_path_factory.mktemp("stories") / "index")
 
 
 @pytest.fixture(scope="session")
