@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import conversations, routes
+from api import conversations, routes, stories
 from api.http import RequestGate, openai_error
 from assistant import (
     Assistant,
@@ -60,6 +60,7 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     app.add_exception_handler(Exception, _internal_error)
     app.include_router(conversations.router)
     app.include_router(routes.router)
+    app.include_router(stories.router)
     return app
 
 

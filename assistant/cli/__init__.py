@@ -1,4 +1,5 @@
-"""The ``assistant`` command line: ingest, remove, check, sources, refresh, ask, serve, api, info, eval, testset.
+"""The ``assistant`` command line: ingest, remove, check, sources, refresh, ask, digest, story, serve, api,
+info, eval, testset.
 An adapter over the public ``assistant`` API; nothing in the core imports it."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from assistant.cli import (  # noqa: F401  (they register the commands)
     index_commands,
     question_commands,
     source_commands,
+    story_commands,
 )
 from assistant.cli.common import app
 

@@ -84,6 +84,8 @@ def ask(
     if answer.short:
         typer.secho(f"{answer.short.text} [{answer.short.marker}]", bold=True)
     typer.echo(answer.text)
+    if answer.note:  # what the question's time policy did: the latest report, a window, reports that differ
+        typer.secho(answer.note, fg=typer.colors.CYAN)
     if answer.fallback:
         typer.secho(
             f"nothing the model wrote holds ({answer.draft}); the answer above is the sentences that most likely "
