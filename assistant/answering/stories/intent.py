@@ -51,9 +51,13 @@ _DEVELOPMENT = re.compile(
     r"|\bwhat\s+(?:has\s+been|was)\s+reported\s+(?:about|on)\b",
     re.I,
 )
+# "the latest on X", "latest news", "what's new now" — but not "the latest census data" or "the latest
+# tech giant to …": there "latest" picks a thing, the question is a plain one
 _LATEST = re.compile(
-    r"\b(?:latest|newest|most\s+recent|current(?:ly)?|now|still|so\s+far|any\s+(?:news|update)|update\s+on"
-    r"|up\s+to\s+date|at\s+the\s+moment|these\s+days)\b",
+    r"\b(?:latest|newest|most\s+recent)\b(?=\s*(?:[?.!,]|$|on\b|in\b|about\b|with\b|from\b|for\b|regarding\b"
+    r"|news\b|updates?\b|developments?\b|reports?\b|situation\b|status\b))"
+    r"|\b(?:currently|now|still|so\s+far|any\s+(?:news|update)|update\s+on|up\s+to\s+date|at\s+the\s+moment"
+    r"|these\s+days|current\s+(?:situation|status|state))\b",
     re.I,
 )
 # words that say what kind of question it is, not what it is about (dropped from the topic)

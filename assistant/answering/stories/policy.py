@@ -36,7 +36,8 @@ from index.language.words import keywords
 WIDE = 30  # passages searched to find a story's reports
 LATEST_TRIES = 3  # newest reports read for a specific "latest" question
 COMPARED = 6  # reports read for the same question when checking that they agree
-TYPED = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "TIME", "PERSON", "GPE", "LOC", "ORG", "NORP"}
+TYPED = {"CARDINAL", "QUANTITY", "MONEY", "PERCENT", "DATE", "PERSON", "GPE", "LOC"}  # count, amount, date, who, where
+STORY_DAYS = 45  # reports compared for one question lie this close to the answer's (one story, not last year's)
 _OPEN_LATEST = re.compile(r"\b(?:latest|news|update)\b\s*(?:on|about|in|with|from|for)?\b|\bso\s+far\b", re.I)
 
 
@@ -239,7 +240,9 @@ class StoryPolicy:
         if not answer.answered or answer.short is None or answer.short.label not in TYPED:
             return answer
         topic, names = topic_of(question), self.story_names(question, answer)
-        reports = sorted(self.reports(names or topic, filters, names), key=lambda r: r.day, reverse=True)
+        reports = sorted(
+            self.near(self.reports(names or topic, filters, names), answer), key=lambda r: r.day, reverse=True
+        )
         found: list[Found] = []
         for report in reports[:COMPARED]:
             draft = drafted(self.reader, self.request(question, report))
@@ -252,6 +255,24 @@ class StoryPolicy:
                 h, s, e, _ = draft.short
                 found.append(Found(report, draft, draft.hits[h].article.text[s:e]))
         return self._differing(question, query, answer, found, answer.short.label)
+
+    def near(self, reports: list[Report], answer: Answer) -> list[Report]:
+        """The reports within :data:`STORY_DAYS` of the report the answer cites first (all of them for
+        a refusal): "who won Eurovision" is this year's contest, not 2019's."""
+        day = answer.citations[0].date[:10] if answer.answered and answer.citations else ""
+        try:
+            anchor = date.fromisoformat(day)
+        except ValueError:
+            return reports
+        window = timedelta(days=STORY_DAYS)
+
+        def close(report: Report) -> bool:
+            try:
+                return abs(date.fromisoformat(report.day) - anchor) <= window
+            except ValueError:
+                return False
+
+        return [r for r in reports if close(r)]
 
     def story_names(self, question: str, answer: Answer) -> str:
         """The names that find the story a question is about: the question's own, else those of the
@@ -266,7 +287,7 @@ class StoryPolicy:
         topic, names = topic_of(question), self.story_names(question, answer)
         relation = words_of(question) - words_of(f"{unit} {names} how many") - _VAGUE
         found: list[Found] = []
-        reports = self.reports(names or topic, filters, names)
+        reports = self.near(self.reports(names or topic, filters, names), answer)
         for report in sorted(reports, key=lambda r: r.day, reverse=True)[:COMPARED]:
             sentence = counted_sentence(report.article.text, unit, relation)
             if sentence is None:

@@ -20,6 +20,7 @@ from assistant.answering.stories.gather import Report, lede
 from index import Passage
 from index.language.words import keywords
 
+MIN_WORDS = 5  # content words of a line ("New York CNN Business —" is no news)
 NEAR_DUPLICATE = 0.5  # a line sharing half its words (the story's own words aside) with an earlier one
 # "RIVERTON - ", "PORT WEN (Island Post) - ": the dateline is not part of what happened
 _DATELINE = re.compile(r"^[A-Z][A-Z .'’-]{2,40}(?:\([^)]{1,40}\))?\s+[-–—]\s+")
@@ -55,7 +56,7 @@ def timeline_draft(
             if cut:
                 start += cut.end()
             words = keywords(report.article.text[start:end]) - story_words
-            if len(words) < 3 or any(jaccard(words, earlier) >= NEAR_DUPLICATE for earlier in told):
+            if len(words) < MIN_WORDS or any(jaccard(words, earlier) >= NEAR_DUPLICATE for earlier in told):
                 continue
             lines.append((Report(report.article, [hit]), start, end))
             told.append(words)
