@@ -105,7 +105,7 @@ def test_the_facade_names_its_vocabulary_only() -> None:
     """``assistant.__all__`` is the facade's vocabulary (82 names before: everything adapters used)."""
     import assistant
 
-    assert len(assistant.__all__) <= 50, len(assistant.__all__)
+    assert len(assistant.__all__) <= 55, len(assistant.__all__)  # 48, and the time answers' four
     assert "evaluate" not in assistant.__all__ and "IndexSettings" not in assistant.__all__
 
 

@@ -39,6 +39,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     from ui.articles_tab import articles_tab
     from ui.chat_tab import chat_tab
     from ui.evaluate_tab import evaluate_tab
+    from ui.stories_view import whats_new_tab
 
     use_offline_environment()
     gr = import_gradio()
@@ -49,6 +50,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         # outside its tab, and inside an explicit gr.Tabs() those broke the strip at the first click
         chat_tab(gr, demo, assistant, header)
         articles_tab(gr, demo, assistant, header)
+        whats_new_tab(gr, assistant)
         evaluate_tab(gr, assistant)
 
         def ask_json(question: str) -> str:

@@ -17,6 +17,7 @@ from ui.chat_handlers import (
     example_questions,
 )
 from ui.render import header_text, render_sources
+from ui.stories_view import story_panel, wire_story_panel
 from ui.uploads import add_files, holding
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def _components(gr: Any, assistant: Assistant, handlers: ChatHandlers) -> Simple
                     holding(info),
                     elem_id="upload-report",
                 )
+            story = story_panel(gr)
             # scrolls within itself (the page never scrolls to it): see render.CSS
             sources = gr.HTML(render_sources(None), elem_id="sources", autoscroll=False)
     api_chat = gr.Button("chat", visible=False)  # the /chat API endpoint (scripts), as before
@@ -177,3 +179,4 @@ def _wire(gr: Any, demo: Any, assistant: Assistant, header: Any, handlers: ChatH
     demo.load(handlers.on_restore, c.conversation, chat_outputs, api_visibility="private")
 
     c.files.upload(on_upload, c.files, [c.report, header], api_name="upload", concurrency_id="writes")
+    wire_story_panel(gr, assistant, c.story, c.conversation, c.as_of)

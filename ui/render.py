@@ -3,6 +3,7 @@ or model text escaped), source cards and the header (HTML, escaped). Pure functi
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 
@@ -15,6 +16,12 @@ CSS = """
 .source-card .passage {white-space: pre-wrap; font-size: 0.92em; line-height: 1.45;}
 .source-card mark {background: #fff3b0; color: #1f2328; padding: 0 1px;}
 .unverified {color: #9a6700; font-size: 0.85em;}
+.time-tag {display: inline-block; font-size: 0.78em; padding: 1px 8px; border-radius: 10px;
+  background: #ddf4ff; color: #0969da;}
+.time-note {display: block; font-size: 0.88em; color: #57606a; margin-top: 4px;}
+.dark .time-tag {background: #0c2d6b; color: #a5d6ff;}
+.dark .time-note {color: #9198a1;}
+ol.timeline {padding-left: 1.2em;} ol.timeline li {margin-bottom: 6px; overflow-wrap: anywhere;}
 .verified {color: #1a7f37; font-size: 0.85em;}
 .unverified-text {color: #6e7781; text-decoration: underline dotted;}
 .turn-sources {margin-bottom: 16px;}
@@ -199,8 +206,25 @@ def render_answer(answer: Answer, turn: int) -> str:
     escaped, its [n] linking to its source card, and marked verified (✓) or not found in the
     sources (greyed, with the words kept). A written answer replaced by a refusal, or by the
     selector's sentences, says so."""
+    tag = ""
+    if answer.time != "plain":  # what the question asked about time, as the assistant read it
+        label = escape_markdown(answer.time)
+        tag = f'<span class="time-tag" title="what the question asks about time">{label}</span>\n\n'
+    note = f'\n\n<span class="time-note">{escape_markdown(answer.note)}</span>' if answer.note else ""
+    if answer.timeline:  # one dated line per report
+        lines = []
+        for line in answer.timeline:
+            sentence = next((s for s in answer.sentences if s.text == line.text), None)
+            flag = (
+                ' <span class="verified" title="supported by the cited passage">✓</span>'
+                if sentence and sentence.verified
+                else ""
+            )
+            link = f"[\\[{line.marker}\\]](#{anchor(turn, line.marker)})"
+            lines.append(f"**{escape_markdown(day_label(line.day))}** — {escape_markdown(line.text)} {link}{flag}")
+        return tag + "\n\n".join(lines) + note
     if not answer.sentences:
-        text = escape_markdown(answer.text)
+        text = tag + escape_markdown(answer.text) + note
         if answer.draft:  # what was streamed is not silently swapped: say why it is gone
             text += (
                 '\n\n<span class="unverified">The model\'s answer was not found in the articles; its words are '
@@ -226,7 +250,16 @@ def render_answer(answer: Answer, turn: int) -> str:
             '\n\n<span class="unverified">The model\'s own answer could not be checked against the articles; '
             "these are the sentences that most likely answer, from the articles.</span>"
         )
-    return " ".join(parts)
+    return tag + " ".join(parts) + note
+
+
+def day_label(day: str) -> str:
+    """ "3 Mar 2026" for "2026-03-03" (as given when it is no ISO day)."""
+    try:
+        d = datetime.date.fromisoformat(day[:10])
+    except ValueError:
+        return day
+    return f"{d.day} {d:%b %Y}"
 
 
 def render_writing(text: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from assistant.answering.answer import Citation
 from assistant.answering.stories.gather import lede
-from assistant.answering.stories.intent import topic_of
+from assistant.answering.stories.intent import names_of, topic_of
 from assistant.answering.stories.timeline import _DATELINE
 from index import Article, Filters, NewsIndex
 
@@ -67,8 +67,6 @@ def story_of(article: Article, reports: list[Article]) -> list[Article]:
 def make_digest(index: NewsIndex, reports_of: Any, since: date, as_of: date, limit: int = 20) -> Digest:
     """The digest of ``index`` from ``since`` to ``as_of``; ``reports_of(topic, filters, names)`` gives a
     story's reports (the story policy's)."""
-    from assistant.answering.stories.policy import names_of
-
     low, high = since.isoformat(), as_of.isoformat()
     new = sorted(
         (a for a in index.iter_articles() if a.date and low <= a.date[:10] <= high),

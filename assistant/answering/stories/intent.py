@@ -162,3 +162,18 @@ def asks_what_happened(question: str) -> bool:
             re.I,
         )
     )
+
+
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)")
+
+
+def names_of(question: str, body: str = "") -> str:
+    """The names a question or title mentions ("Elm River", "Clara Voss"). Its first word counts only
+    when ``body`` (the article under a title) writes it capitalised inside a sentence ("Norcastle
+    factory fire put out …"), never "What" or "Hospital"."""
+    text = question.strip()
+    names = [re.sub(r"['’]s$", "", n) for n in _NAME.findall(text)]
+    first = re.match(r"([A-Z][a-z]+)\b", text)
+    if first and body and re.search(rf"[a-z,;] {re.escape(first.group(1))}\b", body):
+        names.insert(0, first.group(1))
+    return " ".join(names)
