@@ -2,7 +2,7 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-CODE    := assistant api index prompts serving ui tests benchmarks
+CODE    := assistant api index mcp_adapter prompts serving ui tests benchmarks
 # Offline and quiet: no model hub, no telemetry, no download progress bars.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False

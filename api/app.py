@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import conversations, routes, stories
-from api.http import RequestGate, openai_error
+from api.http import openai_error
 from assistant import (
     Assistant,
     AssistantError,
 )
+from serving.gate import RequestGate
 from serving.hardening import access_key, allowed_hosts, harden
 from serving.server import Server
 
@@ -52,7 +53,10 @@ def create_api(assistant: Assistant, api_key: str | None = None) -> Any:
     app.state.assistant = assistant
     upload_limit, request_limit = int(settings.max_upload_mb * 1_000_000), int(settings.max_request_kb * 1000)
     app.add_middleware(
-        RequestGate, key=api_key, limit=lambda path: upload_limit if path == "/v1/articles" else request_limit
+        RequestGate,
+        key=api_key,
+        limit=lambda path: upload_limit if path == "/v1/articles" else request_limit,
+        error=openai_error,
     )
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]

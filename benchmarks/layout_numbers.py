@@ -12,8 +12,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("assistant", "index", "ui", "api", "prompts")
-ADAPTERS = ("ui", "api")  # the launcher (assistant.cli) starts both: it may import them
+PRODUCT = ("assistant", "index", "ui", "api", "mcp_adapter", "prompts")
+ADAPTERS = ("ui", "api", "mcp_adapter")  # the launcher (assistant.cli) starts them: it may import them
 
 
 def module_name(path: Path) -> str:

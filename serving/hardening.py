@@ -1,8 +1,8 @@
-"""What both servers (the web UI and the HTTP API) share before any route runs: refused unknown
+"""What the servers (the web UI, the HTTP API, the MCP server) share before any route runs: refused unknown
 ``Host`` headers (no DNS rebinding), a Content-Security-Policy that lets a page load nothing from
 elsewhere, the access key beyond loopback, and whole JSON answers sent without reading a request.
-The gates are each server's own (:mod:`ui.browser_gate`, :mod:`api.http`); the server itself is
-:mod:`serving.server`."""
+The gates: the browser's is the UI's own (:mod:`ui.browser_gate`), the key-and-size gate the API's
+and the MCP server's (:mod:`serving.gate`); the server itself is :mod:`serving.server`."""
 
 from __future__ import annotations
 
@@ -59,19 +59,39 @@ def allowed_hosts(bind: str, extra: Iterable[str] = ()) -> list[str]:
     return sorted(set(hosts))
 
 
+class SecurityHeaders:
+    """ASGI middleware: the CSP, no-sniff and no-referrer headers on every HTTP response (kept when
+    a route set its own)."""
+
+    ADDED = (
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+    )
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                have = {bytes(k).lower() for k, _ in message.get("headers", ())}
+                message["headers"] = [*message.get("headers", ()), *((k, v) for k, v in self.ADDED if k not in have)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def harden(app: Any, hosts: list[str]) -> None:
     """Refuse requests whose ``Host`` is not in ``hosts`` (400) and send the CSP and no-sniff
-    headers with every response."""
+    headers with every response (any Starlette app: FastAPI's, Gradio's, the MCP SDK's)."""
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-    @app.middleware("http")
-    async def security_headers(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
 
 

@@ -61,7 +61,8 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
     out = run(
         str(venv / "bin" / "python"),
         "-c",
-        "import assistant, index, ui.app, prompts; from assistant import sample_articles_path; "
+        "import assistant, index, ui.app, mcp_adapter, prompts; "
+        "from assistant.samples_index import sample_articles_path; "
         "print(assistant.__file__); print(sample_articles_path().is_file()); "
         "print(prompts.load_prompt('grounded_answer').id); "
         "from assistant.answering.judges.judge import Calibration; print(Calibration.load().threshold > 0)",

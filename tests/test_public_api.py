@@ -11,6 +11,7 @@ def test_public_api_is_exactly_all() -> None:
         "article_listing",
         "checks",
         "cli",
+        "composition",
         "conversations",
         "core",
         "samples_index",

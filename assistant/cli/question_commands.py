@@ -140,6 +140,35 @@ def serve(
 
 
 @app.command()
+def mcp(
+    index: IndexOption = None,
+    engine: EngineOption = None,
+    model: ModelOption = None,
+    base_url: BaseUrlOption = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio.")
+    ] = False,
+    host: HostOption = None,
+    port: Annotated[int | None, typer.Option(metavar="PORT", help="Port with --http (default: 8765).")] = None,
+) -> None:
+    """Serve the assistant to AI clients over the Model Context Protocol (tools: ask, search, get_article,
+    list_articles, list_sources, add_source, digest; article://ID resources). Stdio by default."""
+    from assistant import AssistantError
+    from mcp_adapter import run_stdio, serve_http
+
+    bot = open_assistant(index, **EngineChoice(engine, model, base_url).sections())
+    try:
+        if http:
+            serve_http(bot, host, port)
+        else:
+            run_stdio(bot)
+    except AssistantError as e:
+        raise fail(str(e)) from e
+    finally:
+        bot.close()
+
+
+@app.command()
 def api(
     index: IndexOption = None,
     engine: EngineOption = None,

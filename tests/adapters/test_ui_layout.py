@@ -82,12 +82,17 @@ def test_tabs_question_box_and_sources_panel_are_where_people_look(
     try:
         assert page.locator("[role=tablist]").count() == 1, "one tab strip"
         tabs = [t.strip() for t in page.locator("[role=tablist] [role=tab]").all_inner_texts()]
-        assert tabs == ["Chat", "Articles", "Evaluate"]
+        assert tabs == ["Chat", "Articles", "What's new", "Evaluate"]
         assert not page.locator("#article-table").is_visible(), "the Articles tab is closed on load"
         if viewport == "desktop" and theme == "light":  # each tab opens, and the strip stays as it was
             from tests.helpers.browser import open_tab
 
-            for name, shown in (("Articles", "#article-table"), ("Evaluate", "#run-eval"), ("Chat", "#question")):
+            for name, shown in (
+                ("Articles", "#article-table"),
+                ("What's new", "#digest-show"),
+                ("Evaluate", "#run-eval"),
+                ("Chat", "#question"),
+            ):
                 open_tab(page, name)
                 page.locator(shown).first.wait_for(state="visible", timeout=10_000)
                 assert [t.strip() for t in page.locator("[role=tablist] [role=tab]").all_inner_texts()] == tabs

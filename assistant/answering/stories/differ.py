@@ -162,6 +162,10 @@ def _compare_counts(
     relation = words_of(question) - words_of(f"{unit} {names} how many") - _VAGUE
     found: list[Found] = []
     reports = near(policy.reports(names or topic, filters, names), answer)
+    if not answer.answered:  # answering what the engine refused: the relation must be more than the story's name
+        relation -= words_of(" ".join(r.article.title for r in reports))
+        if not relation:
+            return answer
     for report in sorted(reports, key=lambda r: r.day, reverse=True)[:COMPARED]:
         sentence = counted_sentence(report.article.text, unit, relation)
         if sentence is None:
