@@ -30,9 +30,9 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
-    if not SEED.is_file():
-        pytest.fail(f"the seed article {SEED} is missing; set SHARED_DIR to the shared folder")
-    return SEED
+    from tests.helpers.shared import needs_shared
+
+    return needs_shared(SEED, "the seed article")
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED
+from tests.helpers.shared import needs_shared
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,7 +42,7 @@ def test_the_python_example_runs_as_pasted_in_an_empty_folder(tmp_path: Path) ->
 @pytest.mark.slow
 @pytest.mark.model
 def test_the_model_example_runs_with_a_real_gguf_model(tmp_path: Path) -> None:
-    tool = ROOT.parent / "shared" / "tools" / "test-models"  # the model the model tests use
+    tool = needs_shared(SHARED / "tools" / "test-models", "the test-models tool")  # the model the model tests use
     found = subprocess.run([str(tool), "qwen-0.5b"], capture_output=True, text=True, timeout=900)
     assert found.returncode == 0, found.stderr[-500:]
     model = found.stdout.strip().split("\t")[1]

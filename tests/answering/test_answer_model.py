@@ -15,6 +15,7 @@ from assistant import Article, Assistant, ConfigurationError, Settings
 from assistant.answering.engines import answer_model as am
 from assistant.answering.engines.reading import Reader
 from tests.conftest import SHARED
+from tests.helpers.shared import needs_shared
 
 pytestmark = pytest.mark.slow
 BBC = SHARED / "datasets" / "bbc-news" / "bbc_news.jsonl.gz"
@@ -75,10 +76,10 @@ def test_the_pine_ridge_deaths_stay_refused_and_the_bike_lanes_are_answered(samp
         assert "3.2 million" in answered.short.text
 
 
-@pytest.mark.skipif(not BBC.is_file(), reason="needs ../shared/datasets/bbc-news (the BBC articles)")
 def test_an_open_question_about_a_report_is_answered_from_it(tmp_path: Path) -> None:
     """'What did Time Warner report?' was refused although the report was the first passage found:
     an open question has no typed answer, and the selector's threshold refused it."""
+    needs_shared(BBC, "the BBC articles")
     rows = [json.loads(line) for line in gzip.open(BBC, "rt", encoding="utf-8")]
     story = next(r for r in rows if r["title"].startswith("Ad sales boost Time Warner profit"))
     others = [r for r in rows if r["category"] == "business" and r["id"] != story["id"]][:40]

@@ -15,6 +15,7 @@ import pytest
 
 from assistant import Answer, Assistant, Finished, ModelBackendError, Settings, Token
 from tests.conftest import SHARED
+from tests.helpers.shared import needs_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 CHANNELS = "particularly in New York"
@@ -22,7 +23,7 @@ CHANNELS = "particularly in New York"
 
 @pytest.fixture(scope="session")
 def qwen_path() -> Path:
-    tool = SHARED / "tools" / "test-models"
+    tool = needs_shared(SHARED / "tools" / "test-models", "the test-models tool")
     done = subprocess.run([str(tool), "qwen-0.5b"], capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         pytest.fail(f"test-models could not provide qwen-0.5b: {done.stderr[-500:]}")

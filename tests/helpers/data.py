@@ -5,17 +5,15 @@ from __future__ import annotations
 import gzip
 import json
 
-import pytest
-
 from index import Article
 from tests.conftest import SHARED
+from tests.helpers.shared import needs_shared
 
 BBC = SHARED / "datasets" / "bbc-news" / "bbc_news.jsonl.gz"
 
 
 def bbc_articles() -> list[Article]:
-    if not BBC.is_file():
-        pytest.fail(f"{BBC} is missing; set SHARED_DIR to the shared folder")
+    needs_shared(BBC, "the BBC articles")
     rows = [json.loads(line) for line in gzip.open(BBC, "rt", encoding="utf-8")][::45][:50]
     return [
         Article(
