@@ -41,7 +41,8 @@ class IngestReport:
         merged = f"{len(self.merged)} merged as copies, " if self.merged else ""
         return (
             f"{len(self.added)} added, {len(self.replaced)} replaced, {merged}{len(self.unchanged)} unchanged, "
-            f"{len(self.failures)} failed; {self.passages} passages in {self.seconds:.1f} s"
+            f"{len(self.failures)} failed; {self.passages} passage{'' if self.passages == 1 else 's'} "
+            f"in {self.seconds:.1f} s"
         )
 
     def extend(self, other: IngestReport) -> None:

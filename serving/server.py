@@ -39,6 +39,7 @@ class Server:
         self.host = host
 
     def start(self, timeout: float = 30.0) -> Server:
+        self.check_port()
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -46,6 +47,24 @@ class Server:
                 raise RuntimeError(f"the server could not start on {self.host}:{self.config.port}")
             time.sleep(0.05)
         return self
+
+    def check_port(self) -> None:
+        """A port another program holds is one clear line, not uvicorn's traceback in a thread."""
+        import socket
+
+        from assistant import ConfigurationError
+
+        if not self.config.port:
+            return
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.host, self.config.port))
+            except OSError:
+                raise ConfigurationError(
+                    f"port {self.config.port} on {self.host} is in use (another server?): choose another with --port"
+                ) from None
 
     @property
     def port(self) -> int:

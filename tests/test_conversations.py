@@ -114,7 +114,7 @@ def test_ratings_become_a_test_set_by_the_written_rules(sample_bot: Assistant, t
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "made 2 question(s) (1 unanswerable)" in done.stdout
+    assert "made 2 questions (1 unanswerable)" in done.stdout
     assert len([json.loads(line) for line in out.read_text().splitlines()]) == 2
 
 

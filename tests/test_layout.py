@@ -73,6 +73,7 @@ PUBLIC = (
     "assistant.samples_index",
     "assistant.checks",
     "assistant.web_sources",
+    "assistant.wording",
 )
 
 

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from assistant import ArticlePage, Assistant, AssistantError, is_url
+from assistant.wording import counted
 from ui.render import escape_markdown, header_text
 from ui.uploads import holding, report_lines
 
@@ -28,7 +29,7 @@ def list_articles(assistant: Assistant, query: str = "", page: float | None = 1)
         number = pages
         shown = assistant.articles(query or "", (number - 1) * ARTICLES_PER_PAGE, ARTICLES_PER_PAGE)
     what = f"matching “{escape_markdown(query)}”" if query else "in the index"
-    return article_rows(shown), f"{shown.total} articles {what} · page {number} of {pages}", number
+    return article_rows(shown), f"{counted(shown.total, 'article')} {what} · page {number} of {pages}", number
 
 
 def delete_articles(assistant: Assistant, ids: str) -> str:
@@ -41,7 +42,9 @@ def delete_articles(assistant: Assistant, ids: str) -> str:
     except AssistantError as e:
         return f"Could not delete: {escape_markdown(str(e))}"
     missing = len(wanted) - len(removed)
-    return f"Deleted {len(removed)} article(s)." + (f" {missing} id(s) were not in the index." if missing else "")
+    return f"Deleted {counted(len(removed), 'article')}." + (
+        f" {counted(missing, 'id')} not in the index." if missing else ""
+    )
 
 
 def add_source(assistant: Assistant, url: str) -> str:
@@ -69,7 +72,9 @@ def forget_source(assistant: Assistant, url: str, with_articles: bool) -> str:
         removed = assistant.web.remove(url, articles=with_articles)
     except AssistantError as e:
         return f"Could not forget it: {escape_markdown(str(e))}"
-    kept = f" and deleted its {len(removed)} article(s)" if with_articles else " (its articles stay in the index)"
+    kept = (
+        f" and deleted its {counted(len(removed), 'article')}" if with_articles else " (its articles stay in the index)"
+    )
     return f"Forgot {escape_markdown(url)}{kept}.\n\n{holding(assistant.info())}"
 
 
@@ -79,7 +84,8 @@ def sources_text(assistant: Assistant) -> str:
     if not rows:
         return "No feeds or pages yet."
     return "\n".join(
-        f"- {escape_markdown(r.title or r.url)} ({escape_markdown(r.url)}): {r.kind or '?'}, {r.articles} article(s), "
+        f"- {escape_markdown(r.title or r.url)} ({escape_markdown(r.url)}): {r.kind or '?'}, "
+        f"{counted(r.articles, 'article')}, "
         f"{escape_markdown(r.status)}"
         for r in rows
     )

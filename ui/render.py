@@ -8,6 +8,7 @@ import html
 import re
 
 from assistant import Answer, AssistantInfo, Citation
+from assistant.wording import counted
 
 CSS = """
 .source-card {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
@@ -273,7 +274,7 @@ def header_text(info: AssistantInfo) -> str:
         "## News assistant\nAsk about the loaded articles. Every sentence of an answer "
         "cites its passage; open the sources on the right to check it.\n\n"
         f"Answers: **{html.escape(engine_label(info))}** · "
-        f"<span id='article-count'>{info.articles} articles loaded</span>"
+        f"<span id='article-count'>{counted(info.articles, 'article')} loaded</span>"
     )
 
 

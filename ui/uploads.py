@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant import Assistant, AssistantError, AssistantInfo, IngestReport
+from assistant.wording import counted
 from ui.render import escape_markdown
 
 
@@ -59,7 +60,7 @@ def add_files(
         else:
             for _, name in accepted:
                 lines += report_lines(name, of_file(report, name, set(read.get(name, []))), name)
-            lines.append(f"\n{report.passages} passages indexed.")
+            lines.append(f"\n{counted(report.passages, 'passage')} indexed.")
     lines.append(f"\n{holding(assistant.info())}")
     return "\n".join(lines)
 
@@ -83,7 +84,7 @@ def report_lines(name: str, report: IngestReport, failed_as: str | None = None) 
         lines.append(
             f"- ✓ {escape_markdown(name)}: {len(report.added)} added, {len(report.replaced)} replaced, "
             f"{merged}{len(report.unchanged)} already indexed"
-            + (f" ({report.passages} passages)" if report.passages else "")
+            + (f" ({counted(report.passages, 'passage')})" if report.passages else "")
         )
     return lines
 
@@ -91,4 +92,4 @@ def report_lines(name: str, report: IngestReport, failed_as: str | None = None) 
 def holding(info: AssistantInfo) -> str:
     """What the index holds, in words."""
     copies = f" (and {info.copies} near-identical copies listed with them)" if info.copies else ""
-    return f"The index holds {info.articles} articles{copies}, {info.passages} passages."
+    return f"The index holds {counted(info.articles, 'article')}{copies}, {counted(info.passages, 'passage')}."

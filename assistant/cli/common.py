@@ -36,6 +36,24 @@ app = typer.Typer(
     help="Ask questions of your news articles; every answer cites its passages.",
 )
 
+
+def _version(shown: bool) -> None:
+    if shown:
+        from assistant import __version__
+
+        typer.echo(f"news-assistant {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Ask questions of your news articles; every answer cites its passages."""
+
+
 IndexOption = Annotated[
     Path | None,
     typer.Option(
@@ -177,3 +195,15 @@ def schedule(bot: Assistant, every: str | None) -> None:
         raise fail(str(e)) from e
     bot.web.refresh_every(seconds)
     typer.echo(f"refreshing {len(bot.web.list())} web source(s) every {every}", err=True)
+
+
+def check_days(**days: str | None) -> None:
+    """Each given day must be YYYY-MM-DD: one clear line naming the option otherwise (exit 2)."""
+    from assistant import parse_day
+
+    for name, day in days.items():
+        if day:
+            try:
+                parse_day(day)
+            except ValueError as e:
+                raise fail(f"--{name.replace('_', '-')}: {e}") from e

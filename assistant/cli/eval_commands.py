@@ -20,6 +20,7 @@ from assistant.cli.common import (
     quiet_environment,
     testset_app,
 )
+from assistant.wording import counted
 
 
 @app.command("eval")
@@ -65,7 +66,7 @@ def eval_command(
         typer.echo("| metric | A | B | B - A |\n|---|---|---|---|")
         for name, m in diff["metrics"].items():
             typer.echo(f"| {name} | {m['a']} | {m['b']} | {m['delta']} |")
-        typer.echo(f"\n{len(diff['questions'])} question(s) changed:")
+        typer.echo(f"\n{counted(len(diff['questions']), 'question')} changed:")
         for q in diff["questions"]:
             note = " (answer changed)" if q["answer_changed"] else ""
             typer.echo(f"- {q['id']}: {q['question']} {json.dumps(q['changed'])}{note}")
@@ -99,9 +100,10 @@ def testset_generate(
     bot = open_assistant(index)
     cases, skipped = generate_testset(bot.index, count, seed)
     write_testset(cases, out)
-    typer.echo(f"made {len(cases)} question(s) from {bot.index.manifest.articles} article(s) into {out}")
+    made = f"{counted(len(cases), 'question')} from {counted(bot.index.manifest.articles, 'article')}"
+    typer.echo(f"made {made} into {out}")
     for reason, n in skipped.items():
-        typer.echo(f"skipped {n} sentence(s): {reason}")
+        typer.echo(f"skipped {counted(n, 'sentence')}: {reason}")
     if not cases:
         typer.secho("no questions could be made (see the reasons above)", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
@@ -130,4 +132,4 @@ def testset_from_feedback(
         raise typer.Exit(1)
     write_testset(cases, out)
     unanswerable = sum(not c.answerable for c in cases)
-    typer.echo(f"made {len(cases)} question(s) ({unanswerable} unanswerable) from rated answers into {out}")
+    typer.echo(f"made {counted(len(cases), 'question')} ({unanswerable} unanswerable) from rated answers into {out}")

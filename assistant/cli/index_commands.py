@@ -22,6 +22,7 @@ from assistant.cli.common import (
     quiet_environment,
     waiting,
 )
+from assistant.wording import counted
 
 
 @app.command(
@@ -88,7 +89,8 @@ def ingest(
         raise fail(str(e)) from e
     for failure in report.failures:
         typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
-    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds {bot.index.manifest.articles} articles")
+    holds = counted(bot.index.manifest.articles, "article")
+    typer.echo(f"{report.summary()}; index {bot.index.directory} now holds {holds}")
     if report.failures:
         raise typer.Exit(3 if (report.added or report.replaced or report.unchanged) else 1)
 
@@ -107,9 +109,11 @@ def remove(
         removed = bot.remove(ids, wait=not no_wait, on_wait=waiting)
     except AssistantError as e:
         raise fail(str(e)) from e
-    typer.echo(f"removed {len(removed)} article(s): {' '.join(removed) or '-'}")
+    typer.echo(f"removed {counted(len(removed), 'article')}: {' '.join(removed) or '-'}")
     if len(removed) < len(ids):
-        typer.secho(f"{len(ids) - len(removed)} id(s) not found in the index", fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"{counted(len(ids) - len(removed), 'id')} not found in the index", fg=typer.colors.YELLOW, err=True
+        )
         raise typer.Exit(1)
 
 
@@ -128,7 +132,7 @@ def check(index: IndexOption = None) -> None:
     note = "" if found.files else " (made before checksums were recorded: the next save records them)"
     typer.echo(
         f"index {directory} ({found.generation}) is sound: {found.files} file(s) match their checksums{note}; "
-        f"{found.articles} articles, {found.passages} passages"
+        f"{counted(found.articles, 'article')}, {counted(found.passages, 'passage')}"
     )
 
 

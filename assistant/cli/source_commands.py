@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from assistant.cli.common import IndexOption, app, fail, open_assistant
+from assistant.wording import counted
 
 
 @app.command()
@@ -25,7 +26,7 @@ def sources(
         if remove is not None:
             removed = bot.web.remove(remove, articles=articles)
             kept = "" if articles else " (its articles stay; --articles removes them)"
-            typer.echo(f"forgot {remove}{kept}; removed {len(removed)} article(s)")
+            typer.echo(f"forgot {remove}{kept}; removed {counted(len(removed), 'article')}")
             return
         rows = bot.web.list()
         if not rows:
@@ -33,7 +34,8 @@ def sources(
         for r in rows:
             retry = f", retried after {r.retry_after}" if r.retry_after else ""
             typer.echo(
-                f"{r.url}\n    {r.kind or '?'} · {r.title or 'untitled'} · {r.articles} article(s) · {r.status} "
+                f"{r.url}\n    {r.kind or '?'} · {r.title or 'untitled'} · {counted(r.articles, 'article')} · "
+                f"{r.status} "
                 f"(fetched {r.fetched_at or 'never'}{retry})"
             )
     except AssistantError as e:

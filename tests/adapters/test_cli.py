@@ -60,11 +60,11 @@ def test_asking_a_missing_index_fails_fast_with_a_hint(tmp_path: Path) -> None:
 def test_eval_generate_and_compare(tmp_path: Path) -> None:
     """On the sample index: a generated test set is evaluated, a bad one is refused line by line."""
     made = cli("testset", "generate", str(tmp_path / "cloze.jsonl"), "--count", "5")
-    assert "made 5 question(s)" in made.stdout and "skipped" in made.stdout
+    assert "made 5 questions" in made.stdout and "skipped" in made.stdout
     run = cli_in_process("eval", str(tmp_path / "cloze.jsonl"), "--out", str(tmp_path / "run"))
     assert "| hit@10 |" in run.stdout and (tmp_path / "run" / "report.html").is_file()
     same = cli_in_process("eval", "--compare", str(tmp_path / "run"), str(tmp_path / "run")).stdout
-    assert "0 question(s) changed" in same
+    assert "0 questions changed" in same
     (tmp_path / "bad.jsonl").write_text('{"question": "ok?"}\n{"id": 3}\n')
     bad = cli_in_process("eval", str(tmp_path / "bad.jsonl"))
     assert bad.exit_code == 2 and "line 2: question" in bad.stderr
@@ -90,3 +90,23 @@ def test_ingest_of_a_missing_path_or_no_articles_fails_clearly_and_leaves_no_ind
     (tmp_path / "empty").mkdir()
     nothing = cli("ingest", str(tmp_path / "empty"), index=index, check=False)
     assert nothing.returncode == 2 and "no article in" in nothing.stderr and not index.exists()
+
+
+def test_the_version_a_busy_port_and_a_day_that_is_no_date_are_one_line_each(sample_bot: Any) -> None:
+    import socket
+
+    version = cli_in_process("--version")
+    assert version.exit_code == 0 and version.output.startswith("news-assistant ")
+    index = str(sample_bot.index.directory)
+    for option in ("--since", "--until", "--as-of"):
+        wrong = cli_in_process("ask", "What happened?", "--index", index, option, "last Tuesday")
+        assert (
+            wrong.exit_code == 2 and f"{option}: 'last Tuesday' is not a date: write it as YYYY-MM-DD" in wrong.output
+        )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = cli_in_process("api", "--index", index, "--port", port)
+    assert busy.exit_code == 2 and f"port {port} on 127.0.0.1 is in use (another server?)" in busy.output
+    assert "--port" in busy.output and "Traceback" not in busy.output

@@ -131,7 +131,7 @@ def test_the_articles_tab_lists_searches_pages_and_deletes(hostile: Any, chromiu
         query = page.locator("#article-query textarea, #article-query input").first
         query.fill("bus plan 7")
         query.press("Enter")
-        page.wait_for_function("document.querySelector('#article-status').innerText.includes('1 articles matching')")
+        page.wait_for_function("document.querySelector('#article-status').innerText.includes('1 article matching')")
         page.locator("#article-table .cell-wrap:visible", has_text="Bus plan 7").first.click()
         page.wait_for_function("document.querySelector('#delete-ids textarea, #delete-ids input').value.length > 0")
         page.locator("#delete").click()

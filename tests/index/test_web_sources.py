@@ -279,13 +279,13 @@ def test_the_cli_ingests_a_feed_lists_it_and_refreshes_conditionally(site: NewsS
     twice = CliRunner().invoke(app, ["ingest", f"{site.base}/rss.xml", "--index", str(index)], env=env)
     assert twice.exit_code == 0 and "0 added" in twice.output, twice.output  # a 304: nothing changes
     listed = CliRunner().invoke(app, ["sources", "--index", str(index)], env=env)
-    assert f"{site.base}/rss.xml" in listed.output and "5 article(s) · not modified" in listed.output
+    assert f"{site.base}/rss.xml" in listed.output and "5 articles · not modified" in listed.output
     again = CliRunner().invoke(app, ["refresh", "--index", str(index)], env=env)
     assert again.exit_code == 0 and "not modified" in again.output and "0 added" in again.output, again.output
     bad = CliRunner().invoke(app, ["ingest", f"{site.base}/image.png", "--index", str(index)], env=env)
     assert bad.exit_code == 1 and "not a web page, feed or PDF: image/png" in bad.output
     gone = CliRunner().invoke(app, ["sources", "--index", str(index), "--remove", f"{site.base}/rss.xml", "--articles"])
-    assert "removed 5 article(s)" in gone.output, gone.output
+    assert "removed 5 articles" in gone.output, gone.output
 
 
 # ---- the web UI ---------------------------------------------------------------------------------
@@ -326,9 +326,9 @@ def test_a_feed_added_in_the_articles_tab_is_asked_about_in_the_chat(
         page.locator("#forget-articles input").check()
         page.locator("#forget-source").click()
         page.wait_for_function(
-            "document.querySelector('#forget-status').innerText.includes('deleted its 5 article(s)')", timeout=60_000
+            "document.querySelector('#forget-status').innerText.includes('deleted its 5 articles')", timeout=60_000
         )
-        page.wait_for_function("document.querySelector('#header').innerText.includes('1 articles loaded')")
+        page.wait_for_function("document.querySelector('#header').innerText.includes('1 article loaded')")
         assert "No feeds or pages yet." in page.locator("#source-list").inner_text()
         assert [s.url for s in bot.web.list()] == [] and bot.info().articles == 1
         page.locator("#forget-url textarea, #forget-url input").first.fill(f"{site.base}/rss.xml")
