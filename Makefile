@@ -7,7 +7,7 @@ CODE    := assistant api index mcp_adapter prompts serving ui tests benchmarks
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
        TOKENIZERS_PARALLELISM=false GRADIO_ANALYTICS_ENABLED=False
 
-.PHONY: setup setup-test run test lint chromium wordnet clean train-judge train-selector train-answer
+.PHONY: setup setup-test run test lint chromium wordnet clean train-judge train-selector train-answer docs
 .DEFAULT_GOAL := run
 
 # constraints.txt pins the CPU build of torch; without it pip pulls a multi-GB CUDA build.
@@ -63,3 +63,7 @@ lint: $(BIN)/.test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+## the settings reference, written from the settings' descriptions (a test checks it is current)
+docs: $(BIN)/.runtime
+	$(BIN)/python -m assistant.settings_reference > docs/settings.md

@@ -68,7 +68,7 @@ class Unsupported(StrEnum):
 class JudgeMethod(StrEnum):
     """How faithfulness is judged in evaluations."""
 
-    LEXICAL = "lexical"  # word rules + WordNet: the default (it measured better, see README)
+    LEXICAL = "lexical"  # word rules + WordNet: the default (it measured better, see docs/evaluation)
     MODEL = "model"  # the trained claim-support model shipped with the package (onnxruntime)
     LLM = "llm"  # the configured openai or local model, RAGAS-style (assistant/answering/judges/llm.py)
 
@@ -80,10 +80,11 @@ class AnswerSettings(Section):
     )
     judge: JudgeMethod = Field(
         JudgeMethod.LEXICAL,
-        description="Faithfulness judge of evaluations: lexical (word rules + WordNet), model (the trained "
-        "claim-support model shipped with the package; measured below the lexical judge so far, see README), or "
-        "llm (the configured openai or local model splits each sentence into claims and judges them; needs "
-        "answer.engine openai or local).",
+        description="The faithfulness judge that verifies each answer sentence and judges evaluations: lexical "
+        "(word rules + WordNet), model (the trained claim-support model shipped with the package; measured below "
+        "the lexical judge so far, see docs/evaluation), or llm (the configured openai or local model splits each "
+        "sentence into claims and judges them; needs answer.engine openai or local; too slow for every answer, so "
+        "answers are then verified by the lexical judge and the llm judges evaluations).",
     )
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     timeline_lines: int = Field(

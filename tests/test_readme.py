@@ -1,4 +1,5 @@
-"""The README's Python examples run as pasted, in an empty folder."""
+"""The README's and the docs' Python examples run as pasted, in an empty folder; the README stays a
+front page; every link in them resolves; the settings reference is current."""
 
 from __future__ import annotations
 
@@ -16,9 +17,36 @@ from tests.helpers.shared import needs_shared
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def blocks(path: Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
 def python_examples() -> list[str]:
-    section = ROOT.joinpath("README.md").read_text(encoding="utf-8").split("## Python API", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    """The Python API page's examples: the first runs as pasted, the second needs a GGUF model."""
+    return blocks(ROOT / "docs" / "usage" / "python-api.md")
+
+
+def test_the_readme_is_a_front_page_whose_links_resolve() -> None:
+    readme = ROOT / "README.md"
+    assert len(readme.read_text(encoding="utf-8").splitlines()) <= 300
+    for page in [readme, *sorted((ROOT / "docs").rglob("*.md"))]:
+        for target in re.findall(r"\]\(((?!https?:|#|mailto:)[\w./-]+)[)#]", page.read_text(encoding="utf-8")):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to {target}, which is missing"
+
+
+def test_the_settings_reference_is_current() -> None:
+    from assistant.settings_reference import settings_reference
+
+    written = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert written == settings_reference(), "docs/settings.md is stale: run `make docs`"
+
+
+@pytest.mark.slow
+def test_the_readme_example_runs_as_pasted_in_an_empty_folder(tmp_path: Path) -> None:
+    [example] = blocks(ROOT / "README.md")
+    done = run(example, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "[1]" in done.stdout.splitlines()[0] and "0 added" in done.stdout
 
 
 def run(code: str, folder: Path) -> subprocess.CompletedProcess[str]:

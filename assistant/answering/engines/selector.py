@@ -5,7 +5,7 @@ IDF-weighted coverage of the question's words, the passage's retrieval rank and
 score, the sentence's place in its article, quote and attribution cues, whether spaCy finds an
 entity of the asked kind tied to what is asked, …) and scored by a logistic model whose weights
 were learned on RealTime QA questions (``benchmarks/train_selector.py``, ``make train-selector``;
-the RealTime QA 200 sample reported in the README is never trained on). The weights ship as
+the RealTime QA 200 sample reported in docs/design/answer-model.md is never trained on). The weights ship as
 ``selector.json``, checked against :data:`SHA256` on load like the embedder's weights.
 
 The selector is linear, so it scores in two stages without retraining: first without the typing

@@ -3,7 +3,7 @@
 Three methods, one interface (``answer.judge``):
 
 - ``lexical`` (the default): the word-matching judge (:mod:`assistant.answering.judges.lexical`), chosen
-  by the README's rule (the largest smallest margin over the simple baselines across every labelled
+  by the rule in docs/evaluation (the largest smallest margin over the simple baselines across every labelled
   set, SummEdits included; "How faithful is the judge"); answer-time verification reads its
   features in any case.
 - ``model``: the trained claim-support cross-encoder shipped with the package
@@ -20,7 +20,7 @@ Three methods, one interface (``answer.judge``):
 
 Every verdict of the first two carries the lexical features (``assistant.answering.citations`` reads them).
 
-Measured on SummEdits news and two hand-labelled sets: see the README ("How faithful is the
+Measured on SummEdits news and two hand-labelled sets: see docs/evaluation ("How faithful is the
 judge?") and ``benchmarks/judge_benchmark.py``.
 """
 
