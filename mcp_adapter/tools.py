@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
 
-from assistant import Answer, Assistant, AssistantError, Citation, Filters, __version__
+from assistant import Answer, Assistant, AssistantError, Citation, Filters, SourceRow, __version__
 
 T = TypeVar("T")
 MAX_K = 50
@@ -93,15 +93,6 @@ class ArticleList(BaseModel):
     total: int
     page: int
     articles: list[ArticleRow]
-
-
-class SourceRow(BaseModel):
-    url: str
-    kind: str
-    title: str
-    status: str
-    fetched_at: str
-    articles: int
 
 
 class SourceList(BaseModel):
@@ -263,14 +254,7 @@ def source_tools(server: Any, assistant: Assistant) -> None:
 
     @server.tool(description="The remembered feeds and pages the articles come from.")
     def list_sources() -> SourceList:
-        return SourceList(
-            sources=[
-                SourceRow(
-                    url=s.url, kind=s.kind, title=s.title, status=s.status, fetched_at=s.fetched_at, articles=s.articles
-                )
-                for s in assistant.web.list()
-            ]
-        )
+        return SourceList(sources=assistant.web.list())
 
     @server.tool(description="Remember a feed (RSS/Atom) or page URL as a source and fetch it now (public hosts only).")
     def add_source(url: Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://")]) -> AddedSource:

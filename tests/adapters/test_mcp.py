@@ -44,6 +44,10 @@ def test_over_stdio_an_ai_client_asks_searches_and_reads_articles(sample_bot: As
             missing = await client.call_tool("get_article", {"id": "no-such-article"})
             article_id = answer.structured_content["citations"][0]["article_id"]
             resource = await client.read_resource(f"article://{article_id}")
+            listed = await client.call_tool("list_sources", {})
+            assert not listed.is_error and listed.structured_content == {"sources": []}
+            page = await client.call_tool("list_articles", {"page_size": 3})
+            assert page.structured_content["total"] == 8 and len(page.structured_content["articles"]) == 3
             return {
                 "tools": tools,
                 "answer": answer,
