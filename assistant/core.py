@@ -138,23 +138,42 @@ class Assistant:
         settings: Settings | None = None,
         progress: bool = False,
     ) -> Assistant:
-        """Create (or extend) the index at ``directory`` from article files and folders. A path that
-        does not exist, or paths that hold no article when the index is new (no paths: an empty index), raise
-        :class:`ArticlesNotFoundError` and leave no index behind."""
-        paths = list(paths)
-        check_paths(paths)
-        new = not Path(directory).exists()
+        """Create (or extend) the index at ``directory`` from article files and folders (see
+        :meth:`ingest`, which also returns the report)."""
+        return cls.ingest(paths, directory, settings, progress=progress)[0]
+
+    @classmethod
+    def ingest(
+        cls,
+        items: Iterable[str | Path],
+        directory: str | Path | None = None,
+        settings: Settings | None = None,
+        **options: Any,
+    ) -> tuple[Assistant, IngestReport]:
+        """The one ingest plan (the CLI's ``ingest`` and :meth:`build`): the paths checked before
+        any index is made, the index opened (created if missing), files and URLs added in one write
+        (``options``: :meth:`add`'s). A path that does not exist, or items that hold no article when
+        the index is new, raise :class:`ArticlesNotFoundError` (its ``report`` says what was
+        skipped) and leave no index behind; a new index that was interrupted keeps what it holds."""
+        items = list(items)
+        check_paths([i for i in items if not is_url(i)])  # before any index is created
+        settings = settings or Settings()
+        target = Path(directory) if directory is not None else settings.index_dir()
+        new = not target.exists()
         bot = cls.open(directory, settings, create=True)
         try:
-            report = bot.add(paths, progress=progress)
-            if new and paths and bot.index.manifest.articles == 0:
-                raise ArticlesNotFoundError(f"no article in {', '.join(map(str, paths))}: {report.summary()}")
+            report = bot.add(items, **options)
+            if new and items and bot.index.manifest.articles == 0:
+                missing = ArticlesNotFoundError(f"no article in {', '.join(map(str, items))}; no index was created")
+                missing.report = report  # type: ignore[attr-defined]
+                raise missing
         except BaseException:
+            empty = bot.index.manifest.articles == 0
             bot.close()
-            if new:  # created by this call: nothing of it is worth keeping
-                shutil.rmtree(directory, ignore_errors=True)
+            if new and empty:  # created by this call and holding nothing: not worth keeping
+                shutil.rmtree(target, ignore_errors=True)
             raise
-        return bot
+        return bot, report
 
     # ---- articles ------------------------------------------------------------------------
     def add(

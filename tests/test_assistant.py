@@ -241,3 +241,20 @@ def test_opening_an_index_reads_its_manifest_once(tmp_path: Path, monkeypatch: p
     bot = Assistant.open(tmp_path / "idx")
     assert len(reads) == 1, reads
     assert bot.ask("Where will the new stadium be built?").answered
+
+
+def test_one_ingest_plan_for_the_cli_and_build(tmp_path: Path) -> None:
+    """Assistant.ingest is what `assistant ingest` and Assistant.build run: paths checked before an
+    index exists, one write, the report returned, a new index that holds nothing removed."""
+    from index import ArticlesNotFoundError
+
+    with pytest.raises(ArticlesNotFoundError, match="no such file"):
+        Assistant.ingest([tmp_path / "missing.txt"], tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "empty.txt").write_text("   ")
+    with pytest.raises(ArticlesNotFoundError, match="no index was created") as nothing:
+        Assistant.ingest([tmp_path / "empty.txt"], tmp_path / "b")
+    assert not (tmp_path / "b").exists() and nothing.value.report.failures  # type: ignore[attr-defined]
+    bot, report = Assistant.ingest([sample_articles_path()], tmp_path / "c")
+    assert len(report.added) == 8 and bot.index.store.generation == "gen-000001"
+    bot.close()

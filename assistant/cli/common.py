@@ -139,17 +139,22 @@ def settings_problem(error: Exception) -> str:
     return "invalid settings: " + "; ".join(parts)
 
 
-def open_assistant(
-    index: Path | None, create: bool = False, sections: dict[str, Any] | None = None, **options: Any
-) -> Assistant:
-    """The assistant over ``index`` with settings from the environment and the options given."""
+def cli_settings(sections: dict[str, Any] | None = None, **options: Any) -> Settings:
+    """Settings from the environment and the options given, checked before any work starts."""
     from pydantic import ValidationError
 
     quiet_environment()
     try:
-        settings = Settings.from_env(**{k: v for k, v in {**options, **(sections or {})}.items() if v})
-    except ValidationError as e:  # checked before any work starts
+        return Settings.from_env(**{k: v for k, v in {**options, **(sections or {})}.items() if v})
+    except ValidationError as e:
         raise fail(settings_problem(e)) from e
+
+
+def open_assistant(
+    index: Path | None, create: bool = False, sections: dict[str, Any] | None = None, **options: Any
+) -> Assistant:
+    """The assistant over ``index`` with settings from the environment and the options given."""
+    settings = cli_settings(sections, **options)
     try:
         return Assistant.open(index, settings, create=create, progress=True)
     except AssistantError as e:

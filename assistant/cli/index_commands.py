@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +15,7 @@ from assistant.cli.common import (
     ModelOption,
     NoWaitOption,
     app,
+    cli_settings,
     fail,
     open_assistant,
     quiet_environment,
@@ -60,32 +59,25 @@ def ingest(
     ] = None,
 ) -> None:
     """Add articles to the index (created if missing). Unreadable files and failing URLs are reported and skipped."""
-    from assistant import AssistantError, check_paths, is_url
+    from assistant import Assistant, AssistantError
 
-    items: list[str | Path] = [p if is_url(p) else Path(p) for p in paths]
-    try:
-        check_paths([p for p in items if isinstance(p, Path)])  # before any index is created
-    except AssistantError as e:
-        raise fail(str(e)) from e
-    new = index is not None and not index.exists()
-    bot = open_assistant(index, create=True, sections={"index": {"store": store}} if store else None)
+    settings = cli_settings({"index": {"store": store}} if store else None)
     try:
         # the URLs this machine's user typed may be on a private host (an intranet, a local test server)
-        report = bot.add(items, progress=True, wait=not no_wait, on_wait=waiting, ray=ray, trusted=True)
-        if new and bot.index.manifest.articles == 0:
-            bot.close()
-            shutil.rmtree(index, ignore_errors=True)  # type: ignore[arg-type]
-            for failure in report.failures:
-                typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
-            raise fail(f"no article in {', '.join(map(str, paths))}; no index was created at {index}")
+        bot, report = Assistant.ingest(
+            paths, index, settings, progress=True, wait=not no_wait, on_wait=waiting, ray=ray, trusted=True
+        )
     except KeyboardInterrupt:
+        where = index or settings.index_dir()
         typer.secho(
-            f"interrupted; index {bot.index.directory} keeps what was finished (run the same command to continue)",
+            f"interrupted; index {where} keeps what was finished (run the same command to continue)",
             fg=typer.colors.YELLOW,
             err=True,
         )
         raise typer.Exit(130) from None
     except AssistantError as e:
+        for failure in getattr(getattr(e, "report", None), "failures", ()):
+            typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
         raise fail(str(e)) from e
     for failure in report.failures:
         typer.secho(f"skipped {failure}", fg=typer.colors.YELLOW, err=True)
