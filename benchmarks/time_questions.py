@@ -2,7 +2,7 @@
 plain facts, over the dated stories written for the tests (``tests/data/stories``), asked as of a
 week after each story's last report, with the bundled sample articles as unrelated neighbours.
 
-    .venv/bin/python -m benchmarks.time_questions [--index DIR] [--engine extractive]
+    .venv/bin/python -m benchmarks.time_questions [--index DIR] [--haystack DIR]
 
 Per kind it prints what the issue measures:
 
@@ -12,7 +12,10 @@ Per kind it prints what the issue measures:
 - differ: both values shown (``Answer.disagreements``); agree: no difference invented;
 - plain: the reference is in the answer;
 
-and the time per answer (p50, p95) per kind. Not part of the test run.
+and the time per answer (p50, p95) per kind. ``--haystack DIR`` (an index such as the RealTime QA 3k
+one ``benchmarks.retrieval_realtimeqa`` builds) also times development questions made from 40 of its
+articles' titles ("How has the <names> story developed?", as of a week after the article) at that
+size. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -75,9 +78,38 @@ def _articles() -> list[dict[str, Any]]:
     return _CACHE
 
 
+def time_haystack(directory: Path, count: int = 40) -> None:
+    """Timeline answers at a large index: p50/p95 time, lines per timeline."""
+    import random
+    from datetime import date, timedelta
+
+    from assistant.answering.stories.intent import names_of
+
+    bot = Assistant.open(directory)
+    articles = [a for a in bot.index.iter_articles() if a.date and names_of(a.title, a.text)]
+    random.Random(0).shuffle(articles)
+    bot.ask("warm up", as_of="2024-01-01")
+    times, lines = [], []
+    for article in articles[:count]:
+        day = (date.fromisoformat(article.date[:10]) + timedelta(days=7)).isoformat()
+        question = f"How has the {names_of(article.title, article.text)} story developed?"
+        t = time.perf_counter()
+        answer = bot.ask(question, as_of=day)
+        times.append(1000 * (time.perf_counter() - t))
+        lines.append(len(answer.timeline))
+    ms = sorted(times)
+    print(
+        f"\nhaystack {bot.info().articles} articles: {count} development questions, "
+        f"p50 {statistics.median(ms):.0f} ms, "
+        f"p95 {ms[round(0.95 * (len(ms) - 1))]:.0f} ms; timelines {sum(1 for n in lines if n)} of {count}, "
+        f"median {statistics.median(lines):.0f} lines"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, help="an index of the stories and the samples (built if missing)")
+    parser.add_argument("--haystack", type=Path, help="also time timelines at this (large) index")
     args = parser.parse_args()
     directory = args.index or Path(tempfile.mkdtemp()) / "stories"
     if not directory.exists():
@@ -107,6 +139,8 @@ def main() -> None:
     print("\nmisses:")
     for line in misses:
         print(" ", line)
+    if args.haystack:
+        time_haystack(args.haystack)
 
 
 if __name__ == "__main__":
