@@ -25,7 +25,12 @@ TOOLS = {"ask", "search", "get_article", "list_articles", "list_sources", "add_s
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    """Run the client in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the whole session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_over_stdio_an_ai_client_asks_searches_and_reads_articles(sample_bot: Assistant) -> None:

@@ -28,8 +28,9 @@ from index.backends.backend import Where
 from index.embedding.embedder import DEFAULT_MODEL
 from index.manifest import Manifest, VectorIndex
 from index.writer import IndexWriter
-from tests.helpers.data import bbc_articles
+from tests.helpers.data import BBC, bbc_articles
 from tests.helpers.processes import kill_when
+from tests.helpers.shared import needs_shared
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,6 +79,7 @@ def live_articles(directory: Path) -> int:
 
 @pytest.mark.slow
 def test_a_killed_ingest_continues_where_it_stopped_without_loss_or_duplicates(tmp_path: Path) -> None:
+    needs_shared(BBC, "the BBC articles")  # the killed process reads them
     embedder = load_embedder(DEFAULT_MODEL)  # the default ONNX model, as the killed process used
     directory = tmp_path / "index"
     script = tmp_path / "ingest.py"
