@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Closes, create_engine
+from assistant.answering.engines.base import AnswerEngine, Closes, Preloads, create_engine
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.answering.stories.digest import Digest
@@ -359,6 +360,24 @@ class Assistant:
                 f"the question has {len(question):,} characters, over the limit of {limit:,} "
                 "(setting answer.max_question_chars)"
             )
+
+    def preload(self) -> threading.Thread:
+        """Load in a background thread what a first question needs and would otherwise load in turn:
+        the embedding model's session and the engine's models (onnxruntime builds sessions without
+        holding the GIL, so this runs beside spaCy's load: ``load_nlp_in_background``). A question
+        asked meanwhile waits only for what it needs next."""
+
+        def load() -> None:
+            try:
+                self.index.embedder.embed(["preload"])
+                if isinstance(self.engine, Preloads):
+                    self.engine.preload()
+            except Exception as e:  # noqa: BLE001 (the question will load it again, and say what fails)
+                log.debug("preload: %s", e)
+
+        thread = threading.Thread(target=load, name="preload", daemon=True)
+        thread.start()
+        return thread
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (the embedding model, the judge's

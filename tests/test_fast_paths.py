@@ -167,3 +167,16 @@ def test_without_stored_sentence_vectors_answers_embed_the_sentences(tmp_path: P
     answer = bot.ask(QUESTION)
     assert answer.answered and "New York" in answer.text
     assert len(counting.texts) > 1, "the candidate sentences were embedded at question time"
+
+
+def test_preload_loads_the_embedder_and_the_answer_model_in_a_thread(tmp_path: Path) -> None:
+    """What `assistant ask` starts beside spaCy's load: after it, a question loads neither again."""
+    from assistant.samples_index import sample_articles_path
+
+    Assistant.build([sample_articles_path()], tmp_path / "idx").close()
+    bot = Assistant.open(tmp_path / "idx")
+    engine = bot.engine
+    assert "_session" not in vars(bot.index.embedder) and engine.reader._model is None  # type: ignore[attr-defined]
+    bot.preload().join(60)
+    assert "_session" in vars(bot.index.embedder) and engine.reader._model is not None  # type: ignore[attr-defined]
+    assert bot.ask("How many homes has the Pine Ridge wildfire destroyed?").answered

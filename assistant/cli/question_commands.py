@@ -64,6 +64,7 @@ def ask(
     bot = open_assistant(
         index, retrieval={"mode": mode} if mode else None, **EngineChoice(engine, model, base_url).sections()
     )
+    bot.preload()  # the embedder's session and the answer model, beside spaCy's load
     check_days(since=since, until=until, as_of=as_of)
     filters = Filters(tuple(source or ()), since, until, tuple(article or ()), as_of)
     streaming = not as_json and sys.stdout.isatty() and bot.engine.name != "extractive"

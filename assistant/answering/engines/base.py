@@ -47,7 +47,8 @@ class Draft:
 
 class AnswerEngine(Protocol):
     """Drafts answers. ``name``, ``model`` and ``prompt`` are recorded in every Answer. An engine
-    may also offer what the small protocols below declare: :class:`Rewrites`, :class:`Closes`."""
+    may also offer what the small protocols below declare: :class:`Rewrites`, :class:`Preloads`,
+    :class:`Closes`."""
 
     name: str
     model: str
@@ -71,6 +72,13 @@ class HasModel(Protocol):
     (``answer.judge = "llm"``)."""
 
     client: Any
+
+
+@runtime_checkable
+class Preloads(Protocol):
+    """An engine with models it loads on first use, which it can load ahead (in a thread)."""
+
+    def preload(self) -> None: ...
 
 
 @runtime_checkable

@@ -112,6 +112,12 @@ class ExtractiveEngine:
             self._selector = selector_file.load()
         return self._selector
 
+    def preload(self) -> None:
+        """Load the selector and the answer model now (they load on first use otherwise)."""
+        _ = self.selector
+        if self.settings.answer_model:
+            _ = self.reader.model
+
     @property
     def floor(self) -> float:
         """The least probability of the best sentence for an answer (``min_relevance``, else the selector's)."""

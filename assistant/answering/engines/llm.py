@@ -236,6 +236,10 @@ class LLMEngine:
             not_in_articles=NOT_IN_ARTICLES, passages=sentences_block(hits, chosen), question=request.question
         )
 
+    def preload(self) -> None:
+        """The evidence sentences are the extractive engine's: load its models ahead."""
+        self.extractive.preload()
+
     def draft(self, request: DraftRequest) -> Iterator[str | Draft]:
         hits = list(request.hits)
         if not hits:
