@@ -4,7 +4,8 @@ selector plus the answer model, on the same index, in one process, per data set.
     .venv/bin/python -m benchmarks.answer_model_table [bbc] [realtimeqa] [shipped] [--count N] [--toggle SETTING]
 
 ``--toggle``: the ``answer.*`` setting compared off against on (default ``answer_model``; issue 36
-compares ``time_policy``, the time intents with reports compared).
+compares ``time_policy``, the time intents with reports compared), or an ``index.*`` one (then each
+value gets an index of its own, its ingest timed: issue 38's ``sentence_vectors_from_passage``).
 
 ``bbc`` and ``realtimeqa`` are ``benchmarks/answers.py``'s sets (the BBC 44 + 12 unanswerable over
 100 BBC articles; the RealTime QA 200 sample over its labelled articles and 300 others, asked as of
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from assistant.evaluation import evaluate, load_testset, write_testset
 from assistant.evaluation.harness import read_results
 from assistant.evaluation.metrics import contains_reference, exact_match, percentile, token_f1
 from assistant.samples_index import sample_articles_path, sample_testset_path
-from assistant.settings import use_offline_environment
+from assistant.settings import IndexSettings, use_offline_environment
 from benchmarks.answers import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,9 +93,14 @@ def main() -> None:
         write_testset(cases, testset)
         for on in (False, True):
             setting = f"{args.toggle} {'on' if on else 'off'}"
-            bot = Assistant.open(runs / "index", Settings(answer={args.toggle: on}), create=True)
+            if args.toggle in IndexSettings.model_fields:  # an ingest setting: an index of its own per value
+                folder, settings = runs / f"index-{args.toggle}-{on}", Settings(index={args.toggle: on})
+            else:
+                folder, settings = runs / "index", Settings(answer={args.toggle: on})
+            bot = Assistant.open(folder, settings, create=True)
             if bot.info().articles == 0:
-                print(bot.add(list(articles), progress=True).summary())
+                started = time.perf_counter()
+                print(bot.add(list(articles), progress=True).summary(), f"({time.perf_counter() - started:.1f} s)")
             out = runs / f"{args.toggle}-{'on' if on else 'off'}"
             shutil.rmtree(out, ignore_errors=True)  # an evaluation resumes a run folder it finds
             evaluate(bot, testset, out)

@@ -37,6 +37,13 @@ class IndexSettings(Section):
         "passages, so extractive answers never embed a sentence again; about doubles the embedding work of an "
         "ingest and adds ~6 KB per passage.",
     )
+    sentence_vectors_from_passage: bool = Field(
+        False,
+        description="Take each sentence's vector from its passage's own pass of the model (the mean of its "
+        "word pieces' states there) instead of embedding every sentence again: one pass per passage. Off by "
+        "default: such vectors carry their passage's context (cosine 0.68 on average with a sentence's own "
+        "pass) and the sentence selector was trained on the others.",
+    )
     store: str | None = Field(
         None,
         description="Where a new index keeps its vectors and keyword postings: None (or 'faiss'): FAISS and BM25 "

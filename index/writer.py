@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.copies import find_original
-from index.embedding.embedder import Embedder
+from index.embedding.embedder import Embedder, EmbedsSpans
 from index.language.splitter import sentence_spans
 from index.manifest import VectorIndex
 from index.reading.safe_read import LoadFailure
@@ -55,13 +55,17 @@ class IngestReport:
 
 
 def embed_passages(
-    embedder: Embedder, titles: list[str], passages: list[str], sentences: bool = True
+    embedder: Embedder, titles: list[str], passages: list[str], sentences: bool = True, from_passage: bool = False
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Vectors of the passages (each with its article's title, as indexed) and, with
     ``sentences``, of each passage's sentences (float16, rows in :func:`sentence_spans` order; a
     sentence that two overlapping passages share is embedded once), so that answering never
-    embeds a sentence again."""
-    vectors = embedder.embed([indexed_text(t, p) for t, p in zip(titles, passages, strict=True)])
+    embeds a sentence again. With ``from_passage`` (and an embedder that can), each sentence's
+    vector comes from its passage's own pass (``index.sentence_vectors_from_passage``)."""
+    texts = [indexed_text(t, p) for t, p in zip(titles, passages, strict=True)]
+    if sentences and from_passage and isinstance(embedder, EmbedsSpans):
+        return _from_passages(embedder, texts, passages)
+    vectors = embedder.embed(texts)
     if not sentences:
         return vectors, []
     split = [[p[s:e] for s, e in sentence_spans(p)] for p in passages]
@@ -69,6 +73,24 @@ def embed_passages(
     row = {text: i for i, text in enumerate(unique)}
     embedded = embedder.embed(unique).astype(np.float16)
     blocks = [embedded[[row[t] for t in texts]] for texts in split]
+    return vectors, blocks
+
+
+def _from_passages(embedder: EmbedsSpans, texts: list[str], passages: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One pass per passage: the passages' vectors and their sentences' from the same pass (a
+    sentence the truncation cut off is embedded on its own)."""
+    spans = [sentence_spans(p) for p in passages]
+    shifted = [
+        [(len(t) - len(p) + s, len(t) - len(p) + e) for s, e in ss]
+        for t, p, ss in zip(texts, passages, spans, strict=True)
+    ]
+    vectors, pooled = embedder.embed_spans(texts, shifted)
+    missing = [(i, k) for i, rows in enumerate(pooled) for k, v in enumerate(rows) if v is None]
+    if missing:
+        own = embedder.embed([passages[i][spans[i][k][0] : spans[i][k][1]] for i, k in missing])
+        for (i, k), v in zip(missing, own, strict=True):
+            pooled[i][k] = v
+    blocks = [np.asarray(rows, dtype=np.float16).reshape(-1, vectors.shape[1]) for rows in pooled]
     return vectors, blocks
 
 
@@ -124,6 +146,7 @@ class IndexWriter:
         seen: dict[str, str] = {}  # content id -> key of the articles read in this ingest
 
         sentence_vectors = self.settings.sentence_vectors
+        from_passage = self.settings.sentence_vectors_from_passage
 
         def flush() -> None:
             passages = [a.text[s:e] for a, spans in pending for s, e in spans]
@@ -132,7 +155,7 @@ class IndexWriter:
             for start in range(0, len(passages), batch_passages):
                 end = start + batch_passages
                 vectors, blocks = embed_passages(
-                    self.embedder, titles[start:end], passages[start:end], sentence_vectors
+                    self.embedder, titles[start:end], passages[start:end], sentence_vectors, from_passage
                 )
                 parts.append(vectors)
                 sentences.extend(blocks)

@@ -180,3 +180,22 @@ def test_preload_loads_the_embedder_and_the_answer_model_in_a_thread(tmp_path: P
     bot.preload().join(60)
     assert "_session" in vars(bot.index.embedder) and engine.reader._model is not None  # type: ignore[attr-defined]
     assert bot.ask("How many homes has the Pine Ridge wildfire destroyed?").answered
+
+
+def test_sentence_vectors_can_come_from_the_passages_own_pass(tmp_path: Path) -> None:
+    """index.sentence_vectors_from_passage: one pass of the model per passage; each sentence's vector
+    pools its word pieces there (unit length, one per sentence), the passage vectors are unchanged."""
+    from assistant.samples_index import sample_articles_path
+    from index import sentence_spans
+
+    own = Assistant.build([sample_articles_path()], tmp_path / "own")
+    derived = Assistant.build(
+        [sample_articles_path()], tmp_path / "derived", Settings(index={"sentence_vectors_from_passage": True})
+    )
+    for pid in own.index.store.docs.passage_ids():
+        a, b = own.index.sentence_vectors(pid), derived.index.sentence_vectors(pid)
+        assert a is not None and b is not None and a.shape == b.shape
+        assert len(b) == len(sentence_spans(derived.index.store.passage(pid).text))
+        assert np.allclose(np.linalg.norm(b.astype(np.float32), axis=1), 1.0, atol=1e-2)
+        assert np.allclose(own.index.passage_vector(pid), derived.index.passage_vector(pid), atol=1e-6)
+    assert derived.ask("What interest rate did the central bank set?").answered

@@ -98,6 +98,43 @@ class OnnxEmbedder:
             out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
 
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """The texts' vectors and, from the same pass of the model, a vector for each character span
+        of each text (``spans[i]`` in ``texts[i]``): the mean of the word pieces' last hidden states
+        inside the span, normalised, as a sentence's own pass pools all of its word pieces. A span
+        the truncation cut off gets None (embed it on its own)."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled_spans: list[list[np.ndarray | None]] = [[None] * len(s) for s in spans]
+        if not texts:
+            return out, pooled_spans
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        names = {i.name for i in self._session.get_inputs()}
+        for chunk in self._batches(order, [len(e.ids) for e in encodings]):
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.zeros((len(chunk), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(chunk):
+                n = len(encodings[i].ids)
+                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in names})[0]
+            summed = (hidden * mask[:, :, None]).sum(1)
+            pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1)
+            out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            for row, i in enumerate(chunk):
+                offsets = np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2)
+                real = offsets[:, 1] > offsets[:, 0]  # the special tokens have empty offsets
+                for k, (start, end) in enumerate(spans[i]):
+                    inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+                    if inside.any():
+                        # a sentence's own pass also pools its [CLS] and [SEP]: give them their weight
+                        vector = hidden[row, inside].mean(0)
+                        pooled_spans[i][k] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return out, pooled_spans
+
     def _batches(self, order: list[int], lengths: list[int]) -> Iterator[list[int]]:
         """Runs of texts (``order`` sorts them by length). int8 quantises each layer's input with
         one scale per run (DynamicQuantizeLinear over the whole batch, padding included), so a
