@@ -199,3 +199,15 @@ def test_sentence_vectors_can_come_from_the_passages_own_pass(tmp_path: Path) ->
         assert np.allclose(np.linalg.norm(b.astype(np.float32), axis=1), 1.0, atol=1e-2)
         assert np.allclose(own.index.passage_vector(pid), derived.index.passage_vector(pid), atol=1e-6)
     assert derived.ask("What interest rate did the central bank set?").answered
+
+
+def test_span_vectors_of_texts_batched_together_use_each_texts_own_word_pieces() -> None:
+    """Short texts run in one padded batch: a span is pooled over its own text's word pieces only."""
+    from index import load_embedder
+    from index.embedding.embedder import DEFAULT_MODEL
+
+    embedder = load_embedder(DEFAULT_MODEL)
+    texts = ["Short one. Two words.", "A longer text with several sentences in it. It goes on for a while longer."]
+    vectors, spans = embedder.embed_spans(texts, [[(0, 10), (11, 21)], [(0, 43), (44, 74)]])  # type: ignore[attr-defined]
+    assert np.allclose(vectors, embedder.embed(texts), atol=1e-6)
+    assert all(v is not None and abs(float(np.linalg.norm(v)) - 1) < 1e-4 for row in spans for v in row)

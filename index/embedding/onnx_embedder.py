@@ -131,7 +131,7 @@ class OnnxEmbedder:
                     inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
                     if inside.any():
                         # a sentence's own pass also pools its [CLS] and [SEP]: give them their weight
-                        vector = hidden[row, inside].mean(0)
+                        vector = hidden[row, : len(inside)][inside].mean(0)  # the row is padded to the batch
                         pooled_spans[i][k] = vector / max(float(np.linalg.norm(vector)), 1e-12)
         return out, pooled_spans
 
