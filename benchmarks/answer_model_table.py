@@ -89,6 +89,7 @@ def main() -> None:
         runs = ROOT / "runs" / f"answers-{name}"
         runs.mkdir(parents=True, exist_ok=True)
         cases, articles = sources[name](args.count)
+        articles = list(articles)  # an iterator would be spent by the first setting's ingest
         testset = runs / f"{name}-first{len(cases)}.jsonl"
         write_testset(cases, testset)
         for on in (False, True):
