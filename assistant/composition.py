@@ -1,17 +1,23 @@
 """How the facade composes its parts: the judge that verifies answers, the fallback engine, the
-day a question is asked, the paths an ingest names, and the day a digest starts from."""
+day a question is asked, the paths an ingest names, the day a digest starts from, and the models a
+first question needs, loaded ahead."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from assistant.answering.engines.base import AnswerEngine, HasModel, create_engine
+from assistant.answering.engines.base import AnswerEngine, HasModel, Preloads, create_engine
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.settings import Engine, JudgeMethod, Settings
 from index import ArticlesNotFoundError, Filters, InvalidRequestError, NewsIndex, missing_paths
 from index.language.dates import parse_day
+
+log = logging.getLogger(__name__)
 
 
 def check_paths(paths: list[str | Path]) -> None:
@@ -73,3 +79,22 @@ def digest_since(value: str | date | None, as_of: date, last_refresh: str = "") 
         return parse_day(text)
     except ValueError as e:
         raise InvalidRequestError(f"since: {e}, 'yesterday', 'N days' or 'last refresh'") from e
+
+
+def preload(embed: Callable[[list[str]], object], engine: AnswerEngine) -> threading.Thread:
+    """Load in a background thread what a first question would otherwise load in turn: the embedding
+    model's session (``embed`` once) and the engine's models (onnxruntime builds sessions without
+    holding the GIL, so this runs beside spaCy's load). A question asked meanwhile waits only for
+    what it needs next."""
+
+    def load() -> None:
+        try:
+            embed(["preload"])
+            if isinstance(engine, Preloads):
+                engine.preload()
+        except Exception as e:  # noqa: BLE001 (the question loads it again, and says what fails)
+            log.debug("preload: %s", e)
+
+    thread = threading.Thread(target=load, name="preload", daemon=True)
+    thread.start()
+    return thread

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Closes, Preloads, create_engine
+from assistant.answering.engines.base import AnswerEngine, Closes, create_engine
 from assistant.answering.pipeline import Event, Pipeline
 from assistant.answering.rewrite import History
 from assistant.answering.stories.digest import Digest
 from assistant.article_listing import ArticlePage, article_page
-from assistant.composition import check_paths, dated, digest_since, fallback_for, judge_for
+from assistant.composition import check_paths, dated, digest_since, fallback_for, judge_for, preload
 from assistant.conversations import ConversationStore
 from assistant.samples_index import sample_articles_path, user_additions
 from assistant.settings import Settings
@@ -362,22 +362,9 @@ class Assistant:
             )
 
     def preload(self) -> threading.Thread:
-        """Load in a background thread what a first question needs and would otherwise load in turn:
-        the embedding model's session and the engine's models (onnxruntime builds sessions without
-        holding the GIL, so this runs beside spaCy's load: ``load_nlp_in_background``). A question
-        asked meanwhile waits only for what it needs next."""
-
-        def load() -> None:
-            try:
-                self.index.embedder.embed(["preload"])
-                if isinstance(self.engine, Preloads):
-                    self.engine.preload()
-            except Exception as e:  # noqa: BLE001 (the question will load it again, and say what fails)
-                log.debug("preload: %s", e)
-
-        thread = threading.Thread(target=load, name="preload", daemon=True)
-        thread.start()
-        return thread
+        """Load in a background thread what a first question needs: the embedding model's session and
+        the engine's models (see :func:`assistant.composition.preload`)."""
+        return preload(self.index.embedder.embed, self.engine)
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (the embedding model, the judge's
