@@ -133,7 +133,7 @@ def row(
 
 
 def make_rows(work: Path, seed: int) -> None:
-    from testsets import realtimeqa_testset
+    from benchmarks.testsets import realtimeqa_testset
 
     rng = random.Random(seed)
     with gzip.open(QUESTIONS, "rt", encoding="utf-8") as f:
