@@ -109,6 +109,10 @@ def test_over_http_the_key_is_required_and_the_host_checked(mcp_http: str) -> No
     )
     assert rebinding.status_code in (400, 421)
 
+    keyed = {**headers, "Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    too_big = httpx.post(mcp_http, content=b"x" * 2_000_000, headers=keyed)
+    assert too_big.status_code == 413  # the size is checked before anything is parsed
+
     async def session() -> Any:
         http = create_mcp_http_client(headers={"Authorization": f"Bearer {KEY}"})
         async with Client(streamable_http_client(mcp_http, http_client=http), read_timeout_seconds=120) as client:
