@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from index import Article, Hit, Passage, sentence_spans
 from index.language.words import keywords
@@ -19,6 +20,7 @@ from index.language.words import keywords
 RELATIVE_FLOOR = 0.6  # an article's closest passage's cosine against the closest article's
 COVERAGE = 0.6  # share of the topic's content words the article must hold
 MIN_COSINE = 0.25  # below this nothing is on topic
+TIMELINE_DAYS = 180  # a timeline's reports lie this close to its best-matching report (or the article asked about)
 
 
 @dataclass
@@ -64,6 +66,23 @@ def on_topic(hits: list[Hit], topic: str, cosine: Callable[[int], float]) -> lis
     floor = max(MIN_COSINE, RELATIVE_FLOOR * best)
     kept = [r for r in reports if near[r.article.id] >= floor and covers(r.article, topic) >= COVERAGE]
     return sorted(kept, key=lambda r: (not r.day, r.day, r.article.id))
+
+
+def within(reports: list[Report], anchor: str, days: int) -> list[Report]:
+    """The reports dated within ``days`` of the day ``anchor`` (undated ones kept): a story runs for
+    weeks or months, and a name shared with an older, other story should not join it."""
+    try:
+        center = date.fromisoformat(anchor[:10])
+    except ValueError:
+        return reports
+
+    def close(report: Report) -> bool:
+        try:
+            return abs(date.fromisoformat(report.day) - center) <= timedelta(days=days)
+        except ValueError:
+            return True
+
+    return [r for r in reports if close(r)]
 
 
 def lede(article: Article, passages: list[Passage], limit: int = 3) -> list[tuple[Hit, int, int]]:

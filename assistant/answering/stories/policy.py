@@ -26,7 +26,7 @@ import numpy as np
 from assistant.answering.answer import Answer
 from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest
 from assistant.answering.stories.differ import compare
-from assistant.answering.stories.gather import Report, lede, on_topic
+from assistant.answering.stories.gather import TIMELINE_DAYS, Report, lede, on_topic, within
 from assistant.answering.stories.intent import TimeIntent, TimeKind, asks_what_happened, names_of, topic_of
 from assistant.answering.stories.merge import Verifies, drafted, merged
 from assistant.answering.stories.timeline import as_timeline, day_label, timeline_draft
@@ -93,6 +93,8 @@ class StoryPolicy:
         """The story's timeline; None when fewer than ``least`` reports tell it (then the question
         is answered as a plain one)."""
         reports = self.reports(intent.topic, filters)
+        if reports:  # around the report that matches best: one story, not every story sharing a name
+            reports = within(reports, max(reports, key=lambda r: r.score).day, TIMELINE_DAYS)
         if len(reports) < least:
             return None
         draft, left = timeline_draft(reports, self.index.passages_of, self.settings.answer.timeline_lines, intent.topic)
@@ -109,7 +111,7 @@ class StoryPolicy:
         """The timeline of the story ``article`` belongs to ("this story" from a citation)."""
         names = names_of(article.title, article.text)  # its names find the story better than the title's words
         topic = names or topic_of(article.title) or article.title
-        found = self.reports(topic, filters, names)
+        found = within(self.reports(topic, filters, names), article.date, TIMELINE_DAYS)
         if all(r.article.id != article.id for r in found):
             found = sorted([*found, Report(article)], key=lambda r: (not r.day, r.day, r.article.id))
         draft, left = timeline_draft(found, self.index.passages_of, self.settings.answer.timeline_lines, topic)
