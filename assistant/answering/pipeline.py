@@ -24,7 +24,7 @@ from typing import Any
 
 from assistant.answering.answer import Answer, Citation
 from assistant.answering.citations import attach_citations, build_answer, is_refusal, numbered, split_sentences
-from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, Rewrites
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, Rewrites, drafted
 from assistant.answering.judges.judge import FaithfulnessJudge
 from assistant.answering.rewrite import History, is_follow_up, rule_rewrite
 from assistant.answering.stories.digest import Digest, make_digest
@@ -168,7 +168,7 @@ class Pipeline:
         fallback = self.fallback
         if not answer.answered and draft.text and fallback is not None and fallback.name != engine.name:
             # nothing the engine wrote holds; the fallback's sentences may (llm.fallback)
-            second = _drafted(fallback, request)
+            second = drafted(fallback, request)
             if second is not None:
                 rescued = self.verify(question, query, second, engine)
                 if rescued.answered:
@@ -228,14 +228,6 @@ class Pipeline:
         if self.settings.answer.unsupported == Unsupported.REMOVE:
             checked = [c for c in checked if c.verified]
         return build_answer(question, checked, draft.hits, short=draft.short, **fields)
-
-
-def _drafted(engine: AnswerEngine, request: DraftRequest) -> Draft | None:
-    """The engine's final draft for ``request`` (its streamed pieces dropped)."""
-    final = None
-    for item in engine.draft(request):
-        final = item if isinstance(item, Draft) else final
-    return final
 
 
 def _rule_joined(query: str, question: str) -> bool:

@@ -78,25 +78,7 @@ class OnnxEmbedder:
             raise ModelBackendError(f"could not load {self.onnx_path} (delete it to export it again): {e}") from e
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
-        out = np.zeros((len(encodings), self.dimension), dtype=np.float32)
-        names = {i.name for i in self._session.get_inputs()}
-        for chunk in self._batches(order, [len(e.ids) for e in encodings]):
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, i in enumerate(chunk):
-                n = len(encodings[i].ids)
-                ids[row, :n], mask[row, :n] = encodings[i].ids, 1
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in names})[0]
-            summed = (hidden * mask[:, :, None]).sum(1)
-            pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1)
-            out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return out
+        return self.embed_spans(texts, [()] * len(texts))[0]
 
     def embed_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -125,12 +107,13 @@ class OnnxEmbedder:
             pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1)
             out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for row, i in enumerate(chunk):
+                if not spans[i]:
+                    continue
                 offsets = np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2)
                 real = offsets[:, 1] > offsets[:, 0]  # the special tokens have empty offsets
                 for k, (start, end) in enumerate(spans[i]):
                     inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
                     if inside.any():
-                        # a sentence's own pass also pools its [CLS] and [SEP]: give them their weight
                         vector = hidden[row, : len(inside)][inside].mean(0)  # the row is padded to the batch
                         pooled_spans[i][k] = vector / max(float(np.linalg.norm(vector)), 1e-12)
         return out, pooled_spans

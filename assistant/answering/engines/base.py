@@ -88,6 +88,14 @@ class Closes(Protocol):
     def close(self) -> None: ...
 
 
+def drafted(engine: AnswerEngine, request: DraftRequest) -> Draft | None:
+    """The engine's final draft for ``request`` (its streamed pieces dropped)."""
+    final = None
+    for item in engine.draft(request):
+        final = item if isinstance(item, Draft) else final
+    return final
+
+
 EngineFactory = Callable[["Settings", Callable[[list[str]], object]], AnswerEngine]
 
 # answer.engine -> "module:factory"; a module is imported only when its engine is created

@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from typing import Protocol
 
 from assistant.answering.answer import Answer, Disagreement
-from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, drafted
 from assistant.answering.stories.gather import Report
 from assistant.answering.stories.intent import names_of, topic_of
-from assistant.answering.stories.merge import Verifies, drafted, merged
+from assistant.answering.stories.merge import Verifies, merged
 from assistant.answering.stories.timeline import day_label
 from assistant.answering.stories.values import COUNT, NOT_COUNTED, asked_unit, counts, same_value, unit_after
 from index import Filters, Hit, NewsIndex, sentence_spans

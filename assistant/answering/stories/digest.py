@@ -11,7 +11,6 @@ from typing import Any
 from assistant.answering.answer import Citation
 from assistant.answering.stories.gather import lede
 from assistant.answering.stories.intent import names_of, topic_of
-from assistant.answering.stories.timeline import _DATELINE
 from index import Article, Filters, NewsIndex
 
 
@@ -88,8 +87,6 @@ def make_digest(index: NewsIndex, reports_of: Any, since: date, as_of: date, lim
         if not opening:
             continue
         hit, start, end = opening[0]
-        cut = _DATELINE.match(newest.text[start:end])
-        start += cut.end() if cut else 0
         citation = Citation.from_hit(len(stories) + 1, hit, [(start, end)])
         fresh = [a for a in members if low <= a.date[:10] <= high]
         stories.append(

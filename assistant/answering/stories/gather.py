@@ -10,6 +10,7 @@ Copies of one report from other outlets are already merged by the index (:mod:`i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,6 +18,8 @@ from datetime import date, timedelta
 from index import Article, Hit, Passage, sentence_spans
 from index.language.words import keywords
 
+# "RIVERTON - ", "PORT WEN (Island Post) - ": a dateline is not part of what happened
+_DATELINE = re.compile(r"[A-Z][A-Z .'’-]{2,40}(?:\([^)]{1,40}\))?\s+[-–—]\s+")
 RELATIVE_FLOOR = 0.6  # an article's closest passage's cosine against the closest article's
 COVERAGE = 0.6  # share of the topic's content words the article must hold
 MIN_COSINE = 0.25  # below this nothing is on topic
@@ -87,17 +90,13 @@ def within(reports: list[Report], anchor: str, days: int) -> list[Report]:
 
 def lede(article: Article, passages: list[Passage], limit: int = 3) -> list[tuple[Hit, int, int]]:
     """The first ``limit`` sentences of an article, each with the passage that holds it and its span
-    in the article's text: what a report says first is what happened."""
+    in the article's text, a dateline ("RIVERTON - ") left out: what a report says first is what
+    happened."""
     out = []
     for start, end in sentence_spans(article.text)[:limit]:
+        cut = _DATELINE.match(article.text, start, end)
+        start = cut.end() if cut else start
         holder = next((p for p in passages if p.start <= start and end <= p.end), None)
         if holder is not None:
             out.append((Hit(holder, 1.0, article), start, end))
     return out
-
-
-def overlap(one: set[str], other: set[str]) -> float:
-    """How much of the smaller word set the other holds (1.0: one says nothing the other doesn't)."""
-    if not one or not other:
-        return 0.0
-    return len(one & other) / min(len(one), len(other))

@@ -6,16 +6,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest
+from assistant.answering.engines.base import AnswerEngine, Draft
 from index import Hit
-
-
-def drafted(engine: AnswerEngine, request: DraftRequest) -> Draft | None:
-    """The engine's final draft (its streamed pieces dropped)."""
-    final = None
-    for item in engine.draft(request):
-        final = item if isinstance(item, Draft) else final
-    return final
 
 
 def merged(drafts: list[Draft]) -> Draft:

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from assistant.answering.answer import Answer
-from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest
+from assistant.answering.engines.base import AnswerEngine, Draft, DraftRequest, drafted
 from assistant.answering.stories.differ import compare
 from assistant.answering.stories.gather import TIMELINE_DAYS, Report, lede, on_topic, within
 from assistant.answering.stories.intent import TimeIntent, TimeKind, asks_what_happened, names_of, topic_of
-from assistant.answering.stories.merge import Verifies, drafted, merged
+from assistant.answering.stories.merge import Verifies
 from assistant.answering.stories.timeline import as_timeline, day_label, timeline_draft
 from assistant.settings import Settings
 from index import Article, Filters, NewsIndex
@@ -154,11 +154,10 @@ class StoryPolicy:
     def _opening(self, question: str, query: str, report: Report) -> Answer:
         """The first two sentences of a report (its dateline dropped), verified."""
         opening = lede(report.article, self.index.passages_of(report.article.id), limit=2)
-        draft, _ = timeline_draft([Report(report.article, [h]) for h, _, _ in opening[:1]], self.index.passages_of, 2)
-        if opening[1:]:
-            hit, s, e = opening[1]
-            second = Draft("", [hit], [(report.article.text[s:e], [1])], {0: {0: (s, e)}})
-            draft = merged([draft, second])
+        text = report.article.text
+        sentences = [(text[s:e], [i + 1]) for i, (_, s, e) in enumerate(opening)]
+        known = {i: {i: (s, e)} for i, (_, s, e) in enumerate(opening)}
+        draft = Draft(" ".join(t for t, _ in sentences), [h for h, _, _ in opening], sentences, known)
         return self.pipeline.verify(question, query, draft)
 
     # ---- a date window ----------------------------------------------------------------------

@@ -10,7 +10,6 @@ report (what it says first that an earlier line didn't), cited and verified like
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date
 
@@ -22,8 +21,6 @@ from index.language.words import keywords
 
 MIN_WORDS = 5  # content words of a line ("New York CNN Business —" is no news)
 NEAR_DUPLICATE = 0.5  # a line sharing half its words (the story's own words aside) with an earlier one
-# "RIVERTON - ", "PORT WEN (Island Post) - ": the dateline is not part of what happened
-_DATELINE = re.compile(r"^[A-Z][A-Z .'’-]{2,40}(?:\([^)]{1,40}\))?\s+[-–—]\s+")
 
 
 def jaccard(one: set[str], other: set[str]) -> float:
@@ -51,10 +48,6 @@ def timeline_draft(
     told: list[set[str]] = []
     for report in reports:
         for hit, start, end in lede(report.article, passages_of(report.article.id)):
-            text = report.article.text[start:end]
-            cut = _DATELINE.match(text)
-            if cut:
-                start += cut.end()
             words = keywords(report.article.text[start:end]) - story_words
             if len(words) < MIN_WORDS or any(jaccard(words, earlier) >= NEAR_DUPLICATE for earlier in told):
                 continue
