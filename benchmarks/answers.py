@@ -57,7 +57,18 @@ def realtimeqa(count: int) -> tuple[list[TestCase], Iterable[Article | LoadFailu
     return cases[:count], corpus_articles(labelled | set(random.Random(0).sample(rest, 300)))
 
 
-DATA = {"bbc": bbc, "realtimeqa": realtimeqa}
+def realtimeqa_heldout(count: int) -> tuple[list[TestCase], Iterable[Article | LoadFailure]]:
+    """RealTime QA questions of weeks the 200 sample has none of (never looked at while choosing
+    rules or features): ``count`` of them, over their labelled articles and 300 others."""
+    weeks = {c.id.split("_")[0] for c in realtimeqa_testset(200, seed=0)}
+    pool = [c for c in realtimeqa_testset(100_000, seed=0) if c.id.split("_")[0] not in weeks]
+    cases = sorted(random.Random(1).sample(pool, min(count, len(pool))), key=lambda c: c.id)
+    labelled = {ref for c in cases for ref in c.reference_article_ids}
+    rest = sorted((haystack_ids() or set()) - labelled)
+    return cases, corpus_articles(labelled | set(random.Random(1).sample(rest, 300)))
+
+
+DATA = {"bbc": bbc, "realtimeqa": realtimeqa, "realtimeqa-heldout": realtimeqa_heldout}
 
 
 def main() -> None:

@@ -72,6 +72,13 @@ def _keys(q: dict[str, Any]) -> list[str]:
 _CACHE: list[dict[str, Any]] = []
 
 
+def use_stories(folder: Path) -> None:
+    """Read the stories and questions from ``folder`` from now on."""
+    global STORIES
+    STORIES = folder
+    _CACHE.clear()
+
+
 def _articles() -> list[dict[str, Any]]:
     if not _CACHE:
         _CACHE.extend(json.loads(line) for line in (STORIES / "articles.jsonl").open())
@@ -110,7 +117,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, help="an index of the stories and the samples (built if missing)")
     parser.add_argument("--haystack", type=Path, help="also time timelines at this (large) index")
+    parser.add_argument(
+        "--stories", type=Path, default=STORIES,
+        help="a folder of articles.jsonl and questions.jsonl (tests/data/stories-heldout: written after the rules)",
+    )  # fmt: skip
     args = parser.parse_args()
+    use_stories(args.stories)
     directory = args.index or Path(tempfile.mkdtemp()) / "stories"
     if not directory.exists():
         Assistant.build([STORIES / "articles.jsonl", sample_articles_path()], directory).close()
