@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from tests.helpers.browser import open_app, open_tab
+from tests.helpers.browser import contrast, open_app, open_tab
 from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -133,18 +133,6 @@ def test_the_evaluate_api_serves_its_report_from_the_user_data_folder(
     finally:
         demo.close()
         shutil.rmtree(outside, ignore_errors=True)
-
-
-def contrast(foreground: str, background: str) -> float:
-    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
-
-    def luminance(css: str) -> float:
-        r, g, b = (int(float(x)) / 255 for x in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
-        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def test_dark_mode_keeps_the_supporting_sentence_and_the_check_readable(server: str, chromium: Any) -> None:

@@ -1,4 +1,4 @@
-"""The time answers in real Chromium (issue 36), desktop and phone: a development question's dated
+"""The time answers in real Chromium (issue 36), desktop and phone, light and dark: a development question's dated
 lines with the time tag and the note in the chat, the What's new tab's stories, and "This story" from
 a source of the latest answer; each where people look (inside the viewport's width, below the tabs).
 Screenshots are written to build/ui-screenshots/."""
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant
-from tests.helpers.browser import ask, chat_text, open_app, open_tab, wait_for
+from tests.helpers.browser import ask, chat_text, contrast, open_app, open_tab, wait_for
 from tests.helpers.servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -44,15 +44,16 @@ def within_width(page: Any, selector: str) -> dict[str, float]:
     return dict(found)
 
 
+@pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_timeline_digest_and_this_story_are_shown_where_people_look(
-    story_server: str, chromium: Any, viewport: str
+    story_server: str, chromium: Any, viewport: str, theme: str
 ) -> None:
     width, height = VIEWPORTS[viewport]
-    page = chromium.new_page(viewport={"width": width, "height": height})
+    page = chromium.new_page(viewport={"width": width, "height": height}, color_scheme=theme)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        open_app(page, story_server)
+        open_app(page, f"{story_server}?__theme={theme}")
         ask(page, "How has the Elm River bridge story developed?")
         wait_for(page, lambda: "12 Mar 2026" in chat_text(page))
         text = chat_text(page)
@@ -62,9 +63,13 @@ def test_timeline_digest_and_this_story_are_shown_where_people_look(
             "3 Mar 2026", "4 Mar 2026", "6 Mar 2026", "9 Mar 2026", "12 Mar 2026",
         ]  # fmt: skip
         within_width(page, "#chat .time-tag")
+        for selector, behind in (("#chat .time-tag", "#chat .time-tag"), ("#chat .time-note", "body")):
+            fg = page.locator(selector).first.evaluate("e => getComputedStyle(e).color")
+            bg = page.locator(behind).first.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert contrast(fg, bg) >= 4.5, (theme, selector, fg, bg)  # readable, light and dark
         note, chat = within_width(page, "#chat .time-note"), within_width(page, "#chat")
         assert chat["y"] <= note["y"] and note["y"] + note["height"] <= chat["y"] + chat["height"] + 1, (note, chat)
-        page.screenshot(path=str(SHOTS / f"story-timeline-{viewport}.png"))
+        page.screenshot(path=str(SHOTS / f"story-timeline-{viewport}-{theme}.png"))
 
         # This story: a source of the latest answer → its story's timeline
         page.locator("#story-panel").first.click()
@@ -75,7 +80,7 @@ def test_timeline_digest_and_this_story_are_shown_where_people_look(
         days = page.locator("#story ol.timeline li").evaluate_all("els => els.map(e => e.dataset.day)")
         assert days == ["2026-03-03", "2026-03-04", "2026-03-06", "2026-03-09", "2026-03-12"]
         within_width(page, "#story ol.timeline")
-        page.screenshot(path=str(SHOTS / f"story-panel-{viewport}.png"))
+        page.screenshot(path=str(SHOTS / f"story-panel-{viewport}-{theme}.png"))
 
         open_tab(page, "What's new")
         page.locator("#digest-since textarea, #digest-since input").first.fill("2026-03-05")
@@ -89,6 +94,6 @@ def test_timeline_digest_and_this_story_are_shown_where_people_look(
         assert card["y"] < height, "the first story is on the first screen"
         page.locator("#digest-story-show").first.click()
         page.locator("#digest-story ol.timeline li").nth(4).wait_for(timeout=30_000)
-        page.screenshot(path=str(SHOTS / f"whats-new-{viewport}.png"))
+        page.screenshot(path=str(SHOTS / f"whats-new-{viewport}-{theme}.png"))
     finally:
         page.close()
