@@ -6,8 +6,8 @@ UI answers HTTP, each a fresh process over an existing index.
 ``--before CHECKOUT``: also time ``assistant ask`` from another checkout of the project (a ``git
 worktree`` of an earlier commit) in the same run, with this environment's packages.
 
-Baselines measured in the same run (the machine is noisy): a bare Python start, and importing
-gradio alone (the floor of any Gradio UI's start). Prints each run's wall time and the medians.
+Baselines measured in the same run (the machine is noisy): a bare Python start, importing
+gradio alone (the floor of any Gradio UI's start) and importing sentence_transformers alone. Prints each run's wall time and the medians.
 Not part of the test run.
 """
 
@@ -42,7 +42,7 @@ def timed(command: list[str], checkout: Path | None = None) -> float:
     return time.perf_counter() - t
 
 
-CLI = "import sys; from assistant.cli import app; sys.argv[0] = 'assistant'; app()"
+CLI = "import sys; from assistant.cli import main; sys.argv[0] = 'assistant'; main()"
 
 
 def serve_until_up(index: Path) -> float:
@@ -79,12 +79,16 @@ def main() -> None:
     rows: dict[str, list[float]] = {
         "python -c pass (baseline)": [],
         "import gradio (baseline)": [],
+        "import sentence_transformers (baseline)": [],
         "assistant ask (answer printed)": [],
         "assistant serve (UI answers HTTP)": [],
     }
     for _ in range(args.runs):  # interleaved, so a noisy moment hits every row alike
         rows["python -c pass (baseline)"].append(timed([sys.executable, "-c", "pass"]))
         rows["import gradio (baseline)"].append(timed([sys.executable, "-c", "import gradio"]))
+        rows["import sentence_transformers (baseline)"].append(
+            timed([sys.executable, "-c", "import sentence_transformers"])
+        )
         rows["assistant ask (answer printed)"].append(
             timed([str(BIN / "assistant"), "ask", "--index", str(args.index), QUESTION])
         )
@@ -96,12 +100,13 @@ def main() -> None:
                 timed(command, Path(__file__).resolve().parents[1])
             )
     gradio = statistics.median(rows["import gradio (baseline)"])
-    print("| start | runs (s) | median (s) | × import gradio |")
-    print("|---|---|---|---|")
+    st = statistics.median(rows["import sentence_transformers (baseline)"])
+    print("| start | runs (s) | median (s) | × import gradio | × import sentence_transformers |")
+    print("|---|---|---|---|---|")
     for name, times in rows.items():
         median = statistics.median(times)
         runs = " / ".join(f"{t:.2f}" for t in times)
-        print(f"| {name} | {runs} | {median:.2f} | {median / gradio:.2f} |")
+        print(f"| {name} | {runs} | {median:.2f} | {median / gradio:.2f} | {median / st:.2f} |")
 
 
 if __name__ == "__main__":

@@ -107,8 +107,40 @@ def _import_spacy() -> Any:
     if "spacy" in sys.modules:
         return sys.modules["spacy"]
     with hidden_in_this_thread(_NO_TORCH):
+        import catalogue
+
+        _group_entry_points(catalogue)
         import spacy
+    spacy.registry.tokenizers(BLANK_TOKENIZER, func=_blank_tokenizer)
     return spacy
+
+
+def _group_entry_points(catalogue: Any) -> None:
+    """catalogue looks up a registry's entry points by scanning every installed entry point, once per
+    lookup (~120 lookups, 0.06 s of a load); it also takes a ``{group: [entry points]}`` mapping,
+    the same entry points grouped once."""
+    found = catalogue.AVAILABLE_ENTRY_POINTS
+    if not hasattr(found, "select"):
+        return
+    grouped: dict[str, list[Any]] = {}
+    if isinstance(found, dict):  # Python 3.11's SelectableGroups: {group: entry points}, scanned flat by select
+        grouped = {group: list(entry_points) for group, entry_points in found.items()}
+    else:
+        for entry_point in found:
+            grouped.setdefault(entry_point.group, []).append(entry_point)
+    catalogue.AVAILABLE_ENTRY_POINTS = grouped
+
+
+BLANK_TOKENIZER = "news_assistant.blank_tokenizer.v1"
+
+
+def _blank_tokenizer() -> Any:
+    """A tokenizer with no rules, for a pipeline whose saved tokenizer replaces it at once: the
+    default one compiles the language's 1,300 special cases only to be overwritten (0.05 s). Same
+    tokens, tags, parses and entities (compared on the seed article and odd punctuation)."""
+    from spacy.tokenizer import Tokenizer
+
+    return lambda nlp: Tokenizer(nlp.vocab)
 
 
 def _load() -> Any:
@@ -116,7 +148,9 @@ def _load() -> Any:
     verify(directory)
     spacy = _import_spacy()
     try:
-        return spacy.load(directory, exclude=EXCLUDED)
+        return spacy.load(
+            directory, exclude=EXCLUDED, config={"nlp": {"tokenizer": {"@tokenizers": BLANK_TOKENIZER}}}
+        )
     except (OSError, ValueError) as e:
         raise ModelBackendError(f"spaCy's English pipeline could not be loaded from {directory}: {e}") from e
 

@@ -131,3 +131,19 @@ def test_torch_is_kept_out_of_the_spacy_import_only_in_its_own_thread(tmp_path: 
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("probe_hidden_module", None)
+
+
+def test_the_fast_load_parses_as_spacys_own_load(parse: Any) -> None:
+    """The pipeline loads with a blank tokenizer that its saved one replaces (issue 38, 0.05 s of a
+    cold ask): tokens, tags, lemmas, parses and entities equal spaCy's own load's on odd text."""
+    spacy = nlp._import_spacy()
+    plain = spacy.load(nlp.model_dir(), exclude=nlp.EXCLUDED)
+    texts = [
+        "Dr. O'Neil's e-mail (o.neil@example.org) said the U.S. paid $3.2m - or £2.5bn? - on Jan. 5th, 2021.",
+        "Can't we go? They won't, y'all... see http://news.example/a?b=1 #tag :-) 10km/h 5pm-6pm 1990s.",
+        "How many people died in the Pine Ridge wildfire, and who led the rescue in St. Louis, Mo.?",
+    ]
+    for ours, theirs in zip(parse.pipe(texts), plain.pipe(texts), strict=True):
+        row = [(t.text, t.tag_, t.lemma_, t.dep_, t.head.i, t.ent_type_, t.ent_iob_) for t in ours]
+        assert row == [(t.text, t.tag_, t.lemma_, t.dep_, t.head.i, t.ent_type_, t.ent_iob_) for t in theirs]
+        assert len(row) > 10
