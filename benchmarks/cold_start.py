@@ -7,8 +7,8 @@ UI answers HTTP, each a fresh process over an existing index.
 worktree`` of an earlier commit) in the same run, with this environment's packages.
 
 Baselines measured in the same run (the machine is noisy): a bare Python start, importing
-gradio alone (the floor of any Gradio UI's start) and importing sentence_transformers alone. Prints each run's wall time and the medians.
-Not part of the test run.
+gradio alone (the floor of any Gradio UI's start) and importing sentence_transformers alone. Prints
+each run's wall time and the medians. Not part of the test run.
 """
 
 from __future__ import annotations
