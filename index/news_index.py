@@ -20,7 +20,7 @@ import index.generations as generations
 from index.backends.backend import backend_settings
 from index.disk.writelock import WriteLock
 from index.embedding.embed_cache import CachedEmbedder
-from index.embedding.embedder import Embedder
+from index.embedding.embedder import Embedder, EmbedsSpans, usable_cpus
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.language.recency import date_prior
 from index.language.splitter import SPLITTER_VERSION, split_passages
@@ -257,9 +257,28 @@ class NewsIndex:
         embedder: Embedder | None = None,
         label: str = "Indexing",
     ) -> IngestReport:
-        """Add articles under the write lock: see :meth:`IndexWriter.add`."""
-        with self.writing(wait, on_wait, embedder) as writer:
-            return writer.add(items, progress, total, batch_passages, save_every, label=label)
+        """Add articles under the write lock: see :meth:`IndexWriter.add`. Without ``embedder``,
+        a big ingest is embedded by worker processes (``index.ingest_processes``; :mod:`processes`)."""
+        with self._ingest_embedder(embedder, batch_passages) as chosen:
+            with self.writing(wait, on_wait, chosen) as writer:
+                return writer.add(items, progress, total, batch_passages, save_every, label=label)
+
+    @contextmanager
+    def _ingest_embedder(self, given: Embedder | None, least: int) -> Iterator[Embedder | None]:
+        """``given``, else the index's embedder spread over worker processes (through the embedding
+        cache when the index has one) when that is asked for and possible, else None (the default)."""
+        processes = self.settings.ingest_processes or min(4, usable_cpus())
+        if given is not None or processes < 2 or not isinstance(self.embedder, EmbedsSpans):
+            yield given
+            return
+        from index.embedding.processes import ProcessEmbedder
+
+        with ProcessEmbedder(self.embedder, processes, least) as spread:
+            if isinstance(self.passage_embedder, CachedEmbedder):
+                with self.passage_embedder.embedding_with(spread) as cached:
+                    yield cached
+            else:
+                yield spread
 
     def remove(
         self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None

@@ -78,18 +78,13 @@ def embed_passages(
 
 def _from_passages(embedder: EmbedsSpans, texts: list[str], passages: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """One pass per passage: the passages' vectors and their sentences' from the same pass (a
-    sentence the truncation cut off is embedded on its own)."""
+    sentence the truncation cut off is embedded on its own, by the embedder)."""
     spans = [sentence_spans(p) for p in passages]
     shifted = [
         [(len(t) - len(p) + s, len(t) - len(p) + e) for s, e in ss]
         for t, p, ss in zip(texts, passages, spans, strict=True)
     ]
     vectors, pooled = embedder.embed_spans(texts, shifted)
-    missing = [(i, k) for i, rows in enumerate(pooled) for k, v in enumerate(rows) if v is None]
-    if missing:
-        own = embedder.embed([passages[i][spans[i][k][0] : spans[i][k][1]] for i, k in missing])
-        for (i, k), v in zip(missing, own, strict=True):
-            pooled[i][k] = v
     blocks = [np.asarray(rows, dtype=np.float16).reshape(-1, vectors.shape[1]) for rows in pooled]
     return vectors, blocks
 

@@ -148,9 +148,7 @@ def _load() -> Any:
     verify(directory)
     spacy = _import_spacy()
     try:
-        return spacy.load(
-            directory, exclude=EXCLUDED, config={"nlp": {"tokenizer": {"@tokenizers": BLANK_TOKENIZER}}}
-        )
+        return spacy.load(directory, exclude=EXCLUDED, config={"nlp": {"tokenizer": {"@tokenizers": BLANK_TOKENIZER}}})
     except (OSError, ValueError) as e:
         raise ModelBackendError(f"spaCy's English pipeline could not be loaded from {directory}: {e}") from e
 

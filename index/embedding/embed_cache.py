@@ -14,7 +14,8 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,18 @@ class CachedEmbedder:
     @property
     def dimension(self) -> int:
         return self.inner.dimension
+
+    @contextmanager
+    def embedding_with(self, inner: Embedder) -> Iterator[CachedEmbedder]:
+        """This cache (its rows and counts) with ``inner``, the same model run elsewhere (worker
+        processes), embedding its misses while inside."""
+        if (inner.name, inner.fingerprint) != (self.name, self.fingerprint):
+            raise ValueError(f"{inner.name} is not the model this cache holds ({self.name})")
+        before, self.inner = self.inner, inner
+        try:
+            yield self
+        finally:
+            self.inner = before
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self.inner.count_tokens(texts)

@@ -37,7 +37,8 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class EmbedsSpans(Protocol):
-    """An embedder that also pools spans of each text from the same pass (the ONNX one)."""
+    """An embedder that also pools spans of each text from the same pass (the ONNX one): a vector
+    per span, the span embedded on its own where the truncation cut it off."""
 
     dimension: int
 
@@ -45,7 +46,14 @@ class EmbedsSpans(Protocol):
 
     def embed_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]: ...
+    ) -> tuple[np.ndarray, list[list[np.ndarray]]]: ...
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the system says, else the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class SentenceTransformerEmbedder:
