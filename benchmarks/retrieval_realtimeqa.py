@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -98,9 +99,9 @@ def directory_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def serving_rss(index: Path, asks: list[str]) -> float:
+def serving_rss(index: Path, asks: list[str], checkout: Path | None = None) -> float:
     """Peak RSS (MB) of a fresh process that opens the index and answers ``asks`` (VmHWM: ru_maxrss
-    would carry this process's peak over the fork)."""
+    would carry this process's peak over the fork); ``checkout``: that checkout's code instead."""
     code = (
         "import json, re, sys\n"
         "from assistant import Assistant, Settings\n"
@@ -109,9 +110,11 @@ def serving_rss(index: Path, asks: list[str]) -> float:
         "status = open('/proc/self/status').read()\n"
         "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024)\n"
     )
+    env = os.environ | ({"PYTHONPATH": str(checkout)} if checkout else {})
     out = subprocess.run(
-        [sys.executable, "-c", code, str(index), json.dumps(asks)], capture_output=True, text=True, check=True
-    )
+        [sys.executable, "-c", code, str(index), json.dumps(asks)],
+        capture_output=True, text=True, check=True, env=env, cwd=checkout,
+    )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
 

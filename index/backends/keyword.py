@@ -12,6 +12,8 @@ removal only marks rows dead. Scores are Lucene's BM25 (bm25s' ``lucene`` method
 from __future__ import annotations
 
 import math
+import struct
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,22 +144,61 @@ class KeywordSegment:
 
     @classmethod
     def load(cls, path: Path) -> KeywordSegment:
+        """The segment saved at ``path``, its arrays memory-mapped from the file (a question reads
+        the postings of its words only; at the full RealTime QA corpus the postings were ~300 MB
+        read whole), only the vocabulary in memory."""
         try:
-            with np.load(path, allow_pickle=False) as data:
-                text = data["terms"].tobytes().decode()
-                seg = cls(
-                    data["ids"],
-                    data["lengths"],
-                    text.split("\n") if text else [],
-                    data["indptr"],
-                    data["rows"],
-                    data["counts"],
-                )
-        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError) as e:
+            data = _mapped_npz(path)
+            text = np.asarray(data["terms"]).tobytes().decode()
+            seg = cls(
+                data["ids"],
+                data["lengths"],
+                text.split("\n") if text else [],
+                data["indptr"],
+                data["rows"],
+                data["counts"],
+            )
+        except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as e:
             raise IndexCorruptError(f"keyword segment {path} is missing or damaged ({e})") from e
         if len(seg.indptr) != len(seg.terms) + 1 or len(seg.lengths) != len(seg.ids) or seg.indptr[-1] != len(seg.rows):
             raise IndexCorruptError(f"keyword segment {path} is inconsistent")
         return seg
+
+
+def _mapped_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (``np.savez``), each mapped from its place in the
+    file (a read-only view: an ndarray over the map, since slicing a ``np.memmap`` is slow); a
+    compressed member is read whole."""
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                with archive.open(info) as member:
+                    out[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            if local[:4] != b"PK\x03\x04":
+                raise ValueError(f"{info.filename}: not a zip member header")
+            name_length, extra_length = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_length + extra_length
+            raw.seek(start)
+            version = np.lib.format.read_magic(raw)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = header(raw)
+            if dtype.hasobject:
+                raise ValueError(f"{info.filename}: object arrays are not read")
+            offset = raw.tell()
+            count = int(np.prod(shape))
+            if offset + count * dtype.itemsize > start + info.file_size:
+                raise ValueError(f"{info.filename}: shorter than its header says")
+            if count == 0:
+                out[name] = np.zeros(shape, dtype=dtype)
+                continue
+            mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
+            out[name] = mapped.view(np.ndarray)
+    return out
 
 
 class KeywordIndex:

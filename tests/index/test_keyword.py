@@ -68,3 +68,25 @@ def _same(found: list[tuple[int, float]], expected: list[tuple[int, float]]) -> 
     return [p for p, _ in found] == [p for p, _ in expected] and np.allclose(
         [s for _, s in found], [s for _, s in expected]
     )
+
+
+def test_a_loaded_segment_maps_its_postings_and_searches_as_the_built_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 38: the postings are read from the file as a question needs them, not loaded whole."""
+    from index.errors import IndexCorruptError
+
+    texts = ["The harbour reopened on Monday.", "Fishing boats left the harbour early.", "Rain fell all week."]
+    built = KeywordSegment.build([10, 11, 12], texts)
+    path = tmp_path / "s.keyword.npz"
+    built.save(path)
+    loaded = KeywordSegment.load(path)
+    for name in ("ids", "lengths", "indptr", "rows", "counts"):
+        array = getattr(loaded, name)
+        assert not array.flags.owndata and not array.flags.writeable, f"{name} is mapped, read-only"
+        assert np.array_equal(array, getattr(built, name))
+    assert loaded.terms == built.terms
+    live = np.ones(3, dtype=bool)
+    query = "harbour boats"
+    assert KeywordIndex([(loaded, live)]).search(query, 3) == KeywordIndex([(built, live)]).search(query, 3)
+    path.write_bytes(path.read_bytes()[:-40])  # cut short
+    with pytest.raises(IndexCorruptError):
+        KeywordSegment.load(path)

@@ -43,7 +43,7 @@ def test_ray_ingest_matches_the_plain_ingest_and_resumes(tmp_path: Path) -> None
         mine, theirs = reopened.passages_of(aid), plain.passages_of(aid)
         assert [p.text for p in mine] == [p.text for p in theirs]
         for a, b in zip(mine, theirs, strict=True):
-            assert np.allclose(reopened.store.vector(a.id), plain.store.vector(b.id), atol=1e-5)
+            assert np.allclose(reopened.store.vector(a.id), plain.store.vector(b.id), atol=5e-4)  # FAISS keeps float16
             mine_s, theirs_s = reopened.sentence_vectors(a.id), plain.sentence_vectors(b.id)
             assert mine_s.shape == theirs_s.shape  # type: ignore[union-attr]
             # sentences are embedded in batches, whose int8 quantisation depends on the batch-mates

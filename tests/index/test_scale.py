@@ -141,10 +141,11 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     IndexWriter(store, IndexSettings(vector_index="auto", approximate_above=11_000), lambda a: [], embedder).save()
     loaded = PassageStore.load(tmp_path / "index")
     assert loaded.manifest.vector_index == VectorIndex.IVF
-    assert isinstance(loaded.backend.vectors, faiss.IndexIVFFlat)
+    assert isinstance(loaded.backend.vectors, faiss.IndexIVFScalarQuantizer)  # float16 vectors in its lists
+    assert loaded.backend.vectors.sq.qtype == faiss.ScalarQuantizer.QT_fp16
     for i in (0, 5_001, 11_999):  # a stored vector finds itself first
         assert loaded.dense_search(vectors[i], 3, None, nprobe=8)[0][0] == i
-        assert np.allclose(loaded.vector(i), vectors[i])
+        assert np.allclose(loaded.vector(i), vectors[i], atol=5e-4)  # held as float16
     docs = loaded.docs
     even = {pid for pid in docs.passage_ids() if docs.get(docs.article_of(pid)).source == "even"}
     assert {
@@ -157,7 +158,7 @@ def test_the_vector_index_turns_approximate_above_the_threshold_and_stays_usable
     loaded.save()  # appended: a segment with the new passage's IVF list, the first one linked
     again = PassageStore.load(tmp_path / "index")
     assert again.manifest.segments == [1, 2] and again.backend.vectors.ntotal == 12_000
-    assert isinstance(again.backend.vectors, faiss.IndexIVFFlat)
+    assert isinstance(again.backend.vectors, faiss.IndexIVFScalarQuantizer)
     assert again.dense_search(vectors[5_001], 1, None, nprobe=8)[0][0] == 12_000, "the new passage, not the removed one"
     assert again.dense_search(vectors[11_999], 1, None, nprobe=8)[0][0] == 11_999
 

@@ -49,7 +49,7 @@ def test_round_trip_keeps_articles_passages_and_vectors(tmp_path: Path) -> None:
     assert loaded.manifest.package_version == "9.9"
     assert same_docstore(loaded.docs, store.docs)
     [(pid, score)] = loaded.dense_search(unit(101)[0], 1, None)
-    assert loaded.passage(pid).text == "It has two sentences." and score == pytest.approx(1.0, abs=1e-5)
+    assert loaded.passage(pid).text == "It has two sentences." and score == pytest.approx(1.0, abs=1e-3)  # float16
     assert loaded.passage(pid).article_id == article(1).id
 
 
