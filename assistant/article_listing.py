@@ -38,7 +38,7 @@ def article_page(index: NewsIndex, query: str = "", offset: int = 0, limit: int 
     def matches(a: Article) -> bool:
         return any(needle in x.lower() for x in (a.title, a.source, a.date, a.id, a.key))
 
-    found = [a for a in index.iter_articles() if not needle or matches(a) or any(matches(c) for c in a.copies)]
+    found = [a for a in index.headers() if not needle or matches(a) or any(matches(c) for c in a.copies)]
     found.sort(key=lambda a: (a.date, a.title), reverse=True)
     rows = [
         ArticleRow(

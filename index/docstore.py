@@ -5,14 +5,18 @@ each segment's files (``.articles.jsonl``, ``.passages.jsonl``, ``.sentences.f16
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from index.disk.files import write_lines
+from index.errors import IndexCorruptError
 from index.manifest import segment_file
 from index.records import Article, Passage, indexed_text
 from index.retrieval import Filters
@@ -24,7 +28,8 @@ class Docstore:
     through the methods below, change it with :meth:`add`, :meth:`register` and :meth:`drop`."""
 
     def __init__(self) -> None:
-        self._articles: dict[str, Article] = {}
+        self._articles: dict[str, Article] = {}  # read from a segment file: without texts (see _stored)
+        self._stored: dict[str, tuple[TextFile, int, int]] = {}  # article id -> its line in a segment file
         self._keys: dict[str, str] = {}  # article key -> article id (a merged copy's key -> its holder's id)
         self._copies: dict[str, str] = {}  # id of a merged copy -> id of the article holding it
         self._spans: dict[int, tuple[str, int, int]] = {}  # passage id -> (article id, start, end)
@@ -35,6 +40,7 @@ class Docstore:
     def copy(self) -> Docstore:
         other = Docstore()
         other._articles = dict(self._articles)
+        other._stored = dict(self._stored)
         other._keys = dict(self._keys)
         other._copies = dict(self._copies)
         other._spans = dict(self._spans)
@@ -47,13 +53,23 @@ class Docstore:
         """An article by its content id, or by its key (record id, URL or file path); a merged
         copy's id or key gives the article holding it."""
         if ref in self._articles:
-            return self._articles[ref]
+            return self._whole(ref)
         aid = self._keys.get(ref) or self._copies.get(ref)
-        return self._articles[aid] if aid else None
+        return self._whole(aid) if aid else None
 
     def get(self, article_id: str) -> Article:
         """The article with content id ``article_id`` (KeyError when there is none)."""
-        return self._articles[article_id]
+        return self._whole(article_id)
+
+    def _whole(self, article_id: str) -> Article:
+        """The article with its text: read from its segment file when it came from one."""
+        stored = self._stored.get(article_id)
+        return self._articles[article_id] if stored is None else read_article(*stored)
+
+    def headers(self) -> Iterator[Article]:
+        """Every article without reading texts from disk (an article read from a segment file
+        comes with an empty text and its copies' too): for listings, dates and filters."""
+        return iter(list(self._articles.values()))
 
     def has_article(self, article_id: str) -> bool:
         return article_id in self._articles
@@ -63,7 +79,9 @@ class Docstore:
         return list(self._articles)
 
     def iter_articles(self) -> Iterator[Article]:
-        return iter(list(self._articles.values()))
+        """Every article with its text (read from disk for those of segment files: use
+        :meth:`headers` where the texts are not needed)."""
+        return (self._whole(aid) for aid in list(self._articles))
 
     def id_for_key(self, key: str) -> str | None:
         """The id of the article stored under ``key`` (a merged copy's key gives its holder's)."""
@@ -109,7 +127,7 @@ class Docstore:
 
     def passage(self, pid: int) -> Passage:
         aid, start, end = self._spans[pid]
-        return Passage(pid, aid, start, end, self._articles[aid].text[start:end])
+        return Passage(pid, aid, start, end, self._whole(aid).text[start:end])
 
     def passages_of(self, article_id: str) -> list[Passage]:
         return [self.passage(pid) for pid in self._by_article.get(article_id, [])]
@@ -158,6 +176,7 @@ class Docstore:
     # ---- changing ------------------------------------------------------------------------
     def register(self, article: Article) -> None:
         self._articles[article.id] = article
+        self._stored.pop(article.id, None)
         for copy_ in article.copies:
             self._copies[copy_.id] = article.id
             self._keys.setdefault(copy_.key, article.id)
@@ -181,6 +200,7 @@ class Docstore:
     def drop(self, article_id: str) -> list[int]:
         """Forget an article, its merged copies and its passages; the passage ids it had."""
         article = self._articles.pop(article_id, None)
+        self._stored.pop(article_id, None)
         if article is None:
             return []
         for copy_ in article.copies:
@@ -198,11 +218,17 @@ class Docstore:
 
     # ---- files ---------------------------------------------------------------------------
     def read_articles(self, path: Path) -> None:
-        with path.open(encoding="utf-8") as f:
+        """The articles of a segment file, their texts left on disk (read again when asked for:
+        at the full RealTime QA corpus the texts were ~250 MB of a serving process)."""
+        source = TextFile(path)
+        offset = 0
+        with path.open("rb") as f:
             for line in f:
                 article = Article.from_dict(json.loads(line))
-                self.register(article)
+                self.register(without_texts(article))
+                self._stored[article.id] = (source, offset, len(line))
                 self._by_article[article.id] = []
+                offset += len(line)
 
     def read_passages(self, path: Path) -> np.ndarray:
         pids = []
@@ -237,11 +263,41 @@ class Docstore:
         that (row) order and their sentence vectors (files not yet synced)."""
         write_lines(
             gen / segment_file(number, "articles.jsonl"),
-            (json.dumps(self._articles[a].to_dict(), ensure_ascii=False) for a in article_ids),
+            (json.dumps(self._whole(a).to_dict(), ensure_ascii=False) for a in article_ids),
         )
         write_lines(gen / segment_file(number, "passages.jsonl"), (json.dumps([int(p), *self._spans[p]]) for p in pids))
         if any(int(p) in self._sentences for p in pids):
             write_sentences(gen, number, ((int(p), self._sentences[p]) for p in pids if p in self._sentences))
+
+
+class TextFile:
+    """A segment's articles file, held open: its lines stay readable after a writer removes the
+    generation (as a memory map would), until no docstore refers to it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = path.open("rb")
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = os.pread(self._file.fileno(), length, offset)
+        if len(data) != length:
+            raise IndexCorruptError(f"{self.path} is shorter than when it was opened")
+        return data
+
+    def __del__(self) -> None:
+        self._file.close()
+
+
+@lru_cache(maxsize=256)
+def read_article(source: TextFile, offset: int, length: int) -> Article:
+    """The article on one line of a segment's articles file (the last 256 read are kept)."""
+    return Article.from_dict(json.loads(source.read(offset, length)))
+
+
+def without_texts(article: Article) -> Article:
+    """``article`` and its copies with empty texts (what the docstore keeps in memory)."""
+    copies = tuple(dataclasses.replace(c, text="") for c in article.copies)
+    return dataclasses.replace(article, text="", copies=copies)
 
 
 def write_sentences(gen: Path, number: int, blocks: Iterable[tuple[int, np.ndarray]]) -> None:

@@ -20,7 +20,8 @@ import index.generations as generations
 from index.backends.backend import backend_settings
 from index.disk.writelock import WriteLock
 from index.embedding.embed_cache import CachedEmbedder
-from index.embedding.embedder import Embedder, EmbedsSpans, usable_cpus
+from index.embedding.embedder import Embedder
+from index.embedding.processes import ingest_embedder
 from index.errors import IndexMismatchError, IndexNotFoundError
 from index.language.recency import date_prior
 from index.language.splitter import SPLITTER_VERSION, split_passages
@@ -259,26 +260,9 @@ class NewsIndex:
     ) -> IngestReport:
         """Add articles under the write lock: see :meth:`IndexWriter.add`. Without ``embedder``,
         a big ingest is embedded by worker processes (``index.ingest_processes``; :mod:`processes`)."""
-        with self._ingest_embedder(embedder, batch_passages) as chosen:
+        with ingest_embedder(self.embedder, self.passage_embedder, self.settings, embedder, batch_passages) as chosen:
             with self.writing(wait, on_wait, chosen) as writer:
                 return writer.add(items, progress, total, batch_passages, save_every, label=label)
-
-    @contextmanager
-    def _ingest_embedder(self, given: Embedder | None, least: int) -> Iterator[Embedder | None]:
-        """``given``, else the index's embedder spread over worker processes (through the embedding
-        cache when the index has one) when that is asked for and possible, else None (the default)."""
-        processes = self.settings.ingest_processes or min(4, usable_cpus())
-        if given is not None or processes < 2 or not isinstance(self.embedder, EmbedsSpans):
-            yield given
-            return
-        from index.embedding.processes import ProcessEmbedder
-
-        with ProcessEmbedder(self.embedder, processes, least) as spread:
-            if isinstance(self.passage_embedder, CachedEmbedder):
-                with self.passage_embedder.embedding_with(spread) as cached:
-                    yield cached
-            else:
-                yield spread
 
     def remove(
         self, ids: Iterable[str], wait: bool | float = True, on_wait: Callable[[str], None] | None = None
@@ -294,8 +278,14 @@ class NewsIndex:
         return self._store.article(ref)
 
     def iter_articles(self) -> Iterator[Article]:
-        """Every article of the generation this index answers from (in the order they were added)."""
+        """Every article of the generation this index answers from (in the order they were added),
+        with its text (read from disk: use :meth:`headers` where texts are not needed)."""
         return self._store.docs.iter_articles()
+
+    def headers(self) -> Iterator[Article]:
+        """Every article, in the order they were added, with no text read from disk (an article of
+        a saved segment comes with an empty text): titles, dates, sources, keys, copies."""
+        return self._store.docs.headers()
 
     def count(self) -> tuple[int, int]:
         """(articles, passages)."""
@@ -391,7 +381,7 @@ class NewsIndex:
         """The latest article date of the current generation (computed once per generation)."""
         store = self.store
         if store not in _LATEST:
-            _LATEST[store] = max((a.date[:10] for a in store.docs.iter_articles()), default="")
+            _LATEST[store] = max((a.date[:10] for a in store.docs.headers()), default="")
         return _LATEST[store]
 
     @property

@@ -27,13 +27,16 @@ import select
 import struct
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 import numpy as np
 
-from index.embedding.embedder import Embedder
+from index.embedding.embed_cache import CachedEmbedder
+from index.embedding.embedder import Embedder, EmbedsSpans, usable_cpus
 from index.errors import ModelBackendError
+from index.settings import IndexSettings
 
 Pooled = tuple[np.ndarray, list[list[np.ndarray]]]
 _LENGTH = struct.Struct("<Q")
@@ -159,6 +162,26 @@ class ProcessEmbedder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def ingest_embedder(
+    embedder: Embedder, passage_embedder: Embedder, settings: IndexSettings, given: Embedder | None, least: int
+) -> Iterator[Embedder | None]:
+    """What embeds an ingest's passages: ``given``, else ``embedder`` spread over worker processes
+    (through ``passage_embedder``, the index's embedding cache, when it is one) when
+    ``settings.ingest_processes`` asks for more than one and the embedder can, else None (the
+    index's own)."""
+    processes = settings.ingest_processes or min(4, usable_cpus())
+    if given is not None or processes < 2 or not isinstance(embedder, EmbedsSpans):
+        yield given
+        return
+    with ProcessEmbedder(embedder, processes, least) as spread:
+        if isinstance(passage_embedder, CachedEmbedder):
+            with passage_embedder.embedding_with(spread) as cached:
+                yield cached
+        else:
+            yield spread
 
 
 def serve(model: str) -> None:

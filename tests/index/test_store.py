@@ -318,3 +318,22 @@ def test_the_filter_postings_allow_exactly_what_a_scan_of_every_article_allows(t
         scan = {pid for a in store.docs.iter_articles() if filters.allows(a) for pid in store.docs.passage_ids_of(a.id)}
         where = store.where(filters)
         assert where is not None and set(where.ids) == scan, filters
+
+
+def test_a_loaded_store_reads_article_texts_from_disk_and_keeps_them_readable(tmp_path: Path) -> None:
+    """Issue 38: a serving process holds no article text; each is read from its segment file when
+    asked for, through a file kept open, so a writer removing the generation meanwhile loses nothing."""
+    import shutil
+
+    store = new_store(tmp_path / "idx")
+    for n in range(3):
+        store.add(article(n), [(0, 15), (16, 37)], np.vstack([unit(n), unit(100 + n)]))
+    store.save()
+    loaded = PassageStore.load(tmp_path / "idx")
+    headers = list(loaded.docs.headers())
+    assert [a.title for a in headers] == [article(n).title for n in range(3)]
+    assert all(a.text == "" for a in headers), "no text held in memory"
+    shutil.rmtree(tmp_path / "idx")  # a writer's clean-up of an old generation, under a reader
+    assert [a.text for a in loaded.docs.iter_articles()] == [article(n).text for n in range(3)]
+    assert loaded.docs.get(article(2).id) == article(2)
+    assert loaded.passage(loaded.docs.passage_ids_of(article(1).id)[1]).text == "It has two sentences."

@@ -68,16 +68,17 @@ def make_digest(index: NewsIndex, reports_of: Any, since: date, as_of: date, lim
     story's reports (the story policy's)."""
     low, high = since.isoformat(), as_of.isoformat()
     new = sorted(
-        (a for a in index.iter_articles() if a.date and low <= a.date[:10] <= high),
+        (a for a in index.headers() if a.date and low <= a.date[:10] <= high),
         key=lambda a: a.date[:10],
         reverse=True,
     )
     placed: set[str] = set()
     stories: list[DigestStory] = []
     dated = Filters(as_of=high)
-    for article in new:
-        if article.id in placed or len(stories) >= limit:
+    for header in new:
+        if header.id in placed or len(stories) >= limit:
             continue
+        article = index.article(header.id) or header  # with its text
         names = names_of(article.title, article.text)
         found = reports_of(names or topic_of(article.title) or article.title, dated, names)
         members = story_of(article, [r.article for r in found])
