@@ -124,6 +124,11 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=None, help="index folder (default: under ~/.cache)")
     parser.add_argument("--cache", type=Path, default=CACHE / "embeddings", help="embedding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="embed everything (an ingest timed from scratch)")
+    parser.add_argument(
+        "--sentence-vectors-from-passage",
+        action="store_true",
+        help="index.sentence_vectors_from_passage on (its own index folder, '-from-passage')",
+    )
     parser.add_argument("--latency-questions", type=int, default=100, help="questions timed for latency")
     parser.add_argument("--limit", type=int, default=None, help="only the first N haystack articles (smoke runs)")
     parser.add_argument(
@@ -141,8 +146,13 @@ def main() -> None:
     args = parser.parse_args()
 
     name = "realtimeqa-full" if args.full else f"realtimeqa-{args.sample}" if args.sample else "realtimeqa-3k"
-    index_dir = args.index or CACHE / (name + (f"-{args.embed_model}" if args.embed_model else ""))
+    suffix = (f"-{args.embed_model}" if args.embed_model else "") + (
+        "-from-passage" if args.sentence_vectors_from_passage else ""
+    )
+    index_dir = args.index or CACHE / (name + suffix)
     model = {"embed_model": args.embed_model} if args.embed_model else {}
+    if args.sentence_vectors_from_passage:
+        model["sentence_vectors_from_passage"] = True
     store = {"store": args.store} if args.store else {}
     cache = None if args.no_cache else args.cache
     settings = Settings(index={"directory": index_dir, "embed_cache": cache, **model, **store})
