@@ -8,7 +8,7 @@ process and embedded by the workers, each of which loads the same model once. Ca
 than ``least`` texts (a one-article upload) run in this process until a big call comes, so a small
 ingest never pays for starting the workers (~1 s); once they run, they take every call.
 
-A worker is ``python -m index.embedding.processes MODEL``, talking over its stdin and stdout
+A worker is a Python process running :func:`serve` for ``MODEL``, talking over its stdin and stdout
 (length-prefixed pickles, from and to this process only); it ends when its stdin closes, so it
 never outlives the process that started it. (``multiprocessing``'s spawned workers import the
 parent's main script again, which runs an unguarded script's ingest once more in each worker.)
@@ -41,6 +41,7 @@ from index.settings import IndexSettings
 Pooled = tuple[np.ndarray, list[list[np.ndarray]]]
 _LENGTH = struct.Struct("<Q")
 PIECES = 4  # pieces of a big call per worker
+WORKER = "import sys; from index.embedding.processes import serve; serve(sys.argv[1])"
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
@@ -137,7 +138,7 @@ class ProcessEmbedder:
 
     def _start(self) -> None:
         env = os.environ | {"OMP_NUM_THREADS": "1"}  # one onnxruntime thread each (module docstring)
-        command = [sys.executable, "-m", "index.embedding.processes", self.local.name]
+        command = [sys.executable, "-c", WORKER, self.local.name]
         self._workers = [
             subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             for _ in range(self.processes)
@@ -202,6 +203,3 @@ def serve(model: str) -> None:
             result = (ModelBackendError(str(e)), [])
         _send(sink, result)
 
-
-if __name__ == "__main__":
-    serve(sys.argv[1])
