@@ -41,10 +41,12 @@ class IndexSettings(Section):
         False,
         description="Take each sentence's vector from its passage's own pass of the model (the mean of its "
         "word pieces' states there) instead of embedding every sentence again: one pass per passage, an ingest "
-        "~1.45x faster (BBC 100 articles). Off by default: such vectors carry their passage's context (cosine "
-        "0.68 on average with a sentence's own pass), the sentence selector was trained on the others, and "
-        "short-answer precision fell (BBC 0.680 to 0.630, RealTime QA 0.609 to 0.576; answers holding the "
-        "reference 0.818 to 0.795 and 0.550 to 0.555); see docs/benchmarks.md.",
+        "1.8x faster (300 RealTime QA articles with the embedding workers: 7.7 against 4.3 articles/s). Off by "
+        "default: such vectors carry their passage's context (cosine 0.68 on average with a sentence's own "
+        "pass); short-answer precision fell with them (BBC 0.680 to 0.630, RealTime QA 0.609 to 0.576), and a "
+        "sentence selector retrained on them ranked worse than the shipped one on its own vectors (top sentence "
+        "holds the answer 0.558 against 0.576, cross-validated on 494 RealTime QA questions); see "
+        "docs/benchmarks.md.",
     )
     store: str | None = Field(
         None,
