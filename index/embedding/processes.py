@@ -202,4 +202,3 @@ def serve(model: str) -> None:
         except Exception as e:  # noqa: BLE001 (handed back whole)
             result = (ModelBackendError(str(e)), [])
         _send(sink, result)
-
