@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import PassageStore
+from index import PassageStore, full_checksums
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class IndexCheck:
 def check_index(directory: Path) -> IndexCheck:
     """Load the live generation of ``directory`` checking every file's size and checksum and its
     consistency; raises :class:`IndexCorruptError` (or :class:`IndexNotFoundError`) naming the problem."""
-    store = PassageStore.load(directory)
+    with full_checksums():  # every file read again, whatever an earlier open recorded
+        store = PassageStore.load(directory)
     articles, passages = store.docs.count()
     return IndexCheck(directory, store.generation, len(store.manifest.files), articles, passages)

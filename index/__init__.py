@@ -1,5 +1,6 @@
 """Articles in, searchable passages out: load, split, embed, store and search."""
 
+from index.disk.files import full_checksums
 from index.embedding.embed_cache import CachedEmbedder
 from index.embedding.embedder import DEFAULT_MODEL, Embedder, load_embedder
 from index.errors import (
@@ -67,6 +68,7 @@ __all__ = [
     "NewsIndex",
     "Passage",
     "PassageStore",
+    "full_checksums",
     "UnreadableArticleError",
     "content_id",
     "article_from_record",

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
-from index.disk.files import file_digest
+from index.disk.files import known_digest
 from index.errors import IndexCorruptError
 
 FORMAT_VERSION = 3
@@ -64,8 +64,9 @@ def segment_file(number: int, kind: str) -> str:
 
 def verify_generation(gen: Path, manifest: Manifest, checksums: bool = True) -> list[str]:
     """Problems with a generation's files against its manifest: missing, other size, other
-    checksum (only sizes when ``checksums`` is False). Empty when all is well, or when the
-    manifest predates checksums."""
+    checksum (only sizes when ``checksums`` is False; a file unchanged since its checksum was last
+    read is not read again, see :func:`known_digest`, except inside ``full_checksums``). Empty when
+    all is well, or when the manifest predates checksums."""
     problems = []
     for name, (size, digest) in manifest.files.items():
         path = gen / name
@@ -73,6 +74,6 @@ def verify_generation(gen: Path, manifest: Manifest, checksums: bool = True) -> 
             problems.append(f"{name} is missing")
         elif path.stat().st_size != size:
             problems.append(f"{name} has {path.stat().st_size} bytes, the manifest says {size}")
-        elif checksums and file_digest(path) != digest:
+        elif checksums and known_digest(path) != digest:
             problems.append(f"{name} does not match its checksum (its content changed)")
     return problems

@@ -47,7 +47,7 @@ from index.backends.backend import (
     mark_dead,
 )
 from index.backends.keyword import SETTINGS as KEYWORD_SETTINGS
-from index.disk.files import file_digest, write_synced
+from index.disk.files import known_digest, write_synced
 from index.docstore import Docstore
 from index.errors import IndexCorruptError, IndexWriteError, os_reason
 from index.manifest import FORMAT_VERSION, Manifest, VectorIndex, segment_file, verify_generation
@@ -281,7 +281,7 @@ class PassageStore:
             for path in written:
                 with path.open("rb+") as f:
                     os.fsync(f.fileno())
-                files[path.name] = [path.stat().st_size, file_digest(path)]
+                files[path.name] = [path.stat().st_size, known_digest(path)]
             manifest.files = dict(sorted(files.items()))
             write_synced(tmp / "manifest.json", json.dumps(asdict(manifest), indent=2))
             name = generations.publish(self.directory, tmp)

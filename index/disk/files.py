@@ -4,8 +4,11 @@ file is checked with :func:`verify_files`."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,67 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+# Digests of files read before, so that an unchanged file is not read again at every start: a
+# model's weights (90 MB), an index's segments (2.5 GB at the full RealTime QA corpus, ~2 s to hash).
+# A file counts as unchanged while its size, modification time (ns) and inode are those recorded;
+# `assistant check` reads everything again (full_checksums).
+_DIGESTS_LIMIT = 5_000
+_digests: dict[str, list[object]] | None = None
+_reread = threading.local()
+
+
+def digests_path() -> Path:
+    """Where the digests of files read before are recorded (``ASSISTANT_DIGESTS``, else the user's cache)."""
+    return Path(os.environ.get("ASSISTANT_DIGESTS") or Path.home() / ".cache" / "news-assistant" / "digests.json")
+
+
+@contextmanager
+def full_checksums() -> Iterator[None]:
+    """Inside (this thread), :func:`known_digest` reads every file again, whatever was recorded."""
+    _reread.on = True
+    try:
+        yield
+    finally:
+        _reread.on = False
+
+
+def _recorded() -> dict[str, list[object]]:
+    global _digests
+    if _digests is None:
+        try:
+            found = json.loads(digests_path().read_text(encoding="utf-8"))
+            _digests = found if isinstance(found, dict) else {}
+        except (OSError, ValueError):
+            _digests = {}
+    return _digests
+
+
+def known_digest(path: Path) -> str:
+    """SHA-256 of ``path``: the one recorded when the file was last read, if it is unchanged since
+    (size, modification time, inode), else read now and recorded. A record that cannot be saved
+    only costs a reading next time."""
+    stat = path.stat()
+    key, signature = str(path.resolve()), [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    records = _recorded()
+    record = records.get(key)
+    if not getattr(_reread, "on", False) and isinstance(record, list) and record[:3] == signature:
+        return str(record[3])
+    digest = file_digest(path)
+    records.pop(key, None)
+    records[key] = [*signature, digest]
+    while len(records) > _DIGESTS_LIMIT:
+        records.pop(next(iter(records)))
+    target = digests_path()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}")
+        temporary.write_text(json.dumps(records), encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError:
+        pass
+    return digest
+
+
 def verify_files(
     folder: Path, expected: Mapping[str, str], what: str, fix: str, error: type[Exception] = ValueError
 ) -> dict[str, str]:
@@ -30,7 +94,7 @@ def verify_files(
     for name, sha256 in expected.items():
         path = folder / name
         try:
-            digest = file_digest(path)
+            digest = known_digest(path)
         except OSError as e:
             raise error(f"{what} file {path} is missing or unreadable ({e.strerror or e}): {fix}") from None
         if digest != sha256:
