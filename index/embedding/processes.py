@@ -174,6 +174,8 @@ def ingest_embedder(
     ``settings.ingest_processes`` asks for more than one and the embedder can, else None (the
     index's own)."""
     processes = settings.ingest_processes or min(4, usable_cpus())
+    if os.name == "nt":  # the workers' pipes are waited on with select(), which Windows keeps for sockets
+        processes = 1
     if given is not None or processes < 2 or not isinstance(embedder, EmbedsSpans):
         yield given
         return
