@@ -29,6 +29,7 @@ def file_digest(path: Path) -> str:
 # `assistant check` reads everything again (full_checksums).
 _DIGESTS_LIMIT = 5_000
 _digests: dict[str, list[object]] | None = None
+_digests_lock = threading.Lock()  # the preload thread verifies model files while the main one opens an index
 _reread = threading.local()
 
 
@@ -64,20 +65,23 @@ def known_digest(path: Path) -> str:
     only costs a reading next time."""
     stat = path.stat()
     key, signature = str(path.resolve()), [stat.st_size, stat.st_mtime_ns, stat.st_ino]
-    records = _recorded()
-    record = records.get(key)
+    with _digests_lock:
+        record = _recorded().get(key)
     if not getattr(_reread, "on", False) and isinstance(record, list) and record[:3] == signature:
         return str(record[3])
-    digest = file_digest(path)
-    records.pop(key, None)
-    records[key] = [*signature, digest]
-    while len(records) > _DIGESTS_LIMIT:
-        records.pop(next(iter(records)))
+    digest = file_digest(path)  # outside the lock: hashing a large file releases the GIL
+    with _digests_lock:
+        records = _recorded()
+        records.pop(key, None)
+        records[key] = [*signature, digest]
+        while len(records) > _DIGESTS_LIMIT:
+            records.pop(next(iter(records)))
+        text = json.dumps(records)
     target = digests_path()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}")
-        temporary.write_text(json.dumps(records), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, target)
     except OSError:
         pass
