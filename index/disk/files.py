@@ -24,7 +24,8 @@ def file_digest(path: Path) -> str:
 
 
 # Digests of files read before, so that an unchanged file is not read again at every start: a
-# model's weights (90 MB), an index's segments (2.5 GB at the full RealTime QA corpus, ~2 s to hash).
+# model's weights (90 MB), an index's segments (0.23 s of each open of a 306 MB
+# index measured; 2.5 GB at the full RealTime QA corpus).
 # A file counts as unchanged while its size, modification time (ns) and inode are those recorded;
 # `assistant check` reads everything again (full_checksums).
 _DIGESTS_LIMIT = 5_000
